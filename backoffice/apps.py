@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class BackofficeConfig(AppConfig):
+    name = "backoffice"
+    verbose_name = "Back-Office"
+
+    def ready(self) -> None:
+        from backoffice.groups import ensure_groups
+
+        # Every app's post_migrate: the last one runs after all permissions exist.
+        post_migrate.connect(ensure_groups, dispatch_uid="backoffice.ensure_groups")

@@ -1,0 +1,54 @@
+"""Registry of periodic jobs.
+
+Each app's ``jobs.py`` registers its periodic jobs here with a beat interval. Celery beat
+runs them through ``backoffice.tasks.run_job``; ``manage.py run_periodic_jobs`` runs each once
+in-process. A job is a function returning a short summary dict of what it did; it must be
+idempotent and safe to run concurrently (SPEC §6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+
+from django.apps import apps
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[], dict]
+    every_seconds: int
+    description: str
+
+
+_REGISTRY: dict[str, Job] = {}
+
+
+def register(name: str, *, every_seconds: int, description: str) -> Callable:
+    def decorator(func: Callable[[], dict]) -> Callable[[], dict]:
+        _REGISTRY[name] = Job(name, func, every_seconds, description)
+        return func
+
+    return decorator
+
+
+def load_all() -> dict[str, Job]:
+    """Import every installed app's ``jobs`` module so that it registers its jobs."""
+    for config in apps.get_app_configs():
+        try:
+            import_module(f"{config.name}.jobs")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.jobs":
+                raise
+    return dict(_REGISTRY)
+
+
+def install_beat_schedule(celery_app) -> None:
+    for job in load_all().values():
+        celery_app.conf.beat_schedule[f"job:{job.name}"] = {
+            "task": "backoffice.tasks.run_job",
+            "schedule": float(job.every_seconds),
+            "args": (job.name,),
+        }

@@ -1,0 +1,272 @@
+"""Shop endpoints of the partner API (API.md "Seller" and "Storefront"). One class per
+operation: validate → check the partner's scope → call one service."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.api.idempotency import idempotent
+from backoffice.errors import Conflict, Forbidden, NotFound
+from backoffice.models import Partner
+from payments import giftcards
+from payments.models import GiftCardEntry
+from shop import selectors
+from shop.api import serializers as s
+from shop.models import Listing, Order
+from shop.services import customers, orders, shipments
+
+K = Partner.Kind
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def visible_order(partner: Partner, number: str, *, lock: bool = False) -> Order:
+    """The order if this partner is party to it, else 404 (existence must not leak)."""
+    order = orders.get_order(number, lock=lock)
+    if partner.kind == K.STOREFRONT:
+        return order
+    if partner.kind == K.WAREHOUSE and order.fulfilling_seller_id is None:
+        return order
+    if partner.kind == K.SELLER and (
+        order.fulfilling_seller_id == partner.seller_id
+        or order.lines.filter(listing__seller_id=partner.seller_id).exists()
+    ):
+        return order
+    raise NotFound("注文が見つかりません。", code="order_not_found")
+
+
+def order_response(number: str, *, partner: Partner, status: int = 200) -> Response:
+    order = selectors.order_queryset().get(number=number)
+    return Response(selectors.order_representation(order, with_auth_number=partner.kind == K.STOREFRONT),
+                    status=status)
+
+
+class OrderCreateView(APIView):
+    partner_kinds = {K.STOREFRONT}
+
+    @extend_schema(request=s.OrderIn, responses={201: s.OrderCreated})
+    def post(self, request):
+        return idempotent(request, "orders.create", lambda: self._place(request))
+
+    def _place(self, request):
+        data = _valid(s.OrderIn, request.data)
+        order = orders.place(
+            customer_data=dict(data["customer"]), items=[dict(i) for i in data["items"]],
+            shipping_speed=data["shipping_speed"], destination=orders.Destination(**data["destination"]),
+            payment_method=data["payment_method"], card_token=data.get("card_token"),
+            actor=f"storefront:{request.auth.name}",
+        )
+        deadline = order.payment.deadline
+        return Response({"order_number": order.number, "status": order.status, "total": order.total,
+                         "payment_deadline": selectors._iso(deadline), "risk_score": order.risk_score}, status=201)
+
+
+class OrderDetailView(APIView):
+    partner_kinds = {K.STOREFRONT, K.SELLER, K.WAREHOUSE}
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, number):
+        order = visible_order(request.auth, number)
+        return order_response(order.number, partner=request.auth)
+
+
+class OrderCancelView(APIView):
+    partner_kinds = {K.STOREFRONT}
+
+    @extend_schema(request=s.CancelIn, responses={200: dict})
+    def post(self, request, number):
+        data = _valid(s.CancelIn, request.data)
+        order = orders.get_order(number)
+        orders.cancel(order, reason=data["reason"], actor=f"storefront:{request.auth.name}")
+        return order_response(order.number, partner=request.auth)
+
+
+class ShipmentCreateView(APIView):
+    partner_kinds = {K.SELLER, K.WAREHOUSE}
+
+    @extend_schema(request=s.ShipmentIn, responses={201: dict})
+    def post(self, request, number):
+        data = _valid(s.ShipmentIn, request.data)
+        partner = request.auth
+        order = visible_order(partner, number)
+        ships_it = (partner.kind == K.WAREHOUSE and order.fulfilling_seller_id is None) or (
+            partner.kind == K.SELLER and order.fulfilling_seller_id == partner.seller_id)
+        if not ships_it:
+            raise Forbidden("この注文は出荷できません（発送元が異なります）。")
+        shipments.register(order=order, carrier=data["carrier"], tracking_number=data["tracking_number"],
+                           actor=f"{partner.kind}:{partner.name}")
+        return order_response(order.number, partner=partner, status=201)
+
+
+class CarrierEventView(APIView):
+    partner_kinds = {K.CARRIER}
+
+    @extend_schema(request=s.CarrierEventIn, responses={201: dict})
+    def post(self, request, tracking_number):
+        shipment = shipments.get_by_tracking_number(tracking_number)
+        data = _valid(s.CarrierEventIn, request.data)
+        event, created = shipments.record_event(
+            shipment=shipment, type=data["type"], occurred_at=data["occurred_at"], location=data["location"],
+            store_code=data.get("store_code", ""), actor=f"carrier:{request.auth.name}",
+        )
+        order = Order.objects.get(pk=shipment.order_id)
+        return Response({"tracking_number": shipment.tracking_number, "type": event.type,
+                         "occurred_at": selectors._iso(event.occurred_at), "duplicate": not created,
+                         "order_status": order.status}, status=201)
+
+
+# --- seller ---------------------------------------------------------------------------------
+
+class ListingCreateView(APIView):
+    partner_kinds = {K.SELLER}
+
+    @extend_schema(request=s.ListingIn, responses={201: s.ListingOut})
+    def post(self, request):
+        data = _valid(s.ListingIn, request.data)
+        try:
+            with transaction.atomic():
+                listing = Listing.objects.create(seller_id=request.auth.seller_id, **data)
+        except IntegrityError:
+            raise Conflict("このSKUは既に使われています。", code="sku_taken", field="sku") from None
+        return Response(s.ListingOut(listing).data, status=201)
+
+
+class ListingUpdateView(APIView):
+    partner_kinds = {K.SELLER}
+
+    @extend_schema(request=s.ListingPatchIn, responses={200: s.ListingOut})
+    def patch(self, request, sku):
+        data = _valid(s.ListingPatchIn, request.data)
+        listing = Listing.objects.filter(sku=sku, seller_id=request.auth.seller_id).first()
+        if listing is None:
+            raise NotFound("出品が見つかりません。", code="listing_not_found")
+        for name, value in data.items():
+            setattr(listing, name, value)
+        if data:
+            listing.save(update_fields=[*data, "updated_at"])
+        return Response(s.ListingOut(listing).data)
+
+
+class SellerSettingsView(APIView):
+    partner_kinds = {K.SELLER}
+
+    def _out(self, seller):
+        return {"accept_cod_self_fulfilled": seller.accept_cod_self_fulfilled,
+                "accept_konbini_self_fulfilled": seller.accept_konbini_self_fulfilled}
+
+    @extend_schema(responses={200: s.SellerSettingsIn})
+    def get(self, request):
+        return Response(self._out(request.auth.seller))
+
+    @extend_schema(request=s.SellerSettingsIn, responses={200: s.SellerSettingsIn})
+    def patch(self, request):
+        data = _valid(s.SellerSettingsIn, request.data)
+        seller = request.auth.seller
+        for name, value in data.items():
+            setattr(seller, name, value)
+        if data:
+            seller.save(update_fields=list(data))
+        return Response(self._out(seller))
+
+
+class SellerOrdersView(APIView):
+    partner_kinds = {K.SELLER}
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        from rest_framework.pagination import PageNumberPagination
+
+        seller_id = request.auth.seller_id
+        qs = Order.objects.filter(lines__listing__seller_id=seller_id).distinct().order_by("-placed_at", "-id")
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response([selectors.order_summary(o) for o in page])
+
+
+# --- storefront: customers ------------------------------------------------------------------
+
+class CustomerOrdersView(APIView):
+    partner_kinds = {K.STOREFRONT}
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, external_id):
+        from rest_framework.pagination import PageNumberPagination
+
+        customer = customers.get(external_id)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(orders.customer_order_history(customer), request, view=self)
+        return paginator.get_paginated_response([selectors.order_summary(o) for o in page])
+
+
+class CustomerMessagesView(APIView):
+    partner_kinds = {K.STOREFRONT}
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, external_id):
+        from rest_framework.pagination import PageNumberPagination
+
+        customer = customers.get(external_id)
+        qs = customer.messages.select_related("order").order_by("-created_at", "-id")
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response([
+            {"kind": m.kind, "subject": m.subject, "body": m.body, "created_at": selectors._iso(m.created_at),
+             "order_number": m.order.number if m.order else None} for m in page
+        ])
+
+
+def gift_card_representation(customer) -> dict:
+    account = giftcards.account_for(customer)
+    entries = account.entries.select_related("order").order_by("-created_at", "-id")[:200]
+    return {"balance": account.balance, "frozen": account.frozen, "entries": [
+        {"kind": e.kind, "amount": e.amount, "reference": e.reference, "created_at": selectors._iso(e.created_at),
+         "order_number": e.order.number if e.order else None} for e in entries]}
+
+
+class GiftCardView(APIView):
+    partner_kinds = {K.STOREFRONT}
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, external_id):
+        return Response(gift_card_representation(customers.get(external_id)))
+
+
+class GiftCardCreditView(APIView):
+    partner_kinds = {K.STOREFRONT}
+
+    @extend_schema(request=s.GiftCardCreditIn, responses={201: dict})
+    def post(self, request, external_id):
+        customer = customers.get(external_id)
+        data = _valid(s.GiftCardCreditIn, request.data)
+        giftcards.credit(customer=customer, amount=data["amount"], kind=GiftCardEntry.Kind.PURCHASE,
+                         reference=data["reference"])
+        return Response(gift_card_representation(customer), status=201)
+
+
+class CallbackRequestView(APIView):
+    partner_kinds = {K.STOREFRONT}
+
+    @extend_schema(request=s.CallbackIn, responses={201: dict})
+    def post(self, request, external_id):
+        customer = customers.get(external_id)
+        data = _valid(s.CallbackIn, request.data)
+        order = None
+        if data.get("order_number"):
+            order = orders.get_order(data["order_number"])
+            if order.customer_id != customer.pk:
+                raise NotFound("注文が見つかりません。", code="order_not_found", field="order_number")
+        cb = customers.request_callback(customer=customer, phone=data["phone"], topic=data["topic"], order=order)
+        return Response({"id": cb.pk, "phone": cb.phone, "topic": cb.topic, "status": cb.status,
+                         "order_number": order.number if order else None,
+                         "created_at": selectors._iso(cb.created_at)}, status=201)
+
+
+_ = serializers  # re-exported for schema helpers

@@ -1,0 +1,288 @@
+"""Customers, sellers, listings, orders, shipments, messages and call-back requests (SPEC §2)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Customer(models.Model):
+    """A storefront customer (お客様), created/updated by ``external_id``. Never logs in here."""
+
+    external_id = models.CharField("外部ID", max_length=64, unique=True)
+    email = models.EmailField("メールアドレス", max_length=254, db_index=True)
+    name = models.CharField("氏名", max_length=100)
+    phone = models.CharField("電話番号", max_length=16, blank=True, db_index=True)
+    suspended = models.BooleanField("利用停止", default=False)
+    suspended_reason = models.CharField("停止理由", max_length=500, blank=True)
+    # Sessions whose epoch is lower than this are revoked; the storefront checks it (SPEC §5).
+    session_epoch = models.PositiveIntegerField("セッション世代", default=0)
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "顧客"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+
+class Seller(models.Model):
+    """A marketplace seller (出品者). Both switches are off for a new seller (API.md)."""
+
+    name = models.CharField("名前", max_length=100)
+    accept_cod_self_fulfilled = models.BooleanField("自己発送で代引きを受け付ける", default=False)
+    accept_konbini_self_fulfilled = models.BooleanField("自己発送でコンビニ払いを受け付ける", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "出品者"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Listing(models.Model):
+    class FulfilledBy(models.TextChoices):
+        PLATFORM = "platform", "当社倉庫から発送"  # seed 003「Amazonが発送する商品」
+        SELLER = "seller", "出品者から発送"  # 自己発送
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="listings", verbose_name="出品者")
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    title = models.CharField("商品名", max_length=200)
+    price = models.PositiveIntegerField("価格（円）")
+    stock = models.PositiveIntegerField("在庫")
+    fulfilled_by = models.CharField("発送元", max_length=10, choices=FulfilledBy.choices)
+    digital = models.BooleanField("デジタル商品", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "出品"
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="listing_stock_not_negative"),
+            models.CheckConstraint(condition=Q(price__gte=1), name="listing_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.title}"
+
+
+class OrderStatus(models.TextChoices):
+    ON_HOLD = "on_hold", "保留（審査中）"
+    PENDING_PAYMENT = "pending_payment", "支払い待ち"
+    PROCESSING = "processing", "発送準備中"
+    SHIPPED = "shipped", "発送済み"
+    READY_FOR_PICKUP = "ready_for_pickup", "受取可能"
+    DELIVERED = "delivered", "配達完了"
+    CANCELLED = "cancelled", "キャンセル"
+
+
+class CancellationReason(models.TextChoices):
+    CUSTOMER_REQUEST = "customer_request", "お客様都合"
+    PAYMENT_EXPIRED = "payment_expired", "支払い期限切れ"
+    PICKUP_EXPIRED = "pickup_expired", "受取期限切れ"
+    COD_REFUSED = "cod_refused", "代引き受取拒否"
+    RETURNED = "returned", "返送"
+    UNAUTHORIZED_ORDER = "unauthorized_order", "身に覚えのない注文"
+    SELLER_CANCELLED = "seller_cancelled", "出品者によるキャンセル"
+    SUPPORT = "support", "サポートによるキャンセル"
+    RISK_REJECTED = "risk_rejected", "審査により却下"
+
+
+class ShippingSpeed(models.TextChoices):
+    STANDARD = "standard", "通常配送"
+    EXPRESS = "express", "お急ぎ便"
+    SCHEDULED = "scheduled", "お届け日時指定便"
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "クレジットカード"
+    GIFT_CARD = "gift_card", "ギフト券"
+    KONBINI = "konbini", "コンビニ払い"
+    COD = "cod", "代金引換"
+
+
+class DestinationType(models.TextChoices):
+    HOME = "home", "自宅"
+    PICKUP_STORE = "pickup_store", "コンビニ受取"
+
+
+class Order(models.Model):
+    number = models.CharField("注文番号", max_length=19, unique=True)  # NNN-NNNNNNN-NNNNNNN (seed 001)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name="顧客")
+    # Who ships it: null = the platform's warehouse; else the seller of self-fulfilled lines.
+    fulfilling_seller = models.ForeignKey(
+        Seller, null=True, blank=True, on_delete=models.PROTECT, related_name="orders", verbose_name="発送出品者"
+    )
+    status = models.CharField("状態", max_length=20, choices=OrderStatus.choices)
+    cancellation_reason = models.CharField(
+        "キャンセル理由", max_length=20, choices=CancellationReason.choices, blank=True
+    )
+    total = models.PositiveIntegerField("合計（円）")
+    shipping_speed = models.CharField("配送方法", max_length=10, choices=ShippingSpeed.choices)
+    payment_method = models.CharField("支払い方法", max_length=10, choices=PaymentMethod.choices)
+    is_digital = models.BooleanField("デジタル注文", default=False)
+    destination_type = models.CharField("配送先種別", max_length=12, choices=DestinationType.choices)
+    postal_code = models.CharField("郵便番号", max_length=8, blank=True)
+    prefecture = models.CharField("都道府県", max_length=10, blank=True)
+    city = models.CharField("市区町村", max_length=100, blank=True)
+    address_line = models.CharField("住所", max_length=200, blank=True)
+    recipient_name = models.CharField("受取人", max_length=100, blank=True)
+    recipient_phone = models.CharField("受取人電話番号", max_length=16, blank=True)
+    address_key = models.CharField("正規化住所キー", max_length=300, blank=True, db_index=True)
+    pickup_store = models.ForeignKey(
+        "pickup.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="orders", verbose_name="受取店舗"
+    )
+    risk_score = models.PositiveSmallIntegerField("リスクスコア", default=0)
+    risk_rules = models.JSONField("該当ルール", default=list, blank=True)
+    placed_at = models.DateTimeField("注文日時", db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "注文"
+        ordering = ["-placed_at"]
+        indexes = [
+            models.Index(fields=["customer", "-placed_at"], name="order_customer_recent"),
+            models.Index(fields=["status", "placed_at"], name="order_status_placed"),
+            models.Index(fields=["fulfilling_seller", "-placed_at"], name="order_seller_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="cancelled") | Q(cancellation_reason=""), name="order_reason_only_when_cancelled"
+            ),
+            models.CheckConstraint(
+                condition=~Q(destination_type="pickup_store") | Q(pickup_store__isnull=False),
+                name="order_pickup_has_store",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    listing = models.ForeignKey(Listing, on_delete=models.PROTECT, related_name="order_lines")
+    sku = models.CharField("SKU", max_length=64)
+    title = models.CharField("商品名", max_length=200)
+    quantity = models.PositiveIntegerField("数量")
+    unit_price = models.PositiveIntegerField("単価（円）")
+    digital = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "注文明細"
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive")]
+
+    @property
+    def subtotal(self) -> int:
+        return self.quantity * self.unit_price
+
+
+class OrderEvent(models.Model):
+    """One entry of an order's timeline: who/what, when, from→to, why (SPEC §1)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField("日時", db_index=True)
+    kind = models.CharField("種別", max_length=40)
+    from_status = models.CharField("変更前", max_length=20, blank=True)
+    to_status = models.CharField("変更後", max_length=20, blank=True)
+    actor = models.CharField("実行者", max_length=100)
+    note = models.CharField("メモ", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "注文タイムライン"
+        ordering = ["at", "id"]
+
+
+class Shipment(models.Model):
+    class Carrier(models.TextChoices):
+        YAMATO = "yamato", "ヤマト運輸"
+        SAGAWA = "sagawa", "佐川急便"
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="shipment")
+    carrier = models.CharField("配送業者", max_length=10, choices=Carrier.choices)
+    tracking_number = models.CharField("伝票番号", max_length=12, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "出荷"
+
+
+class ShipmentEvent(models.Model):
+    """A carrier event, as seed 003's tracking table shows it (status, date, time, 担当店名)."""
+
+    class Type(models.TextChoices):
+        ACCEPTED = "accepted", "荷物受付"
+        SHIPPED = "shipped", "発送"
+        IN_TRANSIT = "in_transit", "作業店通過"
+        ARRIVED_AT_STORE = "arrived_at_store", "店舗到着"
+        DELIVERED = "delivered", "配達完了"
+        REFUSED = "refused", "受取拒否"
+        RETURNED = "returned", "返送完了"
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField("状態", max_length=20, choices=Type.choices)
+    occurred_at = models.DateTimeField("日時")
+    location = models.CharField("担当店名", max_length=100)
+    store_code = models.CharField("店舗コード", max_length=20, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "配送状況"
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "type", "occurred_at"], name="shipment_event_once"),
+        ]
+
+
+class Message(models.Model):
+    """A customer message: e-mail plus the message center (seed 003 メッセージセンター)."""
+
+    class Kind(models.TextChoices):
+        ORDER_CONFIRMED = "order_confirmed", "注文確認"
+        PAYMENT_INSTRUCTIONS = "payment_instructions", "お支払い番号お知らせ"
+        PAYMENT_RECEIVED = "payment_received", "お支払い確認"
+        SHIPPED = "shipped", "発送のお知らせ"
+        PICKUP_READY = "pickup_ready", "受取可能のお知らせ"
+        PICKUP_REMINDER = "pickup_reminder", "受取期限のお知らせ"
+        CANCELLED = "cancelled", "キャンセルのお知らせ"
+        REFUND_COMPLETED = "refund_completed", "返金完了のお知らせ"
+        NEW_DEVICE_LOGIN = "new_device_login", "新しい端末からのログイン"
+        PASSWORD_RESET_REQUIRED = "password_reset_required", "パスワード再設定のお願い"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField("種別", max_length=30, choices=Kind.choices)
+    subject = models.CharField("件名", max_length=200)
+    body = models.TextField("本文")
+    # Makes "sent once" a database fact: the same cause cannot create a second message.
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField("作成日時", db_index=True)
+    emailed_at = models.DateTimeField("メール送信日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "メッセージ"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="message_customer_recent")]
+
+
+class CallbackRequest(models.Model):
+    """「今すぐ電話がほしい」 — a customer asks support to call back (seeds 002, 003)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "対応待ち"
+        DONE = "done", "対応済み"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="callback_requests")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="callback_requests")
+    phone = models.CharField("電話番号", max_length=16)
+    topic = models.CharField("用件", max_length=200)
+    status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField("受付日時", auto_now_add=True)
+    handled_by = models.CharField("対応者", max_length=100, blank=True)
+    handled_at = models.DateTimeField("対応日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "折り返し電話依頼"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="callback_queue")]

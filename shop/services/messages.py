@@ -1,0 +1,54 @@
+"""Customer messages: created in the caller's transaction, e-mailed by Celery after commit,
+exactly once (the ``dedupe_key`` is unique; the task locks the row before sending)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from backoffice.timeutil import now
+from shop.models import Customer, Message, Order
+
+
+def render(kind: str, context: dict) -> tuple[str, str]:
+    """templates/messages/<kind>.txt: the first line is the subject, the rest the body."""
+    text = render_to_string(f"messages/{kind}.txt", context).strip()
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body.strip() + "\n"
+
+
+def notify(
+    *, customer: Customer, kind: str, order: Order | None = None, context: dict | None = None,
+    dedupe_key: str | None = None,
+) -> Message:
+    """Create the message once for its cause and e-mail it after the transaction commits."""
+    key = dedupe_key or f"{kind}:{order.number if order else customer.pk}"
+    existing = Message.objects.filter(dedupe_key=key).first()
+    if existing is not None:
+        return existing
+    subject, body = render(kind, {"customer": customer, "order": order, **(context or {})})
+    with transaction.atomic():
+        message, created = Message.objects.get_or_create(
+            dedupe_key=key,
+            defaults={"customer": customer, "order": order, "kind": kind, "subject": subject, "body": body,
+                      "created_at": now()},
+        )
+    if created:
+        from shop.tasks import deliver_message
+
+        transaction.on_commit(lambda: deliver_message.delay(message.pk))
+    return message
+
+
+def deliver(message_id: int) -> bool:
+    """Send the e-mail of one message unless it was already sent. Returns whether it sent."""
+    from django.core.mail import send_mail
+
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("customer").filter(pk=message_id).first()
+        if message is None or message.emailed_at is not None:
+            return False
+        send_mail(message.subject, message.body, None, [message.customer.email])
+        message.emailed_at = now()
+        message.save(update_fields=["emailed_at"])
+    return True

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from shop.services import messages
+
+
+@shared_task(name="shop.deliver_message", acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def deliver_message(message_id: int) -> bool:
+    return messages.deliver(message_id)
