@@ -1,0 +1,167 @@
+"""Django admin for shop/: raw records, search and bulk actions that call the services."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.contrib import admin, messages
+from django.db.models import Q
+
+from backoffice.errors import DomainError
+from shop.models import (
+    CallbackRequest,
+    CancellationReason,
+    Customer,
+    Listing,
+    Message,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Seller,
+    Shipment,
+    ShipmentEvent,
+)
+from shop.services import customers, orders
+
+
+def number_search_terms(term: str) -> list[str]:
+    """What a person typed → the forms we store: NFKC (full-width digits), and for a 17-digit
+    order number typed without hyphens, the hyphenated form."""
+    text = unicodedata.normalize("NFKC", term).strip()
+    digits_only = "".join(ch for ch in text if ch.isdigit())
+    forms = {text}
+    if len(digits_only) == 17:
+        forms.add(f"{digits_only[:3]}-{digits_only[3:10]}-{digits_only[10:]}")
+    if len(digits_only) in (10, 11, 12, 13):
+        forms.add(digits_only)
+        forms.add("+81" + digits_only.lstrip("0"))
+    return sorted(forms)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = readonly_fields = ("at", "kind", "from_status", "to_status", "actor", "note")
+    verbose_name_plural = "タイムライン"
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = readonly_fields = ("sku", "title", "quantity", "unit_price")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("number", "status", "cancellation_reason", "total", "payment_method", "customer", "placed_at",
+                    "risk_score")
+    list_filter = ("status", "payment_method", "shipping_speed", "destination_type", "cancellation_reason")
+    search_fields = ("number", "customer__email", "customer__phone", "customer__external_id",
+                     "shipment__tracking_number", "recipient_phone")
+    list_select_related = ("customer",)
+    date_hierarchy = "placed_at"
+    inlines = [OrderLineInline, OrderEventInline]
+    actions = ["cancel_by_support"]
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Order._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term:
+            return super().get_search_results(request, queryset, search_term)
+        q = Q()
+        for form in number_search_terms(search_term):
+            q |= (Q(number=form) | Q(shipment__tracking_number=form) | Q(customer__email__iexact=form)
+                  | Q(customer__phone=form) | Q(customer__external_id=form) | Q(recipient_phone=form))
+        return queryset.filter(q), False
+
+    @admin.action(description="選択した注文をキャンセル（サポート）", permissions=["change"])
+    def cancel_by_support(self, request, queryset):
+        done = 0
+        for order in queryset:
+            try:
+                orders.cancel(order, reason=CancellationReason.SUPPORT, actor=f"staff:{request.user.username}")
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{order.number}: {exc.message}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{done}件の注文をキャンセルしました。", messages.SUCCESS)
+
+
+class ShipmentEventInline(ReadOnlyInline):
+    model = ShipmentEvent
+    fields = readonly_fields = ("type", "occurred_at", "location", "store_code")
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    list_display = ("tracking_number", "carrier", "order", "created_at")
+    list_filter = ("carrier",)
+    search_fields = ("tracking_number", "order__number")
+    list_select_related = ("order",)
+    inlines = [ShipmentEventInline]
+    readonly_fields = ("order", "carrier", "tracking_number", "created_at")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "name", "email", "phone", "suspended", "created_at")
+    list_filter = ("suspended",)
+    search_fields = ("external_id", "name", "email", "phone")
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, dup = super().get_search_results(request, queryset, search_term)
+        extra = [f for f in number_search_terms(search_term) if f.startswith("+81")]
+        if extra:
+            queryset = queryset | self.model.objects.filter(phone__in=extra)
+        return queryset, dup
+
+
+@admin.register(Seller)
+class SellerAdmin(admin.ModelAdmin):
+    list_display = ("name", "accept_cod_self_fulfilled", "accept_konbini_self_fulfilled", "created_at")
+    search_fields = ("name",)
+
+
+@admin.register(Listing)
+class ListingAdmin(admin.ModelAdmin):
+    list_display = ("sku", "title", "seller", "price", "stock", "fulfilled_by", "digital")
+    list_filter = ("fulfilled_by", "digital")
+    search_fields = ("sku", "title")
+    list_select_related = ("seller",)
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "customer", "order", "subject", "emailed_at")
+    list_filter = ("kind",)
+    search_fields = ("customer__email", "order__number", "subject")
+    list_select_related = ("customer", "order")
+    readonly_fields = ("customer", "order", "kind", "subject", "body", "dedupe_key", "created_at", "emailed_at")
+
+
+@admin.register(CallbackRequest)
+class CallbackRequestAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "customer", "phone", "topic", "order", "status", "handled_by")
+    list_filter = ("status",)
+    search_fields = ("phone", "customer__email", "order__number")
+    list_select_related = ("customer", "order")
+    ordering = ("created_at",)
+    actions = ["mark_done"]
+
+    @admin.action(description="対応済みにする", permissions=["change"])
+    def mark_done(self, request, queryset):
+        for cb in queryset:
+            customers.complete_callback(request_id=cb.pk, staff=request.user.username)
+        self.message_user(request, "対応済みにしました。", messages.SUCCESS)
