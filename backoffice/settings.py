@@ -123,10 +123,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"PartnerKey": {"type": "http", "scheme": "bearer"}},
-    },
-    "SECURITY": [{"PartnerKey": []}],
 }
 
 # --- Celery -----------------------------------------------------------------------------
