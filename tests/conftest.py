@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
 
-os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+from backoffice.celery import app as celery_app
+from backoffice.models import Partner
+from shop.models import Seller
 
-import pytest  # noqa: E402
-from django.conf import settings  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
-
-from backoffice.models import Partner  # noqa: E402
-from shop.models import Seller  # noqa: E402
+# Tasks run in-process by default; tests of Celery's own behaviour start a real worker on Redis
+# (marked ``redis``) and switch this off for their duration.
+celery_app.conf.task_always_eager = True
 
 
 def pytest_collection_modifyitems(config, items):
