@@ -67,7 +67,7 @@ def order_payload(*listings: Listing, method: str = "card", speed: str = "standa
         "customer": customer_payload(external_id),
         "items": [{"sku": listing.sku, "quantity": quantity} for listing in listings],
         "shipping_speed": speed,
-        "destination": destination or HOME,
+        "destination": dict(destination or HOME),
         "payment_method": method,
     }
     if method == "card":

@@ -78,8 +78,9 @@ class Command(BaseCommand):
         return platform, seller
 
     def stores(self) -> None:
-        for chain, code, name in [("lawson", "LS0001", "ローソン 大手町一丁目店"), ("familymart", "FM0001", "ファミリーマート 丸の内店"),
-                                  ("ministop", "MS0001", "ミニストップ 神田店")]:
+        stores = [("lawson", "LS0001", "ローソン 大手町一丁目店"), ("familymart", "FM0001", "ファミリーマート 丸の内店"),
+                  ("ministop", "MS0001", "ミニストップ 神田店")]
+        for chain, code, name in stores:
             Store.objects.create(chain=chain, code=code, name=name, prefecture="東京都", address="千代田区1-1")
         self.log("pickup stores: 3")
 

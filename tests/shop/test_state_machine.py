@@ -1,0 +1,76 @@
+"""Every allowed and every forbidden order transition (SPEC §2 "Statuses")."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from backoffice.errors import Conflict
+from shop.models import Order, OrderEvent, OrderStatus
+from shop.services import orders
+from tests.factories import ListingFactory, place
+
+pytestmark = pytest.mark.django_db
+
+S = OrderStatus
+# Written out from SPEC §2, independently of shop/states.py.
+ALLOWED = {
+    (S.ON_HOLD, S.PENDING_PAYMENT), (S.ON_HOLD, S.PROCESSING), (S.ON_HOLD, S.CANCELLED),
+    (S.ON_HOLD, S.DELIVERED),  # an approved digital order, already paid
+    (S.PENDING_PAYMENT, S.PROCESSING), (S.PENDING_PAYMENT, S.CANCELLED),
+    (S.PENDING_PAYMENT, S.DELIVERED),  # a digital order paid at the konbini
+    (S.PROCESSING, S.SHIPPED), (S.PROCESSING, S.CANCELLED),
+    (S.PROCESSING, S.DELIVERED),  # digital: delivered once paid
+    (S.SHIPPED, S.READY_FOR_PICKUP), (S.SHIPPED, S.DELIVERED), (S.SHIPPED, S.CANCELLED),
+    (S.READY_FOR_PICKUP, S.DELIVERED), (S.READY_FOR_PICKUP, S.CANCELLED),
+}
+PAIRS = [(a, b) for a, b in itertools.product(S.values, S.values) if a != b]
+
+
+def order_in(status: str, *, digital: bool = False) -> Order:
+    order = place(ListingFactory(digital=digital))
+    Order.objects.filter(pk=order.pk).update(status=status)
+    order.refresh_from_db()
+    return order
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), sorted(ALLOWED))
+def test_allowed_transition_moves_and_is_on_the_timeline(from_status, to_status):
+    order = order_in(from_status)
+    reason = "support" if to_status == S.CANCELLED else ""
+    orders.transition(order, to_status, actor="test", reason=reason)
+    order.refresh_from_db()
+    assert order.status == to_status
+    event = OrderEvent.objects.filter(order=order, kind="status_changed").last()
+    assert (event.from_status, event.to_status, event.actor) == (from_status, to_status, "test")
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), sorted(set(PAIRS) - ALLOWED))
+def test_forbidden_transition_is_refused_and_writes_nothing(from_status, to_status):
+    order = order_in(from_status)
+    events_before = OrderEvent.objects.filter(order=order).count()
+    with pytest.raises(Conflict) as err:
+        orders.transition(order, to_status, actor="test")
+    assert err.value.code == "invalid_transition"
+    order.refresh_from_db()
+    assert order.status == from_status
+    assert OrderEvent.objects.filter(order=order).count() == events_before
+
+
+def test_a_delivered_digital_order_can_be_cancelled_but_a_parcel_cannot():
+    digital = order_in(S.DELIVERED, digital=True)
+    orders.transition(digital, S.CANCELLED, actor="test", reason="support")
+    assert Order.objects.get(pk=digital.pk).status == S.CANCELLED
+    parcel = order_in(S.DELIVERED)
+    with pytest.raises(Conflict):
+        orders.transition(parcel, S.CANCELLED, actor="test", reason="support")
+
+
+def test_a_stale_copy_cannot_move_an_order_someone_else_moved():
+    order = order_in(S.PROCESSING)
+    stale = Order.objects.get(pk=order.pk)
+    orders.transition(order, S.SHIPPED, actor="first")
+    with pytest.raises(Conflict):
+        orders.transition(stale, S.CANCELLED, actor="second", reason="support")
+    assert Order.objects.get(pk=order.pk).status == S.SHIPPED
