@@ -139,7 +139,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # Longer than any countdown/ETA we schedule, so a late-acked task is not redelivered early.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+    # CELERY_VISIBILITY_TIMEOUT_SECONDS is lowered only by the worker-kill test (redelivery within the test).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=6 * 3600)}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
@@ -160,6 +161,16 @@ KONBINI_LATE_PAYMENT_GRACE = timedelta(minutes=env.int("KONBINI_LATE_PAYMENT_GRA
 PICKUP_NOTICE_DELAY = timedelta(minutes=env.int("PICKUP_NOTICE_DELAY_MINUTES", default=60))
 # SPEC §4, seeds 000/001: "order" = last 7 digits of the order number; "random" = 7 random digits.
 PICKUP_AUTH_NUMBER_SOURCE = env.str("PICKUP_AUTH_NUMBER_SOURCE", default="order")
+# SPEC §3 (seed 003, bank-transfer refunds): 依頼人 of the Zengin 総合振込 file — the shop's own
+# account the refunds are paid from (bank/branch must exist in the zengin-code list).
+ZENGIN_REQUESTER = {
+    "code": env.str("ZENGIN_REQUESTER_CODE", default="1234567890"),  # 委託者コード (10 digits, from the bank)
+    "name": env.str("ZENGIN_REQUESTER_NAME", default="ｶ)ｺﾝﾋﾞﾆﾊﾞﾂｸｵﾌｲｽ"),
+    "bank_code": env.str("ZENGIN_REQUESTER_BANK_CODE", default="0001"),
+    "branch_code": env.str("ZENGIN_REQUESTER_BRANCH_CODE", default="001"),
+    "account_type": env.str("ZENGIN_REQUESTER_ACCOUNT_TYPE", default="ordinary"),
+    "account_number": env.str("ZENGIN_REQUESTER_ACCOUNT_NUMBER", default="1234567"),
+}
 
 LOGGING = {
     "version": 1,
