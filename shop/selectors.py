@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from backoffice.timeutil import local
-from shop.models import Order, OrderEvent, ShipmentEvent
+from shop.models import Order, OrderEvent, OrderLine, ShipmentEvent
 
 
 def _iso(dt) -> str | None:
@@ -14,7 +14,7 @@ def _iso(dt) -> str | None:
 
 def order_queryset() -> QuerySet[Order]:
     return Order.objects.select_related("customer", "payment", "shipment", "pickup_store").prefetch_related(
-        "lines",
+        Prefetch("lines", queryset=OrderLine.objects.select_related("listing").order_by("id")),
         Prefetch("shipment__events", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
         Prefetch("events", queryset=OrderEvent.objects.order_by("at", "id")),
         "refunds",

@@ -28,19 +28,24 @@ def _valid(serializer_class, data, **kwargs) -> dict:
     return serializer.validated_data
 
 
-def visible_order(partner: Partner, number: str, *, lock: bool = False) -> Order:
-    """The order if this partner is party to it, else 404 (existence must not leak)."""
-    order = orders.get_order(number, lock=lock)
+def is_party_to(partner: Partner, order: Order) -> bool:
+    """Storefront: every order; warehouse: platform-fulfilled ones; seller: orders with its listings."""
     if partner.kind == K.STOREFRONT:
-        return order
-    if partner.kind == K.WAREHOUSE and order.fulfilling_seller_id is None:
-        return order
-    if partner.kind == K.SELLER and (
-        order.fulfilling_seller_id == partner.seller_id
-        or order.lines.filter(listing__seller_id=partner.seller_id).exists()
-    ):
-        return order
-    raise NotFound("注文が見つかりません。", code="order_not_found")
+        return True
+    if partner.kind == K.WAREHOUSE:
+        return order.fulfilling_seller_id is None
+    if partner.kind == K.SELLER:
+        return order.fulfilling_seller_id == partner.seller_id or any(
+            line.listing.seller_id == partner.seller_id for line in order.lines.all())
+    return False
+
+
+def visible_order(partner: Partner, number: str) -> Order:
+    """The order if this partner is party to it, else 404 (existence must not leak)."""
+    order = orders.get_order(number)
+    if not is_party_to(partner, order):
+        raise NotFound("注文が見つかりません。", code="order_not_found")
+    return order
 
 
 def order_response(number: str, *, partner: Partner, status: int = 200) -> Response:
@@ -74,8 +79,10 @@ class OrderDetailView(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, number):
-        order = visible_order(request.auth, number)
-        return order_response(order.number, partner=request.auth)
+        order = selectors.order_queryset().filter(number=orders.format_order_number(number)).first()
+        if order is None or not is_party_to(request.auth, order):
+            raise NotFound("注文が見つかりません。", code="order_not_found")
+        return Response(selectors.order_representation(order, with_auth_number=request.auth.kind == K.STOREFRONT))
 
 
 class OrderCancelView(APIView):
