@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "payments.konbini",
     "pickup",
     "fraud",
+    "staff",
 ]
 
 MIDDLEWARE = [

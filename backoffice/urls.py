@@ -17,6 +17,7 @@ urlpatterns = [
                                                      permission_classes=[]), name="docs"),
     path("healthz", healthz),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/", include("staff.urls")),
 ]
 
 handler404 = "backoffice.api.errors.api_not_found"

@@ -1,0 +1,38 @@
+"""Console forms: the input of each action, validated before any service runs."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+
+class StaffAuthenticationForm(AuthenticationForm):
+    """Django auth, staff users only (SPEC §7)."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.is_staff:
+            raise forms.ValidationError(_("スタッフ用のアカウントでログインしてください。"), code="not_staff")
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("検索"), max_length=200, required=False)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("メモ（タイムラインに残ります）"), max_length=500, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CancelForm(NoteForm):
+    pass
+
+
+class RefundForm(NoteForm):
+    amount = forms.IntegerField(label=_("返金額（円）"), min_value=1)
+    reason = forms.CharField(label=_("理由"), max_length=40)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("理由"), max_length=500)

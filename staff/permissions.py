@@ -1,0 +1,69 @@
+"""Who may open which console page and run which action: one table, by staff group.
+
+The groups themselves (and their model permissions for the admin) live in
+``backoffice.groups``. A superuser may do everything; a user who is not ``is_staff`` may not
+log in at all.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+SUPPORT = "support_agent"
+FRAUD = "fraud_analyst"
+FINANCE = "finance"
+EVERYONE = frozenset({SUPPORT, FRAUD, FINANCE})
+
+# page name → groups that may open it.
+PAGES: dict[str, frozenset[str]] = {
+    "dashboard": EVERYONE,
+    "search": EVERYONE,
+    "order": EVERYONE,
+    "customer": EVERYONE,
+    "callbacks": frozenset({SUPPORT, FRAUD}),
+    "failed_refunds": frozenset({SUPPORT, FINANCE}),
+    "transfer_batches": frozenset({FINANCE}),  # issue 7: bank-transfer batches are finance only
+    "review_queue": frozenset({FRAUD, SUPPORT}),
+    "reports": frozenset({FRAUD, SUPPORT}),
+}
+
+# action name → groups that may run it (from whichever page offers it).
+ACTIONS: dict[str, frozenset[str]] = {
+    "cancel": frozenset({SUPPORT, FRAUD}),
+    "refund": frozenset({SUPPORT, FINANCE}),
+    "complete_callback": frozenset({SUPPORT}),
+    "retry_refund": frozenset({FINANCE}),
+    "mark_transferred": frozenset({FINANCE}),
+    "resend_pickup_notice": frozenset({SUPPORT}),
+    "unlock_pickup": frozenset({SUPPORT}),
+    "approve_hold": frozenset({FRAUD}),
+    "reject_hold": frozenset({FRAUD}),
+    "secure_account": frozenset({FRAUD, SUPPORT}),
+    "suspend_customer": frozenset({FRAUD}),
+    "unsuspend_customer": frozenset({FRAUD}),
+    "report_check": frozenset({FRAUD, SUPPORT}),
+    "report_status": frozenset({FRAUD}),
+}
+
+
+def groups_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    """The user's group names, read once per request object."""
+    cached = getattr(user, "_staff_groups", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True)) if user.is_authenticated else frozenset()
+        user._staff_groups = cached
+    return cached
+
+
+def _allowed(user, groups: frozenset[str]) -> bool:
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    return user.is_superuser or bool(groups_of(user) & groups)
+
+
+def can_view(user, page: str) -> bool:
+    return _allowed(user, PAGES[page])
+
+
+def can_run(user, action: str) -> bool:
+    return _allowed(user, ACTIONS[action])

@@ -1,0 +1,88 @@
+"""Display helpers for the console: JST dates, yen with separators, permission checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from backoffice.timeutil import local
+from staff import permissions
+
+register = template.Library()
+
+
+@register.filter
+def jst(value: datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
+    """An aware datetime in Asia/Tokyo, whatever time zone is active."""
+    if not value:
+        return "—"
+    return local(value).strftime(fmt)
+
+
+@register.filter
+def jst_date(value: datetime | None) -> str:
+    return jst(value, "%m/%d")
+
+
+@register.filter
+def jst_time(value: datetime | None) -> str:
+    return jst(value, "%H:%M")
+
+
+@register.filter
+def yen(value: int | None) -> str:
+    if value is None:
+        return "—"
+    return f"{intcomma(value)}円"
+
+
+@register.simple_tag(takes_context=True)
+def can_view(context, page: str) -> bool:
+    return permissions.can_view(context["request"].user, page)
+
+
+@register.simple_tag(takes_context=True)
+def can_run(context, action: str) -> bool:
+    return permissions.can_run(context["request"].user, action)
+
+
+# (page, url name, label) in menu order; only pages the user's group may open are shown.
+NAV = [
+    ("dashboard", "staff:dashboard", _("ダッシュボード")),
+    ("callbacks", "staff:callbacks", _("折り返し電話")),
+    ("review_queue", "staff:review_queue", _("審査キュー")),
+    ("failed_refunds", "staff:failed_refunds", _("失敗した返金")),
+]
+
+
+@register.simple_tag(takes_context=True)
+def staff_nav(context) -> list[dict]:
+    user = context["request"].user
+    current = getattr(context["request"], "staff_page", "")
+    return [{"url": reverse(name), "label": label, "active": page == current}
+            for page, name, label in NAV if permissions.can_view(user, page)]
+
+
+@register.filter
+def get(mapping: dict, key):
+    return mapping.get(key, key) if mapping else key
+
+
+# Timeline event kinds (shop.events and the other apps' notes) in words; unknown kinds show as-is.
+EVENT_KINDS = {
+    "placed": _("注文受付"),
+    "status_changed": _("状態変更"),
+    "refund_requested": _("返金受付"),
+    "refund_succeeded": _("返金完了"),
+    "refund_failed": _("返金失敗"),
+    "message_sent": _("メッセージ送信"),
+}
+
+
+@register.filter
+def event_kind(kind: str) -> str:
+    return EVENT_KINDS.get(kind, kind)

@@ -1,0 +1,74 @@
+"""Work queues: call-back requests (oldest first), failed refunds, orders on hold."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from shop.models import CallbackRequest
+from shop.services import customers as customer_service
+from staff import selectors
+from staff.views.base import Action, ActionView, StaffView, actor_of
+
+
+class CallbackQueueView(StaffView):
+    page = "callbacks"
+
+    def get(self, request):
+        return render(request, "staff/callbacks.html", {
+            "page_obj": selectors.paginate(selectors.waiting_callbacks(), request.GET.get("page")),
+        })
+
+
+def _complete_callback(request, cb: CallbackRequest, data: dict) -> str:
+    customer_service.complete_callback(request_id=cb.pk, staff=actor_of(request))
+    return _("折り返し電話 #%(id)s を対応済みにしました。") % {"id": cb.pk}
+
+
+CALLBACK_ACTIONS = {
+    "complete": Action(
+        name="complete_callback", label=_lazy("対応済みにする"), run=_complete_callback,
+        consequences=lambda cb: [_("この依頼を「対応済み」にし、対応者としてあなたの名前を記録します。")],
+        available=lambda cb: cb.status == CallbackRequest.Status.WAITING,
+    ),
+}
+
+
+class CallbackActionView(ActionView):
+    page = "callbacks"
+    actions = CALLBACK_ACTIONS
+
+    def get_object(self, pk: int, **kwargs) -> CallbackRequest:
+        cb = CallbackRequest.objects.select_related("customer", "order").filter(pk=pk).first()
+        if cb is None:
+            raise Http404
+        return cb
+
+    def object_url(self, cb) -> str:
+        return reverse("staff:callbacks")
+
+    def object_label(self, cb) -> str:
+        return _("折り返し電話 #%(id)s（%(name)s %(phone)s）") % {"id": cb.pk, "name": cb.customer.name, "phone": cb.phone}
+
+
+class FailedRefundsView(StaffView):
+    page = "failed_refunds"
+
+    def get(self, request):
+        return render(request, "staff/failed_refunds.html", {
+            "page_obj": selectors.paginate(selectors.failed_refunds(), request.GET.get("page")),
+        })
+
+
+class ReviewQueueView(StaffView):
+    """Orders on hold for risk review, oldest first."""
+
+    page = "review_queue"
+
+    def get(self, request):
+        return render(request, "staff/review_queue.html", {
+            "page_obj": selectors.paginate(selectors.orders_on_hold(), request.GET.get("page")),
+        })
