@@ -1,0 +1,207 @@
+"""The konbini terminal (Loppi / Famiポート) and the register (SPEC §4, seed 001).
+
+Terminal: store + お問い合わせ番号 + 認証番号 → 申し込み券 valid 30 minutes (a new one voids the
+old). Register: the ticket → the parcel is handed over → order ``delivered``.
+
+Brute force (seed 000's worry): an unknown number, a wrong auth number and a wrong store get
+the same 404, so the answer is no oracle. Failed guesses against a parcel are counted under
+its row lock, so concurrent guesses lock it after exactly ``LOCK_AFTER_FAILURES``; failed
+guesses at a store feed the store throttle. A malformed number is a 400 and counts nowhere.
+Every attempt is recorded (store, time, outcome) for staff.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from backoffice.errors import Conflict, DomainError, Gone, InvalidInput, NotFound
+from backoffice.normalize import digits
+from backoffice.timeutil import local, now
+from pickup import rules
+from pickup.models import Pickup, PickupAttempt, PickupTicket, Store
+from pickup.services import stores, throttle
+from shop import events
+from shop.models import OrderStatus
+from shop.services import orders, shipments
+
+S = OrderStatus
+Outcome = PickupAttempt.Outcome
+
+
+# --- the errors a terminal can see (API.md "Konbini chain") -----------------------------------
+
+def _not_found() -> DomainError:
+    # One message for unknown number, wrong auth number and wrong store: no oracle.
+    return NotFound("お問い合わせ番号または認証番号が正しくありません。", code="pickup_not_found")
+
+
+_ERRORS = {
+    Outcome.UNKNOWN_NUMBER: _not_found,
+    Outcome.WRONG_AUTH: _not_found,
+    Outcome.WRONG_STORE: _not_found,
+    Outcome.LOCKED: lambda: DomainError(
+        "認証に続けて失敗したため、この荷物はロックされています。カスタマーサービスにお問い合わせください。",
+        code="pickup_locked", status=423),
+    Outcome.EXPIRED: lambda: Gone("受取期限を過ぎたため、この荷物はお受け取りいただけません。", code="pickup_expired"),
+    Outcome.ALREADY_PICKED_UP: lambda: Conflict("この荷物は既にお受け取り済みです。", code="already_picked_up"),
+}
+
+
+def _throttled(store: Store, until) -> DomainError:
+    retry_after = max(1, int((until - now()).total_seconds()))
+    return DomainError("この店舗では一時的にご利用いただけません。しばらくしてから再度お試しください。",
+                       code="store_throttled", status=429, headers={"Retry-After": str(retry_after)})
+
+
+# --- the terminal -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    ticket: PickupTicket
+    pickup: Pickup
+
+
+def normalize_keys(inquiry_number: object, auth_number: object) -> tuple[str, str]:
+    """12 + 7 digits, full-width and hyphens accepted, the 7DR check digit verified (400 otherwise)."""
+    inquiry = shipments.normalize_tracking_number(inquiry_number, field="inquiry_number")
+    auth = digits(auth_number, field="auth_number", length=rules.AUTH_NUMBER_DIGITS,
+                  message=f"認証番号は{rules.AUTH_NUMBER_DIGITS}桁の数字で入力してください。")
+    return inquiry, auth
+
+
+def issue_ticket(*, chain: str, store_code: object, inquiry_number: object, auth_number: object,
+                 partner: str = "") -> IssuedTicket:
+    """A terminal asks for an application ticket (申し込み券). Raises the API.md errors."""
+    store = stores.store_of_chain(chain, store_code)
+    until = throttle.throttled_until(store.pk)
+    if until is not None:
+        _record(store, None, str(inquiry_number)[:40], Outcome.THROTTLED, partner)
+        raise _throttled(store, until)
+    try:
+        inquiry, auth = normalize_keys(inquiry_number, auth_number)
+    except InvalidInput:
+        _record(store, None, str(inquiry_number)[:40], Outcome.INVALID_NUMBER, partner)
+        raise
+    with transaction.atomic():
+        outcome, pickup, ticket = _try_issue(store, inquiry, auth)
+        _record(store, pickup, inquiry, outcome, partner)
+    if outcome == Outcome.ISSUED:
+        return IssuedTicket(ticket, pickup)
+    if outcome in PickupAttempt.FAILURES:
+        throttle.record_failure(store.pk)
+    raise _ERRORS[outcome]()
+
+
+def _try_issue(store: Store, inquiry: str, auth: str) -> tuple[str, Pickup | None, PickupTicket | None]:
+    """Decide the outcome under the parcel's row lock; write the failure count or the ticket."""
+    pickup = (Pickup.objects.select_for_update(of=("self",)).select_related("order")
+              .filter(inquiry_number=inquiry).first())
+    if pickup is None:
+        return Outcome.UNKNOWN_NUMBER, None, None
+    if pickup.store_id != store.pk:
+        # Even a locked parcel answers 404 elsewhere: another store learns nothing about it.
+        return _fail(pickup, Outcome.WRONG_STORE), pickup, None
+    if pickup.locked:
+        return Outcome.LOCKED, pickup, None
+    if not secrets.compare_digest(pickup.auth_number, auth):
+        return _fail(pickup, Outcome.WRONG_AUTH), pickup, None
+    if pickup.status == Pickup.Status.PICKED_UP:
+        return Outcome.ALREADY_PICKED_UP, pickup, None
+    current = now()
+    if pickup.status != Pickup.Status.READY or pickup.order.status != S.READY_FOR_PICKUP or current > pickup.deadline:
+        return Outcome.EXPIRED, pickup, None
+    PickupTicket.objects.filter(pickup=pickup, voided_at__isnull=True, redeemed_at__isnull=True).update(
+        voided_at=current)
+    ticket = _new_ticket(pickup, store, current)
+    if pickup.consecutive_failures:
+        pickup.consecutive_failures = 0
+        pickup.save(update_fields=["consecutive_failures"])
+    return Outcome.ISSUED, pickup, ticket
+
+
+def _fail(pickup: Pickup, outcome: str) -> str:
+    """Count one failed guess against the parcel (caller holds its row lock); lock it at the limit."""
+    if pickup.locked:
+        return outcome
+    pickup.consecutive_failures += 1
+    fields = ["consecutive_failures"]
+    if pickup.consecutive_failures >= rules.LOCK_AFTER_FAILURES:
+        pickup.locked, pickup.locked_at = True, now()
+        fields += ["locked", "locked_at"]
+        events.note(order=pickup.order, kind="pickup_locked", actor="system",
+                    note=f"受取端末で{rules.LOCK_AFTER_FAILURES}回続けて認証に失敗したため荷物をロック")
+    pickup.save(update_fields=fields)
+    return outcome
+
+
+def _new_ticket(pickup: Pickup, store: Store, issued_at) -> PickupTicket:
+    for _ in range(5):
+        number = f"{secrets.randbelow(10 ** rules.TICKET_NUMBER_DIGITS):0{rules.TICKET_NUMBER_DIGITS}d}"
+        try:
+            with transaction.atomic():
+                return PickupTicket.objects.create(pickup=pickup, store=store, number=number, issued_at=issued_at,
+                                                   expires_at=issued_at + rules.TICKET_VALIDITY)
+        except IntegrityError:  # a number collision: draw again
+            continue
+    raise Conflict("申し込み券を発行できませんでした。", code="ticket_unavailable")  # pragma: no cover
+
+
+def _record(store: Store, pickup: Pickup | None, inquiry: str, outcome: str, partner: str) -> PickupAttempt:
+    return PickupAttempt.objects.create(store=store, pickup=pickup, inquiry_number=inquiry, at=now(),
+                                        outcome=outcome, partner=partner[:100])
+
+
+# --- the register -----------------------------------------------------------------------------
+
+def normalize_ticket_number(value: object) -> str:
+    return digits(value, field="ticket_number", length=rules.TICKET_NUMBER_DIGITS,
+                  message=f"申し込み券番号は{rules.TICKET_NUMBER_DIGITS}桁の数字で入力してください。")
+
+
+def redeem(*, chain: str, ticket_number: object, store_code: object, actor: str) -> Pickup:
+    """The register scans the ticket: hand the parcel over, once, and mark the order delivered."""
+    store = stores.store_of_chain(chain, store_code)
+    try:
+        number = normalize_ticket_number(ticket_number)
+    except InvalidInput:
+        raise NotFound("申し込み券が見つかりません。", code="ticket_not_found", field="ticket_number") from None
+    with transaction.atomic():
+        pickup_id = PickupTicket.objects.filter(number=number, store=store).values_list("pickup_id", flat=True).first()
+        if pickup_id is None:  # unknown, or printed at another store
+            raise NotFound("申し込み券が見つかりません。", code="ticket_not_found", field="ticket_number")
+        # Lock order everywhere: the parcel, then its tickets (issue_ticket and expiry do the same).
+        pickup = Pickup.objects.select_for_update(of=("self",)).select_related("order").get(pk=pickup_id)
+        ticket = PickupTicket.objects.select_for_update().get(number=number)
+        if ticket.redeemed_at is not None:
+            raise Conflict("この申し込み券は既に使用されています。", code="ticket_already_used")
+        current = now()
+        if ticket.voided_at is not None or current > ticket.expires_at or pickup.status != Pickup.Status.READY:
+            raise Gone("申し込み券の有効期限が切れています。端末で再度発行してください。", code="ticket_expired")
+        ticket.redeemed_at = current
+        ticket.save(update_fields=["redeemed_at"])
+        pickup.status, pickup.picked_up_at, pickup.closed_at = Pickup.Status.PICKED_UP, current, current
+        pickup.save(update_fields=["status", "picked_up_at", "closed_at"])
+        orders.transition(pickup.order, S.DELIVERED, actor=actor,
+                          note=f"{store.name}で受取（申し込み券 {ticket.number}）")
+    return pickup
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+def unlock(pickup: Pickup, *, actor: str) -> Pickup:
+    """Staff unlock a parcel locked by failed attempts; the count starts again from zero."""
+    with transaction.atomic():
+        pickup = Pickup.objects.select_for_update(of=("self",)).select_related("order").get(pk=pickup.pk)
+        if not pickup.locked:
+            raise Conflict("この荷物はロックされていません。", code="pickup_not_locked")
+        pickup.locked, pickup.locked_at, pickup.consecutive_failures = False, None, 0
+        pickup.save(update_fields=["locked", "locked_at", "consecutive_failures"])
+        events.note(order=pickup.order, kind="pickup_unlocked", actor=actor, note="受取端末のロックを解除")
+    return pickup
+
+
+def ticket_expires_at_local(ticket: PickupTicket) -> str:
+    return local(ticket.expires_at).isoformat()
