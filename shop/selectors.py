@@ -18,6 +18,7 @@ def order_queryset() -> QuerySet[Order]:
         Prefetch("shipment__events", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
         Prefetch("events", queryset=OrderEvent.objects.order_by("at", "id")),
         "refunds",
+        "payment__konbini_codes",  # payments.konbini: the code shown in "payment.konbini"
     )
 
 

@@ -1,0 +1,113 @@
+"""Konbini payment endpoints of the partner API (API.md "Storefront" and "Konbini chain").
+One class per operation: validate → check the partner's scope → call one service."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.api.fields import MAX_YEN, NumberStringField, StrictCharField, StrictIntegerField
+from backoffice.api.idempotency import idempotent
+from backoffice.errors import NotFound
+from backoffice.models import Partner
+from backoffice.timeutil import now
+from payments.konbini import codes, confirmations, maintenance
+from payments.konbini.chains import CHAIN_CHOICES
+from shop.services import orders
+
+K = Partner.Kind
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ChooseChainIn(serializers.Serializer):
+    chain = serializers.ChoiceField(choices=CHAIN_CHOICES)
+
+
+class PaymentCodeOut(serializers.Serializer):
+    chain = serializers.CharField()
+    chain_name = serializers.CharField()
+    number_name = serializers.CharField()
+    payment_number = serializers.CharField()
+    check_code = serializers.CharField(allow_null=True)
+    terminal = serializers.CharField()
+    amount = serializers.IntegerField()
+    deadline = serializers.DateTimeField()
+    instructions = serializers.ListField(child=serializers.CharField())
+
+
+class KonbiniPaymentView(APIView):
+    """The payment-instructions endpoint (「お支払い方法について」): closed in the maintenance window."""
+
+    partner_kinds = {K.STOREFRONT}
+
+    @extend_schema(request=ChooseChainIn, responses={201: PaymentCodeOut})
+    def post(self, request, number):
+        maintenance.ensure_instructions_available(now())
+        data = _valid(ChooseChainIn, request.data)
+        order = orders.get_order(number)
+        code, payment = codes.issue(order=order, chain_code=data["chain"], actor=f"storefront:{request.auth.name}")
+        return Response(codes.representation(code, payment), status=201)
+
+    @extend_schema(responses={200: PaymentCodeOut})
+    def get(self, request, number):
+        maintenance.ensure_instructions_available(now())
+        order = orders.get_order(number)
+        payment = getattr(order, "payment", None)
+        code = codes.current_code(payment) if payment is not None else None
+        if code is None:
+            raise NotFound("お支払い番号はまだ発行されていません。", code="payment_code_not_found")
+        return Response(codes.representation(code, payment))
+
+
+class LookupIn(serializers.Serializer):
+    payment_number = NumberStringField(max_length=32)
+    check_code = NumberStringField(max_length=16, required=False, allow_blank=True, allow_null=True)
+
+
+class ConfirmIn(LookupIn):
+    amount = StrictIntegerField(min_value=1, max_value=MAX_YEN)
+    store_code = StrictCharField(max_length=20)
+    paid_at = serializers.DateTimeField()
+    receipt_number = StrictCharField(max_length=64)
+
+
+class KonbiniLookupView(APIView):
+    partner_kinds = {K.KONBINI_CHAIN}
+
+    @extend_schema(request=LookupIn, responses={200: inline_serializer("KonbiniLookup", {
+        "payment_number": serializers.CharField(), "chain": serializers.CharField(),
+        "amount": serializers.IntegerField(), "deadline": serializers.DateTimeField(),
+        "status": serializers.CharField()})})
+    def post(self, request):
+        data = _valid(LookupIn, request.data)
+        return Response(confirmations.lookup(chain_code=request.auth.chain, payment_number=data["payment_number"],
+                                             check_code_value=data.get("check_code")))
+
+
+class KonbiniConfirmView(APIView):
+    partner_kinds = {K.KONBINI_CHAIN}
+
+    @extend_schema(request=ConfirmIn, responses={200: inline_serializer("KonbiniConfirmed", {
+        "status": serializers.CharField(), "payment_number": serializers.CharField(),
+        "amount": serializers.IntegerField(), "receipt_number": serializers.CharField(),
+        "store_code": serializers.CharField(), "paid_at": serializers.DateTimeField()})})
+    def post(self, request):
+        return idempotent(request, "konbini.confirm", lambda: self._confirm(request))
+
+    def _confirm(self, request):
+        data = _valid(ConfirmIn, request.data)
+        partner = request.auth
+        body = confirmations.confirm(
+            chain_code=partner.chain, payment_number=data["payment_number"], check_code_value=data.get("check_code"),
+            cash=confirmations.CashPayment(amount=data["amount"], store_code=data["store_code"],
+                                           paid_at=data["paid_at"], receipt_number=data["receipt_number"]),
+            actor=f"konbini_chain:{partner.name}", partner=partner,
+        )
+        return Response(body)

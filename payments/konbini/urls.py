@@ -1,0 +1,9 @@
+from django.urls import path
+
+from payments.konbini import api
+
+urlpatterns = [
+    path("orders/<str:number>/konbini-payment", api.KonbiniPaymentView.as_view()),
+    path("konbini/payments/lookup", api.KonbiniLookupView.as_view()),
+    path("konbini/payments/confirm", api.KonbiniConfirmView.as_view()),
+]
