@@ -7,6 +7,7 @@ from backoffice.api.views import PingView, healthz
 api_v1 = [
     path("ping", PingView.as_view()),
     path("", include("shop.api.urls")),
+    path("", include("payments.api_urls")),
     path("", include("payments.konbini.urls")),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from shop.models import PaymentMethod
 
@@ -108,6 +109,8 @@ class Refund(models.Model):
     gateway_reference = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField("受付日時", auto_now_add=True)
     completed_at = models.DateTimeField("完了日時", null=True, blank=True)
+    # Last status change or attempt: the sweep finds refunds stuck in requested/processing by it.
+    updated_at = models.DateTimeField("更新日時", default=timezone.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "返金"
@@ -116,4 +119,158 @@ class Refund(models.Model):
             models.UniqueConstraint(fields=["order", "cause"], name="refund_once_per_cause"),
             models.CheckConstraint(condition=Q(amount__gte=1), name="refund_amount_positive"),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="refund_status")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="refund_status"),
+            models.Index(fields=["status", "updated_at"], name="refund_status_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"返金#{self.pk}"
+
+
+class SandboxGatewayRefund(models.Model):
+    """What the sandbox card gateway (the outside party, ``payments.gateway.SandboxGateway``)
+    recorded: one row per idempotency key, like a real gateway's refund object. Tests count
+    these rows to prove "one gateway refund"."""
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "成功"
+        FAILED = "failed", "失敗"
+
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    charge_reference = models.CharField(max_length=64)
+    amount = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    calls = models.PositiveSmallIntegerField(default=0)
+    reference = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "サンドボックス決済の返金"
+
+
+class BankAccount(models.Model):
+    """The customer's bank account for refunds by bank transfer (SPEC §3), validated against the
+    Zengin bank/branch list. ``holder_kana`` is stored half-width, as the transfer file needs it."""
+
+    class AccountType(models.TextChoices):
+        ORDINARY = "ordinary", "普通"
+        CHECKING = "checking", "当座"
+
+    customer = models.OneToOneField("shop.Customer", on_delete=models.CASCADE, related_name="bank_account",
+                                    verbose_name="顧客")
+    bank_code = models.CharField("金融機関コード", max_length=4)
+    bank_name = models.CharField("金融機関名", max_length=60)
+    branch_code = models.CharField("支店コード", max_length=3)
+    branch_name = models.CharField("支店名", max_length=60)
+    account_type = models.CharField("預金種目", max_length=10, choices=AccountType.choices)
+    account_number = models.CharField("口座番号", max_length=7)
+    holder_kana = models.CharField("口座名義（半角カナ）", max_length=30)
+    # The customer's refund preference for konbini cash / COD: False = gift-card balance (default).
+    use_for_refunds = models.BooleanField("返金をこの口座で受け取る", default=False)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "返金用口座"
+        constraints = [
+            models.CheckConstraint(condition=Q(bank_code__regex=r"^[0-9]{4}$"), name="bankaccount_bank_code_4"),
+            models.CheckConstraint(condition=Q(branch_code__regex=r"^[0-9]{3}$"), name="bankaccount_branch_code_3"),
+            models.CheckConstraint(condition=Q(account_number__regex=r"^[0-9]{7}$"), name="bankaccount_number_7"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_name} {self.branch_name} {self.get_account_type_display()} {self.account_number}"
+
+
+class Return(models.Model):
+    """A return of delivered goods (返品): one refund cause, by lines and quantities or an amount."""
+
+    order = models.ForeignKey("shop.Order", on_delete=models.PROTECT, related_name="returns", verbose_name="注文")
+    # The caller's reference (e.g. an RMA number): the same reference is one return (a second click).
+    reference = models.CharField("返品受付番号", max_length=64, blank=True)
+    amount = models.PositiveIntegerField("返金額（円）")
+    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="return_request")
+    actor = models.CharField("受付者", max_length=100)
+    created_at = models.DateTimeField("受付日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "返品"
+        constraints = [
+            models.UniqueConstraint(fields=["order", "reference"], condition=~Q(reference=""), name="return_once_per_reference"),
+            models.CheckConstraint(condition=Q(amount__gte=1), name="return_amount_positive"),
+        ]
+
+
+class ReturnLine(models.Model):
+    return_request = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey("shop.OrderLine", on_delete=models.PROTECT, related_name="return_lines")
+    quantity = models.PositiveIntegerField("数量")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "返品明細"
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="returnline_quantity_positive")]
+
+
+class TransferBatch(models.Model):
+    """One Zengin 総合振込 file of bank-transfer refunds. Its items and file are fixed when it is
+    created; finance downloads it (→ ``downloaded``) and marks it ``transferred``."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "作成済み"
+        DOWNLOADED = "downloaded", "ダウンロード済み"
+        TRANSFERRED = "transferred", "振込完了"
+
+    status = models.CharField("状態", max_length=12, choices=Status.choices, default=Status.CREATED)
+    transfer_date = models.DateField("振込指定日")
+    count = models.PositiveIntegerField("件数")
+    total = models.PositiveBigIntegerField("合計金額（円）")
+    content = models.BinaryField("振込ファイル")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+    downloaded_at = models.DateTimeField("ダウンロード日時", null=True, blank=True)
+    downloaded_by = models.CharField("ダウンロード者", max_length=100, blank=True)
+    transferred_at = models.DateTimeField("振込完了日時", null=True, blank=True)
+    transferred_by = models.CharField("振込完了登録者", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "振込バッチ"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(count__gte=1) & Q(total__gte=1), name="transferbatch_not_empty"),
+            models.CheckConstraint(condition=~Q(status="transferred") | Q(downloaded_at__isnull=False),
+                                   name="transferbatch_transferred_after_download"),
+        ]
+
+    def __str__(self) -> str:
+        return f"振込バッチ#{self.pk}"
+
+    @property
+    def filename(self) -> str:
+        return f"zengin_sogo_furikomi_{self.pk:06d}_{self.transfer_date:%Y%m%d}.txt"
+
+
+class TransferItem(models.Model):
+    """One data record (2) of a batch: a snapshot of the account at batching time. ``refund`` is
+    one-to-one, so a refund is in at most one batch (a database fact)."""
+
+    batch = models.ForeignKey(TransferBatch, on_delete=models.PROTECT, related_name="items")
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="transfer_item")
+    amount = models.PositiveIntegerField("振込金額（円）")
+    bank_code = models.CharField("金融機関コード", max_length=4)
+    branch_code = models.CharField("支店コード", max_length=3)
+    account_type = models.CharField("預金種目", max_length=10, choices=BankAccount.AccountType.choices)
+    account_number = models.CharField("口座番号", max_length=7)
+    holder_kana = models.CharField("受取人名（半角カナ）", max_length=30)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "振込明細"
+        ordering = ["batch", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="transferitem_amount_positive")]
+
+
+class FailedRefund(Refund):
+    """The failed-refunds queue (staff retry from here)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "返金失敗キュー"

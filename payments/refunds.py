@@ -1,43 +1,76 @@
 """Refunds that run exactly once (SPEC §3).
 
-``request_*`` reserve the amount on the payment with a conditional update (never more than
-captured − refunded, under any concurrency) and create the refund once per cause (a unique
-constraint); processing happens in Celery after commit and is idempotent.
+``request`` reserves the amount on the payment with a conditional update (never more than
+captured − refunded, under any concurrency) and creates the refund once per cause (a unique
+constraint on (order, cause)); ``process`` runs in Celery after commit, holds the refund's row
+lock while it moves the money, and does nothing for a refund that is already final, so a
+redelivered or concurrent duplicate task is harmless. Card refunds also carry an idempotency
+key to the gateway.
+
+Status: ``requested → processing → succeeded | failed``; every step is on the order timeline.
 """
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from dataclasses import dataclass
+from datetime import timedelta
 
-from backoffice.errors import Conflict
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+
+from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.timeutil import now
 from payments import giftcards
 from payments.gateway import GatewayError, get_gateway
-from payments.models import GiftCardEntry, Payment, Refund
+from payments.models import BankAccount, GiftCardEntry, Payment, Refund, Return, ReturnLine
 from shop import events
-from shop.models import Order, PaymentMethod
+from shop.models import Order, OrderStatus, PaymentMethod
 
+# Transient gateway failures are retried with exponential backoff: 1, 2, 4, 8 minutes, then the
+# refund is failed into the staff queue (SPEC §3; seed 002: the refund mail came about 2 h after
+# the call, so a quarter of an hour of retries stays well inside what customers expect).
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 60
+# The sweep re-enqueues refunds whose task was lost: requested for longer than STUCK_REQUESTED,
+# or processing (card/gift card) longer than STUCK_PROCESSING (longer than the whole backoff).
+STUCK_REQUESTED = timedelta(minutes=10)
+STUCK_PROCESSING = timedelta(minutes=30)
+
+S = Refund.Status
+M = Refund.Method
+FINAL = (S.SUCCEEDED, S.FAILED)
+
+
+# --- requesting -------------------------------------------------------------------------------
 
 def method_for(payment: Payment) -> str:
-    """Card → the card; gift card → the balance; konbini cash and COD → the customer's choice,
-    by default the gift-card balance (SPEC §3)."""
+    """Card → the card; gift card → the balance; konbini cash and COD → the customer's choice:
+    bank transfer if they registered an account for refunds, else the gift-card balance (default)."""
     if payment.method == PaymentMethod.CARD:
-        return Refund.Method.CARD
-    return Refund.Method.GIFT_CARD
+        return M.CARD
+    if payment.method in (PaymentMethod.KONBINI, PaymentMethod.COD) and BankAccount.objects.filter(
+            customer_id=payment.order.customer_id, use_for_refunds=True).exists():
+        return M.BANK_TRANSFER
+    return M.GIFT_CARD
 
 
 def request(*, order: Order, amount: int, cause: str, reason: str, actor: str) -> Refund:
-    """Create the refund for ``cause`` once; a repeated request returns the first refund."""
+    """Create the refund for ``cause`` once; a repeated request returns the first refund.
+
+    Refused with ``refund_exceeds_captured`` (nothing written) when ``amount`` is more than what
+    is still refundable, whatever runs concurrently."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
+        raise InvalidInput("返金額は1円以上の整数で指定してください。", code="invalid_amount", field="amount")
     with transaction.atomic():
         existing = Refund.objects.filter(order=order, cause=cause).first()
         if existing is not None:
             return existing
-        payment = Payment.objects.get(order=order)
+        payment = Payment.objects.select_related("order").get(order=order)
         try:
             with transaction.atomic():
                 refund = Refund.objects.create(
-                    order=order, payment=payment, amount=amount, method=method_for(payment), reason=reason, cause=cause
+                    order=order, payment=payment, amount=amount, method=method_for(payment), reason=reason,
+                    cause=cause, updated_at=now(),
                 )
         except IntegrityError:
             return Refund.objects.get(order=order, cause=cause)
@@ -47,8 +80,8 @@ def request(*, order: Order, amount: int, cause: str, reason: str, actor: str) -
         if not reserved:
             raise Conflict("返金額が返金可能額を超えています。", code="refund_exceeds_captured", field="amount")
         events.note(order=order, kind="refund_requested", actor=actor,
-                    note=f"返金受付 {amount:,}円（{refund.get_method_display()}）")
-        transaction.on_commit(lambda: _enqueue(refund.pk))
+                    note=f"返金#{refund.pk} 受付 {amount:,}円（{refund.get_method_display()}）")
+        transaction.on_commit(lambda: enqueue(refund.pk))
     return refund
 
 
@@ -60,47 +93,181 @@ def request_for_cancellation(*, order: Order, actor: str) -> Refund | None:
     return request(order=order, amount=payment.refundable, cause="cancel", reason=order.cancellation_reason, actor=actor)
 
 
-def _enqueue(refund_id: int) -> None:
+def refund_return(
+    *, order: Order, lines: list[tuple[str, int]] | None = None, amount: int | None = None, actor: str,
+    reference: str = "",
+) -> Refund:
+    """A return of delivered goods (返品): partial by ``lines`` [(sku, quantity)] or by ``amount``.
+
+    One return is one refund cause. A quantity can be returned at most once in total per order
+    line; the amount never exceeds captured − already refunded. With a ``reference`` (e.g. an RMA
+    number) a repeated call returns the first return's refund."""
+    if (lines is None) == (amount is None):
+        raise InvalidInput("返品する商品と数量、または返金額のどちらかを指定してください。", code="invalid_return",
+                           field="lines")
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)  # serialises returns of one order
+        if reference:
+            existing = Return.objects.filter(order=order, reference=reference).select_related("refund").first()
+            if existing is not None:
+                return existing.refund
+        if order.status != OrderStatus.DELIVERED:
+            raise Conflict("配達完了前のご注文は返品できません。", code="not_returnable")
+        picked = _return_lines(order, lines) if lines is not None else []
+        total = sum(line.unit_price * qty for line, qty in picked) if lines is not None else amount
+        if not isinstance(total, int) or isinstance(total, bool) or total < 1:
+            raise InvalidInput("返金額は1円以上の整数で指定してください。", code="invalid_amount", field="amount")
+        ret = Return.objects.create(order=order, reference=reference, amount=total, actor=actor)
+        ReturnLine.objects.bulk_create(
+            [ReturnLine(return_request=ret, order_line=line, quantity=qty) for line, qty in picked])
+        refund = request(order=order, amount=total, cause=f"return:{ret.pk}", reason="customer_return", actor=actor)
+        ret.refund = refund
+        ret.save(update_fields=["refund"])
+    return refund
+
+
+def _return_lines(order: Order, lines: list[tuple[str, int]]):
+    if not lines:
+        raise InvalidInput("返品する商品を指定してください。", code="invalid_return", field="lines")
+    by_sku = {line.sku: line for line in order.lines.all()}
+    returned = dict(
+        ReturnLine.objects.filter(order_line__order=order).values("order_line").annotate(q=Sum("quantity"))
+        .values_list("order_line", "q")
+    )
+    wanted: dict[str, int] = {}
+    for index, (sku, qty) in enumerate(lines):
+        if sku not in by_sku:
+            raise InvalidInput(f"この注文に商品「{sku}」はありません。", code="line_not_found", field=f"lines[{index}].sku")
+        if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
+            raise InvalidInput("数量は1以上の整数で指定してください。", code="invalid_quantity",
+                               field=f"lines[{index}].quantity")
+        wanted[sku] = wanted.get(sku, 0) + qty
+    picked = []
+    for sku, qty in wanted.items():
+        line = by_sku[sku]
+        if qty > line.quantity - returned.get(line.pk, 0):
+            raise Conflict(f"「{line.title}」の返品数量がご注文数量を超えています。", code="return_quantity_exceeded",
+                           field="lines")
+        picked.append((line, qty))
+    return picked
+
+
+def enqueue(refund_id: int) -> None:
     from payments.tasks import process_refund
 
     process_refund.delay(refund_id)
 
 
-def process(refund_id: int) -> Refund:
-    """Move the money for one refund, once. Safe to call twice or concurrently."""
+# --- processing -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    refund: Refund
+    retry_in: int | None = None  # seconds until the task should run again (transient failure)
+
+
+def process(refund_id: int) -> Outcome:
+    """Move the money for one refund, once. Safe to call twice or concurrently: the row lock
+    serialises duplicates and a final refund is left alone."""
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().select_related("order__customer", "payment").get(pk=refund_id)
-        if refund.status in (Refund.Status.SUCCEEDED, Refund.Status.FAILED):
-            return refund
+        refund = (Refund.objects.select_for_update(of=("self",))
+                  .select_related("order__customer", "payment").filter(pk=refund_id).first())
+        if refund is None:
+            raise NotFound("返金が見つかりません。", code="refund_not_found")
+        if refund.status in FINAL or (refund.method == M.BANK_TRANSFER and refund.status == S.PROCESSING):
+            return Outcome(refund)  # done, or waiting for its transfer batch
+        if refund.status == S.REQUESTED:
+            refund.status = S.PROCESSING
+            events.note(order=refund.order, kind="refund_processing", actor="system",
+                        note=f"返金#{refund.pk} 処理開始（{refund.get_method_display()}）")
         refund.attempts += 1
-        if refund.method == Refund.Method.GIFT_CARD:
+        refund.updated_at = now()
+        if refund.method == M.GIFT_CARD:
             giftcards.credit(customer=refund.order.customer, amount=refund.amount, kind=GiftCardEntry.Kind.REFUND,
                              reference=f"refund:{refund.pk}", order=refund.order)
-        elif refund.method == Refund.Method.CARD:
+            complete(refund, actor="system")
+        elif refund.method == M.BANK_TRANSFER:
+            refund.save(update_fields=["status", "attempts", "updated_at"])
+            events.note(order=refund.order, kind="refund_awaiting_transfer", actor="system",
+                        note=f"返金#{refund.pk} 銀行振込待ち（次回の振込データに含まれます）")
+        else:
             try:
                 refund.gateway_reference = get_gateway().refund(
                     charge_reference=refund.payment.gateway_reference, amount=refund.amount,
                     idempotency_key=f"refund:{refund.pk}",
                 )
             except GatewayError as exc:
-                refund.last_error = str(exc)[:300]
-                refund.status = Refund.Status.PROCESSING if exc.transient else Refund.Status.FAILED
-                refund.save(update_fields=["attempts", "last_error", "status"])
-                raise
-        else:
-            refund.save(update_fields=["attempts"])
-            return refund
-        _complete(refund)
+                return Outcome(refund, _gateway_failed(refund, exc))
+            complete(refund, actor="system")
+    return Outcome(refund)
+
+
+def _gateway_failed(refund: Refund, exc: GatewayError) -> int | None:
+    refund.last_error = str(exc)[:300]
+    if exc.transient and refund.attempts < MAX_ATTEMPTS:
+        retry_in = RETRY_BASE_SECONDS * 2 ** (refund.attempts - 1)
+        refund.save(update_fields=["status", "attempts", "last_error", "updated_at"])
+        events.note(order=refund.order, kind="refund_retry_scheduled", actor="system",
+                    note=f"返金#{refund.pk} 一時的なエラー（{refund.attempts}回目）。{retry_in}秒後に再試行します。")
+        return retry_in
+    refund.status = S.FAILED
+    refund.save(update_fields=["status", "attempts", "last_error", "updated_at"])
+    events.note(order=refund.order, kind="refund_failed", actor="system",
+                note=f"返金#{refund.pk} 失敗（{refund.attempts}回試行）: {refund.last_error}。返金失敗キューに入りました。")
+    return None
+
+
+def complete(refund: Refund, *, actor: str) -> None:
+    """Mark a locked refund succeeded, put it on the timeline and send the refund-completed
+    message once (its dedupe key is the refund)."""
+    from shop.services import messages
+
+    refund.status = S.SUCCEEDED
+    refund.completed_at = refund.updated_at = now()
+    refund.save(update_fields=["status", "completed_at", "updated_at", "attempts", "gateway_reference"])
+    events.note(order=refund.order, kind="refund_succeeded", actor=actor,
+                note=f"返金#{refund.pk} 完了 {refund.amount:,}円（{refund.get_method_display()}）")
+    messages.notify(customer=refund.order.customer, kind="refund_completed", order=refund.order,
+                    context={"refund": refund}, dedupe_key=f"refund_completed:{refund.pk}")
+
+
+# --- the failed-refunds queue -----------------------------------------------------------------
+
+def retry(*, refund_id: int, actor: str, to_gift_card: bool = False) -> Refund:
+    """Staff: send a failed refund round again (attempts start over). ``to_gift_card`` re-issues
+    it to the customer's gift-card balance instead (e.g. the card was closed)."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update(of=("self",)).select_related("order").filter(pk=refund_id).first()
+        if refund is None:
+            raise NotFound("返金が見つかりません。", code="refund_not_found")
+        if refund.status != S.FAILED:
+            raise Conflict("失敗した返金だけを再試行できます。", code="refund_not_failed")
+        old_method = refund.get_method_display()
+        if to_gift_card:
+            refund.method = M.GIFT_CARD
+        refund.status, refund.attempts, refund.last_error, refund.updated_at = S.REQUESTED, 0, "", now()
+        refund.save(update_fields=["status", "method", "attempts", "last_error", "updated_at"])
+        how = f"（{old_method} → {refund.get_method_display()}）" if to_gift_card else ""
+        events.note(order=refund.order, kind="refund_retried", actor=actor, note=f"返金#{refund.pk} 再試行{how}")
+        transaction.on_commit(lambda: enqueue(refund.pk))
     return refund
 
 
-def _complete(refund: Refund) -> None:
-    from shop.services import messages
-
-    refund.status = Refund.Status.SUCCEEDED
-    refund.completed_at = now()
-    refund.save(update_fields=["status", "completed_at", "attempts", "gateway_reference"])
-    events.note(order=refund.order, kind="refund_succeeded", actor="system",
-                note=f"返金完了 {refund.amount:,}円（{refund.get_method_display()}）")
-    messages.notify(customer=refund.order.customer, kind="refund_completed", order=refund.order,
-                    context={"refund": refund}, dedupe_key=f"refund_completed:{refund.pk}")
+def sweep_stuck(*, batch_size: int = 500) -> int:
+    """Re-enqueue refunds whose task was lost: requested for longer than ``STUCK_REQUESTED``, or
+    processing (card, gift card) for longer than ``STUCK_PROCESSING``. Rows are claimed with
+    ``skip_locked`` and their ``updated_at`` bumped, so concurrent sweeps enqueue each one once;
+    bank transfers in processing are waiting for their batch, not stuck."""
+    current = now()
+    with transaction.atomic():
+        ids = list(
+            Refund.objects.select_for_update(skip_locked=True)
+            .filter(Q(status=S.REQUESTED, updated_at__lt=current - STUCK_REQUESTED)
+                    | Q(status=S.PROCESSING, updated_at__lt=current - STUCK_PROCESSING))
+            .exclude(method=M.BANK_TRANSFER, status=S.PROCESSING)
+            .order_by("updated_at").values_list("pk", flat=True)[:batch_size]
+        )
+        Refund.objects.filter(pk__in=ids).update(updated_at=current)
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: enqueue(pk))
+    return len(ids)

@@ -1,0 +1,203 @@
+"""Django admin for payments/: refunds (and the failed-refunds queue), transfer batches, the
+gift-card ledger per customer and refund bank accounts. Actions call the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
+
+from backoffice.errors import DomainError
+from payments import bank, refunds
+from payments.models import (
+    BankAccount,
+    FailedRefund,
+    GiftCardAccount,
+    GiftCardEntry,
+    Payment,
+    Refund,
+    Return,
+    ReturnLine,
+    TransferBatch,
+    TransferItem,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by services: staff look and act through actions."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_operate_permission(self, request) -> bool:
+        """Actions need the model's change permission (finance, superusers), though no form edits."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def _staff(request) -> str:
+    return f"staff:{request.user.get_username()}"
+
+
+def _run_each(modeladmin, request, objects, action, done: str) -> None:
+    ok = 0
+    for obj in objects:
+        try:
+            action(obj)
+            ok += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+    if ok:
+        modeladmin.message_user(request, f"{ok}件{done}", messages.SUCCESS)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("order", "method", "status", "amount", "captured_amount", "refunded_amount", "deadline", "paid_at")
+    list_filter = ("method", "status")
+    search_fields = ("order__number", "gateway_reference")
+    list_select_related = ("order",)
+
+
+class RefundAdminBase(ReadOnlyAdmin):
+    list_display = ("__str__", "order", "amount", "method", "status", "attempts", "last_error", "reason", "created_at",
+                    "completed_at")
+    list_filter = ("status", "method", "reason")
+    search_fields = ("order__number", "order__customer__external_id", "order__customer__email", "gateway_reference")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("order", "payment", "amount", "method", "status", "reason", "cause", "attempts", "last_error",
+                       "gateway_reference", "created_at", "updated_at", "completed_at")
+    actions = ("retry_refunds", "reissue_to_gift_card")
+
+    @admin.action(description="失敗した返金を再試行する", permissions=["operate"])
+    def retry_refunds(self, request, queryset):
+        _run_each(self, request, queryset, lambda r: refunds.retry(refund_id=r.pk, actor=_staff(request)),
+                  "の返金を再試行に回しました。")
+
+    @admin.action(description="失敗した返金をギフト券残高で返金し直す", permissions=["operate"])
+    def reissue_to_gift_card(self, request, queryset):
+        _run_each(self, request, queryset,
+                  lambda r: refunds.retry(refund_id=r.pk, actor=_staff(request), to_gift_card=True),
+                  "の返金をギフト券残高での返金に切り替えました。")
+
+
+@admin.register(Refund)
+class RefundAdmin(RefundAdminBase):
+    pass
+
+
+@admin.register(FailedRefund)
+class FailedRefundAdmin(RefundAdminBase):
+    """The failed-refunds queue: oldest first."""
+
+    list_filter = ("method", "reason")
+    ordering = ("updated_at", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=Refund.Status.FAILED)
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    fields = readonly_fields = ("order_line", "quantity")
+
+
+@admin.register(Return)
+class ReturnAdmin(ReadOnlyAdmin):
+    list_display = ("id", "order", "reference", "amount", "refund", "actor", "created_at")
+    search_fields = ("order__number", "reference")
+    list_select_related = ("order", "refund")
+    inlines = [ReturnLineInline]
+
+
+class TransferItemInline(ReadOnlyInline):
+    model = TransferItem
+    fields = readonly_fields = ("refund", "amount", "bank_code", "branch_code", "account_type", "account_number",
+                                "holder_kana")
+
+
+@admin.register(TransferBatch)
+class TransferBatchAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "status", "transfer_date", "count", "total", "created_at", "downloaded_at",
+                    "downloaded_by", "transferred_at", "transferred_by")
+    list_filter = ("status",)
+    readonly_fields = ("status", "transfer_date", "count", "total", "sha256", "created_at", "downloaded_at",
+                       "downloaded_by", "transferred_at", "transferred_by")
+    exclude = ("content",)
+    inlines = [TransferItemInline]
+    actions = ("download_file", "mark_transferred", "create_batch_now")
+
+    @admin.action(description="振込ファイル（全銀）をダウンロードする", permissions=["operate"])
+    def download_file(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "ダウンロードするバッチを1件だけ選んでください。", messages.ERROR)
+            return None
+        filename, content = bank.download(batch_id=queryset.get().pk, actor=_staff(request))
+        response = HttpResponse(content, content_type="text/plain; charset=Shift_JIS")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @admin.action(description="振込完了にする（返金を完了させる）", permissions=["operate"])
+    def mark_transferred(self, request, queryset):
+        _run_each(self, request, queryset, lambda b: bank.mark_transferred(batch_id=b.pk, actor=_staff(request)),
+                  "のバッチを振込完了にしました。")
+
+    @admin.action(description="振込待ちの返金から今すぐバッチを作成する", permissions=["operate"])
+    def create_batch_now(self, request, queryset):
+        batch = bank.create_batch(actor=_staff(request))
+        if batch is None:
+            self.message_user(request, "振込待ちの返金はありません。", messages.INFO)
+        else:
+            self.message_user(request, f"{batch}を作成しました（{batch.count}件、{batch.total:,}円）。", messages.SUCCESS)
+
+
+class GiftCardEntryInline(ReadOnlyInline):
+    model = GiftCardEntry
+    fields = readonly_fields = ("created_at", "kind", "amount", "reference", "order")
+    ordering = ("-created_at", "-id")
+    verbose_name_plural = "利用履歴（台帳）"
+
+
+@admin.register(GiftCardAccount)
+class GiftCardAccountAdmin(ReadOnlyAdmin):
+    """The gift-card ledger per customer (seed 004: usage history, refunds included)."""
+
+    list_display = ("customer", "balance", "frozen", "frozen_reason")
+    list_filter = ("frozen",)
+    search_fields = ("customer__external_id", "customer__email", "customer__name")
+    list_select_related = ("customer",)
+    readonly_fields = ("customer", "balance", "frozen", "frozen_reason")
+    inlines = [GiftCardEntryInline]
+
+
+@admin.register(GiftCardEntry)
+class GiftCardEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "account", "kind", "amount", "reference", "order")
+    list_filter = ("kind",)
+    search_fields = ("account__customer__external_id", "account__customer__email", "reference", "order__number")
+    list_select_related = ("account__customer", "order")
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(ReadOnlyAdmin):
+    list_display = ("customer", "bank_code", "bank_name", "branch_code", "branch_name", "account_type",
+                    "account_number", "holder_kana", "use_for_refunds", "updated_at")
+    list_filter = ("use_for_refunds", "account_type")
+    search_fields = ("customer__external_id", "customer__email", "holder_kana", "account_number")
+    list_select_related = ("customer",)

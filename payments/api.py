@@ -1,0 +1,60 @@
+"""Payments endpoints of the partner API (storefront): the customer's refund bank account.
+
+``PUT /customers/{external_id}/bank-account`` body (API.md, plus one optional field):
+``{bank_code, branch_code, account_type: ordinary|checking (普通/当座 accepted), account_number,
+holder_kana, use_for_refunds?: bool}``. ``use_for_refunds: true`` makes bank transfer the
+customer's refund method for konbini cash and COD (default: the gift-card balance); omitted, it
+is left as it was (false for a new account). Errors: 400 ``invalid_bank_code``, ``bank_not_found``,
+``invalid_branch_code``, ``branch_not_found``, ``invalid_account_type``, ``invalid_account_number``,
+``invalid_holder_kana``; 404 ``customer_not_found``. ``GET`` returns the stored account (404
+``bank_account_not_found`` when none).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.errors import NotFound
+from backoffice.models import Partner
+from payments import bank
+from payments.models import BankAccount
+from shop.services import customers
+
+
+class BankAccountIn(serializers.Serializer):
+    # Strings, validated by the service (full-width digits, hyphens, 普通/当座, hiragana accepted).
+    bank_code = serializers.CharField()
+    branch_code = serializers.CharField()
+    account_type = serializers.CharField()
+    account_number = serializers.CharField()
+    holder_kana = serializers.CharField(max_length=100)
+    use_for_refunds = serializers.BooleanField(required=False)
+
+
+class BankAccountOut(serializers.ModelSerializer):
+    class Meta:
+        model = BankAccount
+        fields = ["bank_code", "bank_name", "branch_code", "branch_name", "account_type", "account_number",
+                  "holder_kana", "use_for_refunds"]
+
+
+class BankAccountView(APIView):
+    partner_kinds = {Partner.Kind.STOREFRONT}
+
+    @extend_schema(responses={200: BankAccountOut})
+    def get(self, request, external_id):
+        account = BankAccount.objects.filter(customer=customers.get(external_id)).first()
+        if account is None:
+            raise NotFound("返金用口座が登録されていません。", code="bank_account_not_found")
+        return Response(BankAccountOut(account).data)
+
+    @extend_schema(request=BankAccountIn, responses={200: BankAccountOut})
+    def put(self, request, external_id):
+        customer = customers.get(external_id)
+        serializer = BankAccountIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = bank.set_bank_account(customer=customer, **serializer.validated_data)
+        return Response(BankAccountOut(account).data)
