@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("shop.api.urls")),
     path("", include("payments.api_urls")),
     path("", include("payments.konbini.urls")),
+    path("", include("pickup.api.urls")),
 ]
 
 urlpatterns = [
