@@ -56,7 +56,11 @@ class SearchResult:
 
     @property
     def unique_customer(self) -> Customer | None:
-        return self.customers[0] if len(self.customers) == 1 and not self.orders else None
+        """One customer, and every matched order is theirs: their page lists those orders."""
+        if len(self.customers) != 1:
+            return None
+        customer = self.customers[0]
+        return customer if all(order.customer_id == customer.pk for order in self.orders) else None
 
 
 def _orders(q: Q) -> list[Order]:
