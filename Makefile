@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup migrate demo lint bench clean
+.PHONY: run test setup browser migrate demo lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ demo: migrate
 run: demo
 	@bash bin/run
 
-test: setup
+# The staff console's browser tests drive Debian's chromium (never a downloaded browser build);
+# a Japanese font makes the screenshots readable. Installed only when missing.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium fonts-ipafont-gothic >/dev/null)
+
+test: setup browser
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(VENV)/bin/pytest
 
