@@ -11,6 +11,7 @@ from django.db.models import F
 
 from backoffice.errors import Conflict, DomainError, InvalidInput, NotFound
 from backoffice.timeutil import end_of_day_after, now
+from fraud.services import screening
 from payments import giftcards, refunds
 from payments.gateway import get_gateway
 from payments.konbini.chains import KONBINI_PAYMENT_DAYS
@@ -150,10 +151,13 @@ def place(
     seller = _fulfiller(lines)
     fields = _destination_fields(destination, lines)
     total = sum(listing.price * qty for listing, qty in lines)
+    address = screening.screen_address(fields, payment_method)  # SPEC §5: key, postal check, COD block
+    fields["address_key"] = address.key
     checkout = eligibility.Checkout(
         total=total, shipping_speed=shipping_speed, destination_type=destination.type,
         listings=[listing for listing, _ in lines], fulfilling_seller=seller,
         gift_card=GiftCardAccount.objects.filter(customer=customer).first(),
+        address_reasons=list(address.cod_reasons),
     )
     reasons = eligibility.unavailable_reasons(payment_method, checkout)
     if reasons:
@@ -163,21 +167,30 @@ def place(
         raise InvalidInput("カードトークンを指定してください。", code="required", field="card_token")
 
     with transaction.atomic():
-        order = _create_order(customer, seller, lines, fields, total, shipping_speed, payment_method)
+        risk = screening.assess(customer=customer, total=total, payment_method=payment_method, address=address,
+                                digital=any(listing.digital for listing, _ in lines))
+        fields.update(screening.order_fields(risk))
+        order = _create_order(customer, seller, lines, fields, total, shipping_speed, payment_method,
+                              held=risk.hold)
         _reserve_stock(lines)
         _take_payment(order, customer, payment_method, card_token)
         events.placed(order=order, actor=actor, note=f"{order.get_payment_method_display()} {total:,}円")
+        screening.settle(order, risk, actor=actor)  # ≥ 70 held for review; ≥ 90 cancelled here
+        if order.status == S.CANCELLED:
+            return order
         if order.is_digital and order.status == S.PROCESSING:
             transition(order, S.DELIVERED, actor="system", note="デジタル商品の提供開始")
         messages.notify(customer=customer, kind="order_confirmed", order=order)
-        if payment_method == PaymentMethod.KONBINI:
+        if payment_method == PaymentMethod.KONBINI and order.status == S.PENDING_PAYMENT:
             messages.notify(customer=customer, kind="payment_instructions", order=order,
                             context={"deadline": order.payment.deadline})
     return order
 
 
-def _create_order(customer, seller, lines, fields, total, speed, method) -> Order:
+def _create_order(customer, seller, lines, fields, total, speed, method, held: bool = False) -> Order:
     status = S.PENDING_PAYMENT if method == PaymentMethod.KONBINI else S.PROCESSING
+    if held:  # fraud review; approval moves it to `status` (fraud.services.review)
+        status = S.ON_HOLD
     for _ in range(5):
         try:
             with transaction.atomic():

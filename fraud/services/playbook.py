@@ -1,0 +1,116 @@
+"""The "secure account" playbook for an unauthorized-order report (SPEC §5, seed 002).
+
+One staff action (also triggered by the storefront's ``secure_account: true``): cancel every
+reported order not yet shipped — digital ones included — with refunds through the refunds
+service, revoke sessions, require a password reset, freeze the gift-card balance until the
+report is closed. One transaction; each step on the report's timeline; idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from backoffice.errors import Conflict
+from backoffice.timeutil import now
+from fraud.models import Report, ReportType
+from fraud.services import accounts, reports
+from fraud.services.reports import record
+from payments import giftcards
+from payments.models import Refund
+from shop import states
+from shop.models import CancellationReason, Customer, Order, OrderStatus
+from shop.services import orders as order_service
+
+FREEZE_REASON_PREFIX = "不正報告 #"
+
+
+@dataclass
+class PlaybookResult:
+    report: Report
+    already_done: bool = False
+    cancelled: list[str] = field(default_factory=list)
+    not_cancellable: list[str] = field(default_factory=list)
+    refunded: int = 0
+
+
+def secure_account(report: Report, *, actor) -> PlaybookResult:
+    """Run the playbook once. A second run finds ``secured_at`` set and does nothing more."""
+    if report.type != ReportType.UNAUTHORIZED_ORDER:
+        raise Conflict("アカウント保護は「身に覚えのない注文」の報告でのみ実行できます。", code="invalid_report_type")
+    if report.customer_id is None:
+        raise Conflict("報告に顧客が設定されていません。", code="customer_required")
+    with transaction.atomic():
+        # Lock order: customer → report → orders (see reports.py).
+        customer = Customer.objects.select_for_update().get(pk=report.customer_id)
+        report = Report.objects.select_for_update().get(pk=report.pk)
+        result = PlaybookResult(report=report)
+        if report.secured_at is not None:
+            result.already_done = True
+            return result
+        if not report.is_open:
+            raise Conflict("完了した報告ではアカウント保護を実行できません。", code="report_closed")
+        record(report, "playbook_started", actor, "アカウント保護を開始")
+        for order in report.orders.order_by("pk"):
+            _cancel_order(report, order, actor, result)
+        epoch = accounts.revoke_sessions(customer)
+        record(report, "sessions_revoked", actor, f"全端末のログインを無効化（セッション世代 {epoch}）")
+        reset = accounts.require_password_reset(customer, report=report)
+        record(report, "password_reset_required", actor,
+               f"パスワード再設定を要求（リンク有効期限 {reset.expires_at:%Y-%m-%d %H:%M}）")
+        _freeze_gift_card(report, customer, actor)
+        report.secured_at = now()
+        report.save(update_fields=["secured_at", "gift_card_frozen"])
+        reports.complete_check(report, code="secured_account", actor=actor)
+        record(report, "playbook_completed", actor,
+               f"アカウント保護を完了（キャンセル{len(result.cancelled)}件・返金{result.refunded:,}円）")
+    return result
+
+
+def _cancel_order(report: Report, order: Order, actor, result: PlaybookResult) -> None:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == OrderStatus.CANCELLED:
+        record(report, "order_already_cancelled", actor, f"注文 {order.number} は既にキャンセル済み", order=order)
+        return
+    if not states.cancellable_by_support(order.status, digital=order.is_digital):
+        result.not_cancellable.append(order.number)
+        record(report, "order_not_cancellable", actor,
+               f"注文 {order.number} は発送済み（{order.get_status_display()}）のためキャンセルできません", order=order)
+        return
+    order_service.cancel(order, reason=CancellationReason.UNAUTHORIZED_ORDER, actor=reports.actor_name(actor),
+                         note=f"不正報告 #{report.pk}")
+    refund = Refund.objects.filter(order=order, cause="cancel").first()
+    result.cancelled.append(order.number)
+    note = f"注文 {order.number} をキャンセル"
+    if refund is not None:
+        result.refunded += refund.amount
+        note += f"・返金 {refund.amount:,}円（{refund.get_method_display()}）"
+    record(report, "order_cancelled", actor, note, order=order)
+
+
+def _freeze_gift_card(report: Report, customer: Customer, actor) -> None:
+    account = giftcards.account_for(customer)
+    if account.frozen:
+        # Held by another report: this one shares the hold. Frozen for another reason: not ours.
+        report.gift_card_frozen = account.frozen_reason.startswith(FREEZE_REASON_PREFIX)
+        record(report, "gift_card_already_frozen", actor, f"ギフト券残高は既に凍結中（{account.frozen_reason}）")
+        return
+    giftcards.set_frozen(customer=customer, frozen=True, reason=f"{FREEZE_REASON_PREFIX}{report.pk}")
+    record(report, "gift_card_frozen", actor, f"ギフト券残高（{account.balance:,}円）を報告の完了まで凍結")
+    report.gift_card_frozen = True
+
+
+def release_gift_card(report: Report, *, actor) -> None:
+    """The report closed: unfreeze the balance unless another open report still holds it.
+
+    Called by ``reports.resolve/dismiss`` inside their transaction with customer and report locked.
+    """
+    Report.objects.filter(pk=report.pk).update(gift_card_frozen=False)
+    report.gift_card_frozen = False
+    still_held = reports.open_reports_of(report.customer).filter(gift_card_frozen=True).exclude(pk=report.pk)
+    if still_held.exists():
+        record(report, "gift_card_still_frozen", actor, "他の未完了の報告があるためギフト券残高の凍結を継続")
+        return
+    giftcards.set_frozen(customer=report.customer, frozen=False)
+    record(report, "gift_card_unfrozen", actor, "報告の完了によりギフト券残高の凍結を解除")

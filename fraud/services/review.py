@@ -1,0 +1,83 @@
+"""The review queue: staff approve or reject an order held by the risk score (SPEC §5).
+
+Both take the order's row lock and act only on an order still ``on_hold``: when two agents
+decide the same order at once, the first wins and the second gets ``already_reviewed``.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from backoffice.errors import Conflict
+from backoffice.timeutil import end_of_day_after, now
+from fraud.models import ReportType
+from fraud.services import reports
+from payments.konbini.chains import KONBINI_PAYMENT_DAYS
+from payments.models import Payment
+from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod
+from shop.services import messages
+from shop.services import orders as order_service
+
+S = OrderStatus
+
+
+def held_orders():
+    return (Order.objects.filter(status=S.ON_HOLD).select_related("customer", "payment")
+            .order_by("-risk_score", "placed_at", "id"))
+
+
+def status_after_approval(order: Order) -> str:
+    """The status the order would have had without the hold: konbini → awaiting payment; a paid
+    digital order → delivered (nothing to ship, seed 002); anything else → processing."""
+    if order.payment_method == PaymentMethod.KONBINI:
+        return S.PENDING_PAYMENT
+    paid = Payment.objects.filter(order=order, status=Payment.Status.PAID).exists()
+    if order.is_digital and paid:
+        return S.DELIVERED
+    return S.PROCESSING
+
+
+def _lock_held(order: Order) -> Order:
+    order = Order.objects.select_for_update().select_related("customer").get(pk=order.pk)
+    if order.status != S.ON_HOLD:
+        raise Conflict(f"この注文は既に審査済みです（現在の状態：{order.get_status_display()}）。",
+                       code="already_reviewed")
+    return order
+
+
+def approve(order: Order, *, actor, note: str = "") -> Order:
+    """Release a held order to the status it would have had. A konbini order's 6-day payment
+    deadline starts now (the customer could not pay while it was held) and the payment
+    instructions go out now."""
+    name = reports.actor_name(actor)
+    with transaction.atomic():
+        order = _lock_held(order)
+        target = status_after_approval(order)
+        if target == S.PENDING_PAYMENT:
+            Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
+                deadline=end_of_day_after(now(), KONBINI_PAYMENT_DAYS))
+        order_service.transition(order, target, actor=name, note="審査承認" + (f"：{note}" if note else ""))
+        if target == S.PENDING_PAYMENT:
+            payment = Payment.objects.get(order=order)
+            messages.notify(customer=order.customer, kind="payment_instructions", order=order,
+                            context={"deadline": payment.deadline})
+        _on_reports(order, "order_approved", actor, f"注文 {order.number} を承認（→ {S(target).label}）")
+    return order
+
+
+def reject(order: Order, *, actor, note: str = "") -> Order:
+    """Cancel a held order (``risk_rejected``): stock released, a paid order refunded."""
+    name = reports.actor_name(actor)
+    with transaction.atomic():
+        order = _lock_held(order)
+        order_service.cancel(order, reason=CancellationReason.RISK_REJECTED, actor=name,
+                             note="審査却下" + (f"：{note}" if note else ""))
+        order.refresh_from_db()
+        _on_reports(order, "order_rejected", actor, f"注文 {order.number} を却下（キャンセル）")
+    return order
+
+
+def _on_reports(order: Order, kind: str, actor, note: str) -> None:
+    for report in reports.for_order(order, type=ReportType.RISK_REVIEW).filter(status__in=reports.OPEN_STATUSES):
+        reports.record(report, kind, actor, note, order=order)
+        reports.complete_check(report, code="decided_order", actor=actor)

@@ -1,0 +1,146 @@
+"""Screening at order placement (SPEC §5): the address check, the risk score, and what the
+score does to the new order. Called by ``shop.services.orders.place``.
+
+    screen_address()  before anything is written: address key, Japan Post check, COD refusals
+    assess()          inside placement's transaction, before the order row exists
+    settle()          right after the order is created: timeline, hold report or rejection
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, OuterRef, Subquery
+
+from backoffice.timeutil import now
+from fraud import rules
+from fraud.models import CodRefusal, LoginEvent, Report, ReportType, RiskRule
+from fraud.services import addresses, reports
+from fraud.services.addresses import AddressScreen
+from shop import events
+from shop.models import CancellationReason, Customer, Order, PaymentMethod
+
+screen_address = addresses.screen
+
+
+@dataclass
+class Assessment:
+    score: int = 0
+    fired: list[dict] = field(default_factory=list)  # [{code, description, weight}] as shown to staff
+    hold_rules: list[str] = field(default_factory=list)  # rules that hold the order whatever the score
+
+    @property
+    def reject(self) -> bool:
+        return self.score >= rules.RISK_REJECT_AT
+
+    @property
+    def hold(self) -> bool:
+        return self.reject or self.score >= rules.RISK_HOLD_AT or bool(self.hold_rules)
+
+    def in_words(self) -> str:
+        return "、".join(f"{f['description']}（+{f['weight']}）" for f in self.fired) or "該当なし"
+
+
+def assess(*, customer: Customer, total: int, payment_method: str, address: AddressScreen, digital: bool) -> Assessment:
+    """Score a new order 0–100 from the enabled rules and their staff-edited weights.
+
+    Runs inside the placement transaction with the customer row locked (a customer's orders
+    are scored one at a time, so velocity counts are exact); a COD order also locks its
+    address's reputation row, so the address-velocity hold cannot be raced past.
+    """
+    at = now()
+    facts = _facts(customer, address.key, at)
+    weights = {r.code: r for r in RiskRule.objects.filter(enabled=True)}
+    result = Assessment()
+
+    def fire(code: str) -> None:
+        rule = weights.get(code)
+        if rule is not None:
+            result.fired.append({"code": code, "description": rule.description, "weight": rule.weight})
+
+    if facts["new_device"]:
+        fire("new_device_24h")
+    if address.key and not facts["known_address"]:
+        fire("new_address")
+    if payment_method == PaymentMethod.COD:
+        fire("cod")
+    if total > rules.HIGH_VALUE_TOTAL:
+        fire("high_value")
+    if address.key and not address.verified:
+        fire("address_unverified")
+    if address.key and facts["cod_refusals"]:
+        fire("address_cod_refusals")
+    if (facts["recent_orders"] or 0) >= rules.ORDER_VELOCITY_COUNT:
+        fire("order_velocity")
+    if facts["open_report"]:
+        fire("open_report")
+    if digital and facts["new_device"]:
+        fire("digital_new_device")
+    result.score = min(rules.RISK_MAX, sum(f["weight"] for f in result.fired))
+    if payment_method == PaymentMethod.COD and address.key and _cod_address_busy(address.key, at):
+        code, description = rules.COD_ADDRESS_VELOCITY_RULE
+        result.hold_rules.append(code)
+        result.fired.append({"code": code, "description": description, "weight": 0})
+    return result
+
+
+def _facts(customer: Customer, key: str, at) -> dict:
+    """Everything the rules ask about the customer, read in the one query that locks its row."""
+    me = OuterRef("pk")
+    recent = (Order.objects.filter(customer=me, placed_at__gt=at - rules.ORDER_VELOCITY_WINDOW, placed_at__lte=at)
+              .order_by().values("customer").annotate(n=Count("id")).values("n"))
+    return (
+        Customer.objects.select_for_update(of=("self",)).filter(pk=customer.pk)
+        .annotate(
+            new_device=Exists(LoginEvent.objects.filter(
+                customer=me, new_device=True, occurred_at__gt=at - rules.NEW_DEVICE_WINDOW, occurred_at__lte=at)),
+            known_address=Exists(Order.objects.filter(customer=me, address_key=key)),
+            cod_refusals=Exists(CodRefusal.objects.filter(
+                address_key=key, refused_at__gt=at - rules.COD_REFUSAL_WINDOW, refused_at__lte=at)),
+            recent_orders=Subquery(recent),
+            open_report=Exists(Report.objects.filter(customer=me, status__in=reports.OPEN_STATUSES)
+                               .exclude(type=ReportType.RISK_REVIEW)),
+        )
+        .values("new_device", "known_address", "cod_refusals", "recent_orders", "open_report")
+        .get()
+    )
+
+
+def _cod_address_busy(key: str, at) -> bool:
+    """SPEC §5: 3 COD orders to one address from 2+ customers within 24 h hold further ones."""
+    addresses.reputation(key, lock=True)
+    seen = Order.objects.filter(
+        address_key=key, payment_method=PaymentMethod.COD,
+        placed_at__gt=at - rules.COD_ADDRESS_VELOCITY_WINDOW, placed_at__lte=at,
+    ).aggregate(orders=Count("id"), customers=Count("customer", distinct=True))
+    return (seen["orders"] >= rules.COD_ADDRESS_VELOCITY_ORDERS
+            and seen["customers"] >= rules.COD_ADDRESS_VELOCITY_CUSTOMERS)
+
+
+def order_fields(assessment: Assessment) -> dict:
+    return {"risk_score": assessment.score, "risk_rules": assessment.fired}
+
+
+def settle(order: Order, assessment: Assessment, *, actor: str) -> Report | None:
+    """After the order row exists (status ``on_hold`` when held): put the score on the timeline,
+    open the ``risk_review`` report, and reject (cancel) at ≥ 90. Returns the review report."""
+    if assessment.fired:
+        events.note(order=order, kind="risk_assessed", actor="system",
+                    note=f"リスクスコア {assessment.score}：{assessment.in_words()}")
+    if not assessment.hold:
+        return None
+    verdict = "自動却下" if assessment.reject else "審査のため保留"
+    report = reports.open_report(
+        type=ReportType.RISK_REVIEW, customer=order.customer, orders=[order], actor="system",
+        description=f"注文 {order.number}：リスクスコア {assessment.score}（{verdict}）\n{assessment.in_words()}",
+    )
+    if assessment.reject:
+        from shop.services import orders
+
+        orders.cancel(order, reason=CancellationReason.RISK_REJECTED, actor="system",
+                      note=f"リスクスコア {assessment.score}")
+        order.refresh_from_db()
+        reports.record(report, "order_rejected", "system",
+                       f"リスクスコア {assessment.score} のため注文 {order.number} を自動キャンセル", order=order)
+    return report
+
