@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("payments.api_urls")),
     path("", include("payments.konbini.urls")),
     path("", include("pickup.api.urls")),
+    path("", include("fraud.api.urls")),
 ]
 
 urlpatterns = [

@@ -88,3 +88,6 @@ LOGINS_BEFORE_ORDERS = timedelta(hours=72)
 # seed 002: support e-mailed a password-reset URL; ours is single-use and expires.
 PASSWORD_RESET_TOKEN_TTL = timedelta(hours=24)
 PASSWORD_RESET_URL = "https://shop.example.jp/account/password-reset?token={token}"
+# (decision) a storefront's clock may run a little ahead of ours; a login further in the
+# future is a wrong value and is refused.
+LOGIN_MAX_CLOCK_SKEW = timedelta(minutes=10)

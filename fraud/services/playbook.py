@@ -114,3 +114,18 @@ def release_gift_card(report: Report, *, actor) -> None:
         return
     giftcards.set_frozen(customer=report.customer, frozen=False)
     record(report, "gift_card_unfrozen", actor, "報告の完了によりギフト券残高の凍結を解除")
+
+
+def report_unauthorized_order(*, customer: Customer, orders: list[Order], secure_account: bool, description: str,
+                              actor) -> Report:
+    """The storefront's report of orders the customer never placed (seed 002), with the
+    playbook run at once when it asks for ``secure_account`` — all or nothing."""
+    with transaction.atomic():
+        report = reports.open_report(type=ReportType.UNAUTHORIZED_ORDER, customer=customer, orders=orders,
+                                     description=description, actor=actor)
+        if secure_account:
+            _run_playbook(report, actor=actor)
+    return report
+
+
+_run_playbook = secure_account  # the flag above shadows the function's name
