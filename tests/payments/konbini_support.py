@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from backoffice.models import Partner
-from backoffice.timeutil import JST
+from backoffice.timeutil import JST, local, now
 from payments.konbini import codes
 from tests.factories import ListingFactory, place
 
@@ -32,7 +32,9 @@ def issue(order, chain: str = "lawson"):
 
 
 def confirm_body(code, *, amount: int, receipt: str = "R-0001", check_code: str | None = "8888",
-                 store_code: str = "LS0001", paid_at: str = "2026-11-25T12:00:00+09:00") -> dict:
+                 store_code: str = "LS0001", paid_at: str | None = None) -> dict:
+    """A confirmation body; ``paid_at`` defaults to now (the register's clock)."""
+    paid_at = paid_at or local(now()).isoformat()
     body = {"payment_number": code.number, "amount": amount, "store_code": store_code, "paid_at": paid_at,
             "receipt_number": receipt}
     if check_code is not None:
