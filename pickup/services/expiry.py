@@ -34,7 +34,7 @@ S = OrderStatus
 
 def expire_due(*, batch_size: int = 500, max_batches: int | None = None) -> dict:
     """Expire every parcel past its deadline, batch by batch. Returns counts for the job log."""
-    totals: Counter[str] = Counter()
+    totals: Counter[str] = Counter(locked=0, expired=0, closed=0)
     batches = 0
     while max_batches is None or batches < max_batches:
         result = expire_batch(batch_size=batch_size)
@@ -47,7 +47,7 @@ def expire_due(*, batch_size: int = 500, max_batches: int | None = None) -> dict
 
 def expire_batch(*, batch_size: int = 500) -> Counter[str]:
     current = now()
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(locked=0, expired=0, closed=0)
     with transaction.atomic():
         batch = list(
             Pickup.objects.select_for_update(of=("self",), skip_locked=True)
@@ -135,17 +135,13 @@ def _open_review_case(customer_id: int, at) -> None:
 
 
 def open_fraud_report(customer: Customer, order_list: list[Order]) -> str:
-    """Open the fraud/ report; returns a reference for staff. See the module note on fraud/."""
+    """Open the fraud/ account-review report, linked to the no-show orders; returns its reference."""
+    from fraud.models import ReportType
+    from fraud.services import reports
+
     numbers = "、".join(o.number for o in order_list)
-    description = f"コンビニ受取の期限切れ（未受取）が365日以内に{len(order_list)}件: {numbers}"
-    try:
-        from fraud.services import reports as fraud_reports  # owned by fraud/
-    except ImportError:
-        fraud_reports = None
-    opener = getattr(fraud_reports, "open_report", None) if fraud_reports else None
-    if opener is None:
-        log.warning("fraud.services.reports.open_report unavailable; no-show case kept in pickup: %s", description)
-        return "pickup:no-show-case"
-    report = opener(type="repeated_pickup_cancellation", customer=customer, orders=order_list,
-                    description=description, actor="system")
+    report = reports.open_report(
+        type=ReportType.REPEATED_PICKUP_CANCELLATION, customer=customer, orders=order_list, actor="system",
+        description=f"コンビニ受取の期限切れ（未受取）が{rules.NO_SHOW_WINDOW.days}日以内に{len(order_list)}件: {numbers}",
+    )
     return f"fraud:report:{report.pk}"

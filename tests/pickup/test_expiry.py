@@ -1,0 +1,130 @@
+"""Pickup expiry and no-shows (SPEC §4, seed 001): cancelled, returned, refunded, no fee."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from payments.models import Payment, Refund
+from pickup import rules
+from pickup.jobs import expire_pickups
+from pickup.models import PickupNoShow, PickupTicket
+from shop.models import Listing, Message, Order
+from tests.pickup.conftest import ticket_body
+
+pytestmark = pytest.mark.django_db
+
+TICKETS = "/api/v1/pickup/tickets"
+
+
+def test_a_parcel_past_its_deadline_is_cancelled_returned_and_refunded_without_fee(
+        parcel, lawson, django_capture_on_commit_callbacks):
+    order = parcel.order
+    listing = Listing.objects.get(order_lines__order=order)
+    stock_before = listing.stock
+    with time_machine.travel(parcel.deadline, tick=False):
+        assert expire_pickups()["expired"] == 0  # the deadline second itself is still in the window
+    with time_machine.travel(parcel.deadline + timedelta(seconds=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            assert expire_pickups() == {"locked": 1, "expired": 1, "closed": 0}
+        r = lawson.json("post", TICKETS, ticket_body(parcel))
+    order.refresh_from_db()
+    parcel.refresh_from_db()
+    assert (order.status, order.cancellation_reason) == ("cancelled", "pickup_expired")
+    assert parcel.status == "expired" and parcel.closed_at is not None
+    assert r.status_code == 410 and r.json()["code"] == "pickup_expired"  # the keys are dead
+    assert order.events.filter(kind="pickup_returned").exists()
+    listing.refresh_from_db()
+    assert listing.stock == stock_before + 1
+    # Refunded in full (no fee), through the refunds service, enqueued and not run inline.
+    [refund] = Refund.objects.filter(order=order)
+    assert (refund.amount, refund.status, refund.reason) == (order.total, "requested", "pickup_expired")
+    assert Payment.objects.get(order=order).refunded_amount == order.total
+    assert len(callbacks) >= 1
+    assert Message.objects.filter(order=order, kind="cancelled").exists()
+    assert PickupNoShow.objects.filter(order=order, customer=order.customer).exists()
+
+
+def test_running_the_expiry_twice_does_nothing_more(parcel):
+    with time_machine.travel(parcel.deadline + timedelta(minutes=1), tick=False):
+        expire_pickups()
+        assert expire_pickups() == {"locked": 0, "expired": 0, "closed": 0}
+    assert Refund.objects.filter(order=parcel.order).count() == 1
+    assert PickupNoShow.objects.count() == 1
+
+
+def test_a_ticket_printed_before_the_deadline_holds_off_the_expiry_for_its_30_minutes(parcel, lawson):
+    with time_machine.travel(parcel.deadline - timedelta(minutes=1), tick=False):
+        number = lawson.json("post", TICKETS, ticket_body(parcel)).json()["ticket_number"]
+    with time_machine.travel(parcel.deadline + timedelta(minutes=5), tick=False):
+        assert expire_pickups()["waiting_for_ticket"] == 1
+        assert lawson.json("post", f"{TICKETS}/{number}/redeem", {"store_code": parcel.store.code}).status_code == 200
+    parcel.order.refresh_from_db()
+    assert parcel.order.status == "delivered"
+
+
+def test_an_unused_ticket_does_not_keep_the_parcel_forever(parcel, lawson):
+    with time_machine.travel(parcel.deadline - timedelta(minutes=1), tick=False):
+        number = lawson.json("post", TICKETS, ticket_body(parcel)).json()["ticket_number"]
+    with time_machine.travel(parcel.deadline + rules.TICKET_VALIDITY, tick=False):
+        assert expire_pickups()["expired"] == 1
+    assert PickupTicket.objects.get(number=number).voided_at is not None
+
+
+def test_a_parcel_cancelled_by_another_path_just_loses_its_keys(parcel):
+    from shop.services import shipments
+
+    shipments.record_event(shipment=parcel.order.shipment, type="returned", occurred_at=parcel.arrived_at,
+                           location="センター", actor="carrier:test")
+    with time_machine.travel(parcel.deadline + timedelta(minutes=1), tick=False):
+        assert expire_pickups() == {"locked": 1, "expired": 0, "closed": 1}
+    parcel.refresh_from_db()
+    assert parcel.status == "cancelled"
+    assert not PickupNoShow.objects.exists()
+
+
+def test_the_third_no_show_within_365_days_opens_an_account_review_case(store, make_parcel):
+    from fraud.models import Report
+
+    first = make_parcel(store)
+    with time_machine.travel(first.deadline + timedelta(minutes=1), tick=False):
+        expire_pickups()
+    second = make_parcel(store)
+    with time_machine.travel(second.deadline + timedelta(minutes=1), tick=False):
+        expire_pickups()
+    assert not Report.objects.exists()
+    third = make_parcel(store)
+    with time_machine.travel(third.deadline + timedelta(minutes=1), tick=False):
+        expire_pickups()
+    [report] = Report.objects.all()
+    assert report.type == "repeated_pickup_cancellation"
+    assert report.customer == first.order.customer
+    assert set(report.orders.all()) == {first.order, second.order, third.order}
+    assert PickupNoShow.objects.get(order=third.order).review_opened
+
+
+def test_no_shows_older_than_365_days_do_not_count(store, make_parcel):
+    from fraud.models import Report
+
+    first = make_parcel(store)
+    with time_machine.travel(first.deadline + timedelta(minutes=1), tick=False):
+        expire_pickups()
+    later = first.deadline + rules.NO_SHOW_WINDOW + timedelta(days=1)
+    for _ in range(2):
+        with time_machine.travel(later - timedelta(days=13), tick=False):
+            parcel = make_parcel(store)
+        with time_machine.travel(parcel.deadline + timedelta(minutes=1), tick=False):
+            expire_pickups()
+    assert PickupNoShow.objects.count() == 3
+    assert not Report.objects.exists()
+
+
+def test_expired_orders_show_in_the_order_resource(parcel, storefront):
+    with time_machine.travel(parcel.deadline + timedelta(minutes=1), tick=False):
+        expire_pickups()
+    body = storefront.get(f"/api/v1/orders/{parcel.order.number}").json()
+    assert body["status"] == "cancelled" and body["cancellation_reason"] == "pickup_expired"
+    assert body["pickup"]["status"] == "expired" and body["pickup"]["auth_number"] is None
+    assert Order.objects.get(pk=parcel.order_id).refunds.get().amount == body["total"]
