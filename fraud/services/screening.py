@@ -60,7 +60,7 @@ def assess(*, customer: Customer, total: int, payment_method: str, address: Addr
 
     if facts["new_device"]:
         fire("new_device_24h")
-    if address.key and not facts["known_address"]:
+    if address.key and not digital and not facts["known_address"]:  # nothing is shipped for digital
         fire("new_address")
     if payment_method == PaymentMethod.COD:
         fire("cod")
