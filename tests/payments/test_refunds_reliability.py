@@ -1,0 +1,229 @@
+"""Refunds under concurrency, duplicate delivery and a killed worker (SPEC §3 "every refund runs
+exactly once"): real PostgreSQL row locks with threads, real Celery workers on Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun, task_prerun
+from django.conf import settings
+from django.db import connection, transaction
+
+from backoffice.celery import app as celery_app
+from backoffice.errors import Conflict
+from payments import refunds
+from payments.models import GiftCardEntry, Payment, Refund, SandboxGatewayRefund
+from shop.models import Message, Order, OrderStatus
+from tests.factories import CustomerFactory, ListingFactory, place
+
+S = Refund.Status
+WAIT = 60  # seconds: the bound of every wait for another thread or process
+
+
+def wait_until(predicate, *, timeout: float = WAIT, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def run_concurrently(n: int, func):
+    barrier = threading.Barrier(n)
+
+    def worker(i):
+        try:
+            barrier.wait(timeout=30)
+            return func(i)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(worker, range(n)))
+
+
+def delivered_card_order(price: int) -> Order:
+    order = place(ListingFactory(price=price))
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.DELIVERED)
+    order.refresh_from_db()
+    return order
+
+
+# --- concurrent partial refunds (PostgreSQL, threads) -------------------------------------------
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", ["return", "request"])
+def test_concurrent_partial_refunds_that_exceed_the_captured_amount_are_refused(how):
+    order = delivered_card_order(price=10000)
+    captured = Payment.objects.get(order=order).captured_amount
+    part = 3000
+    fits = captured // part
+
+    def refund(i):
+        try:
+            if how == "return":
+                refunds.refund_return(order=order, amount=part, actor=f"staff:{i}")
+            else:  # no order lock at all: only the conditional update on the payment guards it
+                refunds.request(order=order, amount=part, cause=f"goodwill:{i}", reason="support", actor=f"staff:{i}")
+            return "ok"
+        except Conflict as exc:
+            return exc.code
+
+    results = run_concurrently(8, refund)
+
+    assert results.count("ok") == fits
+    assert results.count("refund_exceeds_captured") == 8 - fits
+    payment = Payment.objects.get(order=order)
+    assert payment.refunded_amount == fits * part <= payment.captured_amount
+    assert Refund.objects.filter(order=order).count() == fits
+
+
+# --- real workers on Redis ------------------------------------------------------------------------
+
+@pytest.fixture
+def broker():
+    """A clean broker (this engineer's Redis db) and tasks sent to it instead of run eagerly."""
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    celery_app.conf.task_always_eager = False
+    try:
+        yield celery_app
+    finally:
+        celery_app.conf.task_always_eager = True
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+def refund_held_by_the_test(refund: Refund, deliveries: int, started: list) -> None:
+    """Hold the refund's row lock while ``deliveries`` copies of its task start, so they all
+    run at the same moment once it is released."""
+    with transaction.atomic():
+        Refund.objects.select_for_update().get(pk=refund.pk)
+        for _ in range(deliveries):
+            refunds.enqueue(refund.pk)
+        wait_until(lambda: len(started) >= deliveries, what="both deliveries to start")
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_refund_task_delivered_twice_concurrently_refunds_once(broker):
+    card_order = place(ListingFactory(price=4000), external_id="card-buyer")
+    customer = CustomerFactory(external_id="gift-buyer")
+    from payments import giftcards
+
+    giftcards.credit(customer=customer, amount=5000, kind=GiftCardEntry.Kind.PURCHASE, reference="card-1")
+    gift_order = place(ListingFactory(price=3000), method="gift_card", external_id="gift-buyer")
+    with transaction.atomic():  # requested, but the first delivery is ours to make
+        card_refund = refunds.request(order=card_order, amount=card_order.total, cause="cancel", reason="support",
+                                      actor="test")
+        gift_refund = refunds.request(order=gift_order, amount=gift_order.total, cause="cancel", reason="support",
+                                      actor="test")
+    broker.control.purge()  # drop the two on_commit deliveries: the test makes its own
+
+    started: list = []
+    finished: list = []
+
+    def on_prerun(sender=None, **kwargs):
+        if sender.name == "payments.process_refund":
+            started.append(kwargs["task_id"])
+
+    def on_postrun(sender=None, **kwargs):
+        connection.close()  # the worker thread's connection, so the test database can be flushed
+        if sender.name == "payments.process_refund":
+            finished.append(kwargs["task_id"])
+
+    task_prerun.connect(on_prerun, weak=False)
+    task_postrun.connect(on_postrun, weak=False)
+    try:
+        with start_worker(broker, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30):
+            for refund in (card_refund, gift_refund):
+                started.clear()
+                finished.clear()
+                refund_held_by_the_test(refund, 2, started)
+                wait_until(lambda: len(finished) == 2, what="both deliveries to finish")
+    finally:
+        task_prerun.disconnect(on_prerun)
+        task_postrun.disconnect(on_postrun)
+
+    assert SandboxGatewayRefund.objects.filter(idempotency_key=f"refund:{card_refund.pk}").count() == 1
+    assert SandboxGatewayRefund.objects.get(idempotency_key=f"refund:{card_refund.pk}").calls == 1
+    assert GiftCardEntry.objects.filter(kind="refund", reference=f"refund:{gift_refund.pk}").count() == 1
+    assert giftcards.account_for(customer).balance == 5000
+    for refund in (card_refund, gift_refund):
+        assert Message.objects.filter(dedupe_key=f"refund_completed:{refund.pk}").count() == 1
+        assert refund.order.events.filter(kind="refund_succeeded").count() == 1
+        assert Refund.objects.get(pk=refund.pk).attempts == 1
+
+
+def _worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tests.payments.refund_worker", "worker", "--pool=solo",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        cwd=settings.BASE_DIR, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_in_the_middle_of_a_refund_is_redelivered_and_refunds_once(broker, tmp_path: Path):
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    hold = tmp_path / "hold-gateway"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_VISIBILITY_TIMEOUT_SECONDS": "2",
+        "CONN_MAX_AGE": "0",
+        "SANDBOX_GATEWAY_HOLD_FILE": str(hold),
+    }
+    order = place(ListingFactory(price=6000))
+    hold.touch()
+    refund = refunds.request(order=order, amount=order.total, cause="cancel", reason="support", actor="test")
+
+    first = _worker(env)
+    try:
+        wait_until(lambda: Path(f"{hold}.entered").exists(), what="the worker to reach the gateway")
+        _stop(first, signal.SIGKILL)  # mid-refund: the row lock is held, nothing committed, no ack
+    finally:
+        _stop(first, signal.SIGKILL)
+    assert Refund.objects.get(pk=refund.pk).status == S.REQUESTED
+
+    hold.unlink()
+    second = _worker(env)
+    try:
+        wait_until(lambda: Refund.objects.get(pk=refund.pk).status == S.SUCCEEDED, what="the redelivered refund")
+        wait_until(lambda: Message.objects.filter(kind="refund_completed").exists(), what="the message")
+    finally:
+        _stop(second)
+
+    refund.refresh_from_db()
+    assert refund.attempts == 1  # the killed attempt rolled back with its transaction
+    assert SandboxGatewayRefund.objects.filter(status="succeeded").count() == 1
+    assert SandboxGatewayRefund.objects.get().calls == 1
+    assert Message.objects.filter(kind="refund_completed", order=order).count() == 1
+    assert order.events.filter(kind="refund_succeeded").count() == 1
+    assert Payment.objects.get(order=order).refunded_amount == order.total
