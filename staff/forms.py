@@ -29,10 +29,23 @@ class CancelForm(NoteForm):
     pass
 
 
-class RefundForm(NoteForm):
+class RefundForm(forms.Form):
     amount = forms.IntegerField(label=_("返金額（円）"), min_value=1)
-    reason = forms.CharField(label=_("理由"), max_length=40)
+    reference = forms.CharField(label=_("返品受付番号（任意・二重登録を防ぎます）"), max_length=64, required=False)
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("理由"), max_length=500)
+
+
+class RetryRefundForm(NoteForm):
+    to_gift_card = forms.BooleanField(label=_("ギフト券残高への返金に切り替える（カードが使えない場合など）"),
+                                      required=False)
+
+
+class ReportCheckForm(forms.Form):
+    code = forms.CharField(widget=forms.HiddenInput, max_length=40)
+
+
+class RequiredNoteForm(forms.Form):
+    note = forms.CharField(label=_("理由・メモ"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

@@ -25,14 +25,16 @@ PAGES: dict[str, frozenset[str]] = {
     "transfer_batches": frozenset({FINANCE}),  # issue 7: bank-transfer batches are finance only
     "review_queue": frozenset({FRAUD, SUPPORT}),
     "reports": frozenset({FRAUD, SUPPORT}),
+    "pickups": frozenset({SUPPORT, FRAUD}),
 }
 
 # action name → groups that may run it (from whichever page offers it).
 ACTIONS: dict[str, frozenset[str]] = {
     "cancel": frozenset({SUPPORT, FRAUD}),
-    "refund": frozenset({SUPPORT, FINANCE}),
+    "refund": frozenset({SUPPORT, FINANCE}),  # partial refund of a delivered order (返品)
     "complete_callback": frozenset({SUPPORT}),
     "retry_refund": frozenset({FINANCE}),
+    "download_batch": frozenset({FINANCE}),
     "mark_transferred": frozenset({FINANCE}),
     "resend_pickup_notice": frozenset({SUPPORT}),
     "unlock_pickup": frozenset({SUPPORT}),
@@ -40,9 +42,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     "reject_hold": frozenset({FRAUD}),
     "secure_account": frozenset({FRAUD, SUPPORT}),
     "suspend_customer": frozenset({FRAUD}),
-    "unsuspend_customer": frozenset({FRAUD}),
+    "reinstate_customer": frozenset({FRAUD}),
     "report_check": frozenset({FRAUD, SUPPORT}),
-    "report_status": frozenset({FRAUD}),
+    "report_start": frozenset({FRAUD, SUPPORT}),
+    "report_resolve": frozenset({FRAUD}),
+    "report_dismiss": frozenset({FRAUD}),
 }
 
 

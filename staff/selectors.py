@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -19,14 +20,20 @@ from django.utils.translation import gettext_lazy as _
 from backoffice.errors import DomainError
 from backoffice.normalize import nfkc, phone_e164
 from backoffice.timeutil import JST, local, now
-from payments.models import GiftCardAccount, GiftCardEntry, Payment, Refund
+from fraud.models import LoginEvent, Report, ReportPriority, ReportStatus
+from fraud.rules import DEFAULT_RISK_RULES
+from fraud.services import logins as login_service
+from fraud.services import review as review_service
+from payments.konbini.chains import CHAINS
+from payments.konbini.maintenance import next_maintenance_window
+from payments.konbini.selectors import order_konbini_code
+from payments.models import GiftCardAccount, GiftCardEntry, Payment, Refund, TransferBatch
+from pickup.models import Pickup, PickupAttempt, PickupNoShow
 from shop.models import (
     CallbackRequest,
-    CancellationReason,
     Customer,
     Order,
     OrderEvent,
-    OrderStatus,
     PaymentMethod,
     ShipmentEvent,
 )
@@ -64,11 +71,16 @@ class SearchResult:
 
 
 def _orders(q: Q) -> list[Order]:
-    return list(Order.objects.filter(q).select_related("customer").order_by("-placed_at", "-id")[:SEARCH_LIMIT])
+    return list(Order.objects.filter(q).select_related("customer").distinct()
+                .order_by("-placed_at", "-id")[:SEARCH_LIMIT])
 
 
-# Extra matchers other apps contribute: fn(digits) → Q on Order, or None (e.g. a konbini payment code).
-NUMBER_MATCHERS: list = []
+def _konbini_code(digits: str) -> Q | None:
+    """A konbini payment number: looked up per chain of that length, on (chain, number)."""
+    chains = [code for code, chain in CHAINS.items() if chain.digits == len(digits)]
+    if not chains:
+        return None
+    return Q(payment__konbini_codes__chain__in=chains, payment__konbini_codes__number=digits)
 
 
 def search(query: str) -> SearchResult:
@@ -99,11 +111,10 @@ def search(query: str) -> SearchResult:
     if n == 12:
         result.kind = "tracking_number"
         q |= Q(shipment__tracking_number=compact)
-    for matcher in NUMBER_MATCHERS:
-        extra = matcher(compact)
-        if extra is not None:
-            result.kind = result.kind or "payment_code"
-            q |= extra
+    konbini = _konbini_code(compact)
+    if konbini is not None:
+        result.kind = result.kind or "payment_code"
+        q |= konbini
     if compact.startswith("0") and n in (10, 11):
         try:
             e164 = phone_e164(compact)
@@ -124,9 +135,11 @@ def search(query: str) -> SearchResult:
 def order_detail(number: str) -> Order | None:
     """The order with everything its page shows, in a fixed number of queries."""
     return (
-        Order.objects.select_related("customer", "payment", "shipment", "pickup_store", "fulfilling_seller")
+        Order.objects.select_related("customer", "payment", "shipment", "pickup_store", "fulfilling_seller",
+                                     "pickup", "pickup__store")
         .prefetch_related(
             "lines",
+            "payment__konbini_codes",
             Prefetch("shipment__events", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
             Prefetch("events", queryset=OrderEvent.objects.order_by("at", "id")),
             Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "id")),
@@ -136,8 +149,51 @@ def order_detail(number: str) -> Order | None:
     )
 
 
-def lines_total(order: Order) -> int:
-    return sum(line.subtotal for line in order.lines.all())
+def pickup_of(order: Order) -> Pickup | None:
+    try:
+        return order.pickup
+    except ObjectDoesNotExist:
+        return None
+
+
+def pickup_attempts(pickup: Pickup, limit: int = 30) -> list[PickupAttempt]:
+    """Every terminal attempt is shown to staff (SPEC §4); the latest first."""
+    return list(PickupAttempt.objects.filter(pickup=pickup).select_related("store").order_by("-at", "-id")[:limit])
+
+
+def konbini_of(order: Order) -> dict | None:
+    """The order's konbini payment code with its chain's words (払込票番号, 確認番号...)."""
+    code = order_konbini_code(order)
+    if code is None:
+        return None
+    chain = CHAINS[code["chain"]]
+    return {**code, "chain_name": chain.name, "number_name": chain.number_name, "terminal": chain.terminal}
+
+
+def reports_of_order(order: Order) -> list[Report]:
+    return list(Report.objects.filter(orders=order).order_by("-priority", "created_at", "id"))
+
+
+def logins_around(order: Order) -> list[LoginEvent]:
+    """The customer's logins before the order (seed 002: what support could not see)."""
+    return login_service.logins_before(order.customer_id, [order])
+
+
+def risk_rules_in_words(order: Order) -> list[dict]:
+    """The rules that fired at placement, as staff read them: words and weight (SPEC §5)."""
+    out = []
+    for item in order.risk_rules or []:
+        if isinstance(item, dict):
+            code = str(item.get("code") or "")
+            words = item.get("description") or RULE_WORDS.get(code, code)
+            out.append({"code": code, "words": words, "weight": item.get("weight")})
+        else:
+            out.append({"code": str(item), "words": RULE_WORDS.get(str(item), str(item)), "weight": None})
+    return out
+
+
+# A rule stored by code only is shown with its description from fraud's defaults.
+RULE_WORDS: dict[str, str] = {code: words for code, (words, _weight) in DEFAULT_RISK_RULES.items()}
 
 
 # --- customer page ---------------------------------------------------------------------------
@@ -155,16 +211,10 @@ def gift_card_entries(account: GiftCardAccount) -> QuerySet[GiftCardEntry]:
     return account.entries.select_related("order").order_by("-created_at", "-id")
 
 
-def customer_no_shows(customer: Customer) -> int:
-    """Pickups not collected before the deadline (seed 001: repeated no-shows are not free)."""
-    return Order.objects.filter(customer=customer, cancellation_reason=CancellationReason.PICKUP_EXPIRED).count()
-
-
 def customer_stats(customer: Customer) -> dict:
-    return Order.objects.filter(customer=customer).aggregate(
-        orders=Count("id"),
-        no_shows=Count("id", filter=Q(cancellation_reason=CancellationReason.PICKUP_EXPIRED)),
-    )
+    """Order count, and no-shows (seed 001: repeated no-shows are not free) from pickup's records."""
+    return {"orders": Order.objects.filter(customer=customer).count(),
+            "no_shows": PickupNoShow.objects.filter(customer=customer).count()}
 
 
 # --- queues ----------------------------------------------------------------------------------
@@ -181,8 +231,8 @@ def failed_refunds() -> QuerySet[Refund]:
 
 
 def orders_on_hold() -> QuerySet[Order]:
-    return (Order.objects.filter(status=OrderStatus.ON_HOLD).select_related("customer")
-            .order_by("placed_at", "id"))
+    """The review queue as fraud orders it (highest score first)."""
+    return review_service.held_orders()
 
 
 # --- dashboard -------------------------------------------------------------------------------
@@ -209,24 +259,28 @@ class Tile:
     rows: list = field(default_factory=list)
 
 
-# Extra tiles other apps contribute: fn() → list[Tile].
-DASHBOARD_PROVIDERS: list = []
+PICKUP_EXPIRY_WINDOW = timedelta(days=2)  # issue 7: the dashboard lists pickups expiring within 2 days
 
 
-def risk_rules_in_words(order: Order) -> list[dict]:
-    """The rules that fired at placement, as staff read them: words and weight."""
-    out = []
-    for item in order.risk_rules or []:
-        if isinstance(item, dict):
-            code = str(item.get("code") or item.get("rule") or "")
-            words = item.get("description") or item.get("label") or RULE_WORDS.get(code, code)
-            out.append({"code": code, "words": words, "weight": item.get("weight")})
-        else:
-            out.append({"code": str(item), "words": RULE_WORDS.get(str(item), str(item)), "weight": None})
-    return out
+def pickups_expiring() -> QuerySet[Pickup]:
+    """Parcels still waiting whose deadline is within two days, on the ``pickup_due`` index."""
+    return (Pickup.objects.filter(status=Pickup.Status.READY, deadline__lte=now() + PICKUP_EXPIRY_WINDOW)
+            .select_related("order", "order__customer", "store").order_by("deadline", "id"))
 
 
-RULE_WORDS: dict[str, str] = {}
+def pickups_locked() -> QuerySet[Pickup]:
+    return (Pickup.objects.filter(status=Pickup.Status.READY, locked=True)
+            .select_related("order", "order__customer", "store").order_by("locked_at", "id"))
+
+
+def open_reports() -> QuerySet[Report]:
+    """Open and in-progress reports, high priority first, oldest first (``fraud_report_queue``)."""
+    return (Report.objects.filter(status__in=[ReportStatus.OPEN, ReportStatus.IN_PROGRESS])
+            .select_related("customer", "seller", "assignee").order_by("-priority", "created_at", "id"))
+
+
+def transfer_batches() -> QuerySet[TransferBatch]:
+    return TransferBatch.objects.defer("content").order_by("-created_at", "-id")
 
 
 def dashboard(user) -> dict:
@@ -235,16 +289,48 @@ def dashboard(user) -> dict:
 
     from staff.permissions import can_view
 
-    def url(page: str, name: str) -> str:
-        return reverse(name) if can_view(user, page) else ""
+    def url(page: str, name: str, query: str = "") -> str:
+        return reverse(name) + query if can_view(user, page) else ""
 
+    by_priority = dict(open_reports().order_by().values_list("priority").annotate(n=Count("id")))
     callbacks = waiting_callbacks()
     tiles = [
         Tile("konbini_due_today", _("本日が支払期限のコンビニ払い"), konbini_due_today().count()),
+        Tile("pickups_expiring", _("2日以内に受取期限が来るコンビニ受取"), pickups_expiring().count(),
+             url("pickups", "staff:pickups", "?show=expiring")),
+        Tile("pickups_locked", _("ロック中のコンビニ受取"), pickups_locked().count(),
+             url("pickups", "staff:pickups", "?show=locked")),
         Tile("on_hold", _("審査待ちの注文（保留）"), orders_on_hold().count(), url("review_queue", "staff:review_queue")),
+        Tile("reports_high", _("未解決の不正報告（優先度：高）"), by_priority.get(ReportPriority.HIGH, 0),
+             url("reports", "staff:reports")),
+        Tile("reports_normal", _("未解決の不正報告（優先度：通常）"), by_priority.get(ReportPriority.NORMAL, 0),
+             url("reports", "staff:reports")),
         Tile("failed_refunds", _("失敗した返金"), failed_refunds().count(), url("failed_refunds", "staff:failed_refunds")),
         Tile("callbacks", _("折り返し電話の依頼"), callbacks.count(), url("callbacks", "staff:callbacks")),
     ]
     for tile in tiles:
-        tile.tone = "warn" if tile.count else ""
-    return {"tiles": tiles, "oldest_callbacks": list(callbacks[:10])}
+        tile.tone = ("bad" if tile.key in ("pickups_locked", "reports_high", "failed_refunds") else "warn") \
+            if tile.count else ""
+    return {"tiles": tiles, "oldest_callbacks": list(callbacks[:10]),
+            "maintenance": next_maintenance_window(now())}
+
+
+# --- customer page extras --------------------------------------------------------------------
+
+def customer_logins(customer: Customer, limit: int = 20) -> list[LoginEvent]:
+    return list(LoginEvent.objects.filter(customer=customer).order_by("-occurred_at", "-id")[:limit])
+
+
+def customer_reports(customer: Customer) -> list[Report]:
+    return list(Report.objects.filter(customer=customer).order_by("-created_at", "-id")[:20])
+
+
+def report_detail(pk: int) -> Report | None:
+    return (Report.objects.select_related("customer", "seller", "assignee")
+            .prefetch_related(Prefetch("orders", queryset=Order.objects.order_by("placed_at", "id")),
+                              "checks", "linked", "events")
+            .filter(pk=pk).first())
+
+
+def logins_before_orders(customer_id: int, orders: list[Order]) -> list[LoginEvent]:
+    return login_service.logins_before(customer_id, orders)

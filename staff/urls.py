@@ -1,6 +1,6 @@
 from django.urls import path
 
-from staff.views import auth, customers, dashboard, orders, queues, search
+from staff.views import auth, customers, dashboard, orders, queues, reports, search, transfers
 
 app_name = "staff"
 
@@ -12,10 +12,18 @@ urlpatterns = [
     path("orders/<str:number>/", orders.OrderDetailView.as_view(), name="order"),
     path("orders/<str:number>/actions/<slug:action>/", orders.OrderActionView.as_view(), name="order_action"),
     path("customers/<int:pk>/", customers.CustomerDetailView.as_view(), name="customer"),
+    path("customers/<int:pk>/actions/<slug:action>/", customers.CustomerActionView.as_view(), name="customer_action"),
     path("callbacks/", queues.CallbackQueueView.as_view(), name="callbacks"),
     path("callbacks/<int:pk>/actions/<slug:action>/", queues.CallbackActionView.as_view(), name="callback_action"),
-    path("refunds/failed/", queues.FailedRefundsView.as_view(), name="failed_refunds"),
-]
-urlpatterns += [
     path("review/", queues.ReviewQueueView.as_view(), name="review_queue"),
+    path("pickups/", queues.PickupListView.as_view(), name="pickups"),
+    path("refunds/failed/", queues.FailedRefundsView.as_view(), name="failed_refunds"),
+    path("refunds/<int:pk>/actions/<slug:action>/", queues.RefundActionView.as_view(), name="refund_action"),
+    path("transfers/", transfers.TransferBatchListView.as_view(), name="transfers"),
+    path("transfers/<int:pk>/download/", transfers.TransferBatchDownloadView.as_view(), name="transfer_download"),
+    path("transfers/<int:pk>/actions/<slug:action>/", transfers.TransferBatchActionView.as_view(),
+         name="transfer_action"),
+    path("reports/", reports.ReportListView.as_view(), name="reports"),
+    path("reports/<int:pk>/", reports.ReportDetailView.as_view(), name="report"),
+    path("reports/<int:pk>/actions/<slug:action>/", reports.ReportActionView.as_view(), name="report_action"),
 ]

@@ -55,7 +55,10 @@ NAV = [
     ("dashboard", "staff:dashboard", _("ダッシュボード")),
     ("callbacks", "staff:callbacks", _("折り返し電話")),
     ("review_queue", "staff:review_queue", _("審査キュー")),
+    ("reports", "staff:reports", _("不正報告")),
+    ("pickups", "staff:pickups", _("コンビニ受取")),
     ("failed_refunds", "staff:failed_refunds", _("失敗した返金")),
+    ("transfer_batches", "staff:transfers", _("振込バッチ")),
 ]
 
 
@@ -76,10 +79,24 @@ def get(mapping: dict, key):
 EVENT_KINDS = {
     "placed": _("注文受付"),
     "status_changed": _("状態変更"),
+    "risk_assessed": _("リスク審査"),
+    "konbini_code_issued": _("お支払い番号発行"),
+    "konbini_code_voided": _("お支払い番号無効化"),
     "refund_requested": _("返金受付"),
+    "refund_processing": _("返金処理中"),
+    "refund_awaiting_transfer": _("振込待ち"),
+    "refund_batched": _("振込データ作成"),
+    "refund_retry_scheduled": _("返金再試行予定"),
+    "refund_retried": _("返金再試行"),
     "refund_succeeded": _("返金完了"),
     "refund_failed": _("返金失敗"),
-    "message_sent": _("メッセージ送信"),
+    "pickup_notice_sent": _("受取のお知らせ送信"),
+    "pickup_notice_resent": _("受取のお知らせ再送"),
+    "pickup_reminder_sent": _("受取期限のお知らせ送信"),
+    "pickup_locked": _("受取端末ロック"),
+    "pickup_unlocked": _("受取ロック解除"),
+    "pickup_arrival_ignored": _("店舗到着（対象外）"),
+    "parcel_returned": _("返送"),
 }
 
 

@@ -1,4 +1,8 @@
-"""The order page and its actions (SPEC §1 timeline, seed 003 tracking table)."""
+"""The order page and its actions (SPEC §1 timeline, seed 003 tracking table).
+
+Every action calls the service the API (or the admin) calls; the view only says, before the
+agent confirms, what that service will do.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from backoffice.errors import DomainError
+from fraud.models import ReportStatus, ReportType
+from fraud.services import playbook
+from fraud.services import review as review_service
 from payments import refunds as refund_service
+from payments.models import Refund
+from pickup.models import Pickup
+from pickup.services import parcels, terminal
 from shop import states
 from shop.models import CancellationReason, Order, OrderStatus
 from shop.services import orders as order_service
 from staff import permissions, selectors
-from staff.forms import CancelForm
+from staff.forms import CancelForm, NoteForm, RefundForm
 from staff.views.base import Action, ActionView, StaffView, actor_of
+
+S = OrderStatus
 
 
 def _canonical(number: str) -> str:
@@ -25,11 +37,13 @@ def _canonical(number: str) -> str:
         raise Http404 from None
 
 
-# --- actions ---------------------------------------------------------------------------------
+def _refund_words(order: Order, amount: int) -> str:
+    payment = getattr(order, "payment", None)
+    method = dict(Refund.Method.choices)[refund_service.method_for(payment)]
+    return _("%(amount)s円 を%(method)sへ返金します。") % {"amount": f"{amount:,}", "method": method}
 
-def _cancel_available(order: Order) -> bool:
-    return states.cancellable_by_support(order.status, digital=order.is_digital)
 
+# --- cancel ----------------------------------------------------------------------------------
 
 def _cancel_consequences(order: Order) -> list[str]:
     out = [_("注文の状態を「%(from)s」から「キャンセル」にします（理由：サポートによるキャンセル）。")
@@ -40,10 +54,7 @@ def _cancel_consequences(order: Order) -> list[str]:
     if payment is not None and payment.status == payment.Status.PENDING:
         out.append(_("未払いの支払い（%(method)s）を無効にします。") % {"method": payment.get_method_display()})
     if payment is not None and payment.refundable > 0:
-        method = refund_service.method_for(payment)
-        label = dict(refund_service.Refund.Method.choices)[method]
-        out.append(_("支払い済みの %(amount)s円 を%(method)sへ返金します。")
-                   % {"amount": f"{payment.refundable:,}", "method": label})
+        out.append(_("支払い済みの") + " " + _refund_words(order, payment.refundable))
     out.append(_("お客様にキャンセルのお知らせを送ります。"))
     return out
 
@@ -53,9 +64,133 @@ def _cancel(request, order: Order, data: dict) -> str:
     return _("注文 %(number)s をキャンセルしました。") % {"number": order.number}
 
 
+# --- partial refund (a return of delivered goods) -----------------------------------------------
+
+def _refund_available(order: Order) -> bool:
+    payment = getattr(order, "payment", None)
+    return order.status == S.DELIVERED and payment is not None and payment.refundable > 0
+
+
+def _refund_consequences(order: Order) -> list[str]:
+    payment = order.payment
+    return [
+        _("返品として受け付け、入力した金額を返金します（返金可能額：%(left)s円）。") % {"left": f"{payment.refundable:,}"},
+        _("返金方法：%(method)s。返金は非同期で処理され、完了するとお客様に返金完了のお知らせが届きます。")
+        % {"method": dict(Refund.Method.choices)[refund_service.method_for(payment)]},
+    ]
+
+
+def _refund(request, order: Order, data: dict) -> str:
+    refund = refund_service.refund_return(order=order, amount=data["amount"], actor=actor_of(request),
+                                          reference=data.get("reference") or "")
+    return _("%(amount)s円 の返金を受け付けました（返金#%(id)s）。") % {"amount": f"{refund.amount:,}", "id": refund.pk}
+
+
+# --- pickup ----------------------------------------------------------------------------------
+
+def _pickup_ready(order: Order) -> bool:
+    pickup = selectors.pickup_of(order)
+    return pickup is not None and pickup.status == Pickup.Status.READY and order.status == S.READY_FOR_PICKUP
+
+
+def _resend(request, order: Order, data: dict) -> str:
+    parcels.resend_notice(selectors.pickup_of(order), actor=actor_of(request))
+    return _("受取可能のお知らせを再送しました。")
+
+
+def _unlock(request, order: Order, data: dict) -> str:
+    terminal.unlock(selectors.pickup_of(order), actor=actor_of(request))
+    return _("受取端末のロックを解除しました。")
+
+
+# --- review (orders on hold) ---------------------------------------------------------------------
+
+def _approve_consequences(order: Order) -> list[str]:
+    target = S(review_service.status_after_approval(order)).label
+    out = [_("注文の状態を「保留（審査中）」から「%(to)s」にします。") % {"to": target}]
+    if order.payment_method == "konbini":
+        out.append(_("コンビニ払いの支払期限は今日から数え直し、お支払い番号のご案内を送ります。"))
+    out.append(_("この注文のリスク審査の報告に記録し、チェック項目「注文を承認または却下した」を完了にします。"))
+    return out
+
+
+def _approve(request, order: Order, data: dict) -> str:
+    review_service.approve(order, actor=actor_of(request), note=data.get("note", ""))
+    return _("注文 %(number)s を承認しました。") % {"number": order.number}
+
+
+def _reject_consequences(order: Order) -> list[str]:
+    out = [_("注文をキャンセルします（理由：審査により却下）。在庫を戻します。")]
+    payment = getattr(order, "payment", None)
+    if payment is not None and payment.refundable > 0:
+        out.append(_("支払い済みの") + " " + _refund_words(order, payment.refundable))
+    out.append(_("お客様にキャンセルのお知らせを送ります。"))
+    return out
+
+
+def _reject(request, order: Order, data: dict) -> str:
+    review_service.reject(order, actor=actor_of(request), note=data.get("note", ""))
+    return _("注文 %(number)s を却下しました。") % {"number": order.number}
+
+
+# --- secure account (unauthorized order, seed 002) -----------------------------------------------
+
+def _open_unauthorized_report(order: Order):
+    return next((r for r in selectors.reports_of_order(order)
+                 if r.type == ReportType.UNAUTHORIZED_ORDER and r.status in (ReportStatus.OPEN, ReportStatus.IN_PROGRESS)),
+                None)
+
+
+def _secure_available(order: Order) -> bool:
+    report = _open_unauthorized_report(order)
+    return report is None or report.secured_at is None
+
+
+def _secure_consequences(order: Order) -> list[str]:
+    report = _open_unauthorized_report(order)
+    return [
+        (_("不正報告 #%(id)s に対してアカウント保護を実行します。") % {"id": report.pk}) if report else
+        _("この注文について「身に覚えのない注文」の不正報告を作成し、アカウント保護を実行します。"),
+        _("報告対象の未発送の注文（デジタル商品を含む）をキャンセルし、支払い済みの金額を返金します。"),
+        _("お客様のすべての端末のログインを無効にし、パスワードの再設定を求めます。"),
+        _("報告が完了するまでギフト券残高を凍結します。"),
+    ]
+
+
+def _secure(request, order: Order, data: dict) -> str:
+    report = _open_unauthorized_report(order)
+    actor = actor_of(request)
+    if report is not None:
+        result = playbook.secure_account(report, actor=actor)
+        report = result.report
+    else:
+        report = playbook.report_unauthorized_order(customer=order.customer, orders=[order], secure_account=True,
+                                                    description=data.get("note", ""), actor=actor)
+    return _("アカウント保護を実行しました（不正報告 #%(id)s）。") % {"id": report.pk}
+
+
 ORDER_ACTIONS: dict[str, Action] = {
     "cancel": Action(name="cancel", label=_lazy("注文をキャンセル"), run=_cancel, consequences=_cancel_consequences,
-                     form_class=CancelForm, available=_cancel_available, danger=True),
+                     form_class=CancelForm, danger=True,
+                     available=lambda o: states.cancellable_by_support(o.status, digital=o.is_digital)),
+    "refund": Action(name="refund", label=_lazy("返金（一部）"), run=_refund, consequences=_refund_consequences,
+                     form_class=RefundForm, available=_refund_available),
+    "resend-pickup-notice": Action(
+        name="resend_pickup_notice", label=_lazy("受取のお知らせを再送"), run=_resend, available=_pickup_ready,
+        consequences=lambda o: [_("受取可能のお知らせ（お問い合わせ番号・認証番号・端末の操作手順）をもう一度送ります。"),
+                                _("受取期限は変わりません。")]),
+    "unlock-pickup": Action(
+        name="unlock_pickup", label=_lazy("受取端末のロックを解除"), run=_unlock,
+        available=lambda o: _pickup_ready(o) and selectors.pickup_of(o).locked,
+        consequences=lambda o: [_("連続した入力誤りによるロックを解除し、失敗回数を0に戻します。"),
+                                _("お客様は同じお問い合わせ番号・認証番号で再び受け取れるようになります。")]),
+    "approve": Action(name="approve_hold", label=_lazy("審査を承認"), run=_approve, consequences=_approve_consequences,
+                      form_class=NoteForm, available=lambda o: o.status == S.ON_HOLD),
+    "reject": Action(name="reject_hold", label=_lazy("審査で却下"), run=_reject, consequences=_reject_consequences,
+                     form_class=NoteForm, available=lambda o: o.status == S.ON_HOLD, danger=True),
+    "secure-account": Action(name="secure_account", label=_lazy("アカウント保護"), run=_secure,
+                             consequences=_secure_consequences, form_class=NoteForm, available=_secure_available,
+                             danger=True),
 }
 
 
@@ -72,21 +207,26 @@ class OrderDetailView(StaffView):
         if order is None:
             raise Http404
         actions = [
-            (action, reverse("staff:order_action", args=[order.number, action.name]))
-            for action in ORDER_ACTIONS.values()
+            (action, reverse("staff:order_action", args=[order.number, key]))
+            for key, action in ORDER_ACTIONS.items()
             if permissions.can_run(request.user, action.name) and action.available(order)
         ]
         shipment = getattr(order, "shipment", None)
+        pickup = selectors.pickup_of(order)
         return render(request, "staff/order.html", {
             "order": order,
             "payment": getattr(order, "payment", None),
+            "konbini": selectors.konbini_of(order),
             "shipment": shipment,
             "tracking": list(shipment.events.all()) if shipment else [],
+            "pickup": pickup,
+            "pickup_attempts": selectors.pickup_attempts(pickup) if pickup else [],
             "lines": list(order.lines.all()),
-            "lines_total": selectors.lines_total(order),
             "timeline": list(order.events.all()),
             "refunds": list(order.refunds.all()),
             "risk_rules": selectors.risk_rules_in_words(order),
+            "reports": selectors.reports_of_order(order),
+            "login_events": selectors.logins_around(order),
             "actions": actions,
             "status_labels": dict(OrderStatus.choices),
         })

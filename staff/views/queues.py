@@ -8,9 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from payments import refunds as refund_service
+from payments.models import Refund
 from shop.models import CallbackRequest
 from shop.services import customers as customer_service
 from staff import selectors
+from staff.forms import RetryRefundForm
 from staff.views.base import Action, ActionView, StaffView, actor_of
 
 
@@ -71,4 +74,53 @@ class ReviewQueueView(StaffView):
     def get(self, request):
         return render(request, "staff/review_queue.html", {
             "page_obj": selectors.paginate(selectors.orders_on_hold(), request.GET.get("page")),
+        })
+
+
+# --- failed refunds: retry ---------------------------------------------------------------------
+
+def _retry_refund(request, refund: Refund, data: dict) -> str:
+    refund_service.retry(refund_id=refund.pk, actor=actor_of(request), to_gift_card=data.get("to_gift_card", False))
+    return _("返金#%(id)s を再試行します。") % {"id": refund.pk}
+
+
+REFUND_ACTIONS = {
+    "retry": Action(
+        name="retry_refund", label=_lazy("返金を再試行"), run=_retry_refund, form_class=RetryRefundForm,
+        available=lambda r: r.status == Refund.Status.FAILED,
+        consequences=lambda r: [
+            _("返金#%(id)s（%(amount)s円・%(method)s）をもう一度処理します。試行回数は0から数え直します。")
+            % {"id": r.pk, "amount": f"{r.amount:,}", "method": r.get_method_display()},
+            _("「ギフト券残高への返金に切り替える」を選ぶと、お客様のギフト券残高に返金します。"),
+        ]),
+}
+
+
+class RefundActionView(ActionView):
+    page = "failed_refunds"
+    actions = REFUND_ACTIONS
+
+    def get_object(self, pk: int, **kwargs) -> Refund:
+        refund = Refund.objects.select_related("order", "order__customer").filter(pk=pk).first()
+        if refund is None:
+            raise Http404
+        return refund
+
+    def object_url(self, refund) -> str:
+        return reverse("staff:failed_refunds")
+
+    def object_label(self, refund) -> str:
+        return _("返金#%(id)s（注文 %(number)s）") % {"id": refund.pk, "number": refund.order.number}
+
+
+# --- pickups: expiring soon, locked --------------------------------------------------------------
+
+class PickupListView(StaffView):
+    page = "pickups"
+
+    def get(self, request):
+        show = "locked" if request.GET.get("show") == "locked" else "expiring"
+        queryset = selectors.pickups_locked() if show == "locked" else selectors.pickups_expiring()
+        return render(request, "staff/pickups.html", {
+            "show": show, "page_obj": selectors.paginate(queryset, request.GET.get("page")),
         })

@@ -1,0 +1,119 @@
+"""Fraud reports: the open queue (high priority first) and a report with its fixed checklist."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from fraud.models import Report, ReportStatus, ReportType
+from fraud.services import playbook, reports
+from staff import permissions, selectors
+from staff.forms import NoteForm, ReportCheckForm, RequiredNoteForm
+from staff.views.base import Action, ActionView, StaffView
+
+
+def _start(request, report: Report, data: dict) -> str:
+    reports.start(report, actor=request.user)
+    return _("不正報告 #%(id)s の対応を開始しました。") % {"id": report.pk}
+
+
+def _check(request, report: Report, data: dict) -> str:
+    reports.complete_check(report, code=data["code"], actor=request.user)
+    return _("チェック項目を完了にしました。")
+
+
+def _resolve(request, report: Report, data: dict) -> str:
+    reports.resolve(report, actor=request.user, note=data.get("note", ""))
+    return _("不正報告 #%(id)s を解決済みにしました。") % {"id": report.pk}
+
+
+def _dismiss(request, report: Report, data: dict) -> str:
+    reports.dismiss(report, actor=request.user, note=data["note"])
+    return _("不正報告 #%(id)s を対応不要として終了しました。") % {"id": report.pk}
+
+
+def _secure(request, report: Report, data: dict) -> str:
+    result = playbook.secure_account(report, actor=request.user)
+    return _("アカウント保護を実行しました（キャンセル%(n)s件・返金%(yen)s円）。") % {
+        "n": len(result.cancelled), "yen": f"{result.refunded:,}"}
+
+
+REPORT_ACTIONS: dict[str, Action] = {
+    "start": Action(name="report_start", label=_lazy("対応を開始"), run=_start,
+                    available=lambda r: r.status == ReportStatus.OPEN,
+                    consequences=lambda r: [_("状態を「対応中」にし、担当者が未設定ならあなたを担当者にします。")]),
+    "check": Action(name="report_check", label=_lazy("チェック項目を完了"), run=_check, form_class=ReportCheckForm,
+                    available=lambda r: r.is_open,
+                    consequences=lambda r: [_("チェックリストの項目を完了として記録します。")]),
+    "resolve": Action(name="report_resolve", label=_lazy("解決済みにする"), run=_resolve, form_class=NoteForm,
+                      available=lambda r: r.status == ReportStatus.IN_PROGRESS,
+                      consequences=lambda r: [_("チェックリストがすべて完了していれば「解決済み」にします。"),
+                                              _("凍結中のギフト券残高があれば凍結を解除します。")]),
+    "dismiss": Action(name="report_dismiss", label=_lazy("対応不要として終了"), run=_dismiss,
+                      form_class=RequiredNoteForm, available=lambda r: r.status == ReportStatus.IN_PROGRESS,
+                      consequences=lambda r: [_("理由を記録して「対応不要」にします。"),
+                                              _("凍結中のギフト券残高があれば凍結を解除します。")]),
+    "secure-account": Action(
+        name="secure_account", label=_lazy("アカウント保護"), run=_secure, danger=True,
+        available=lambda r: r.type == ReportType.UNAUTHORIZED_ORDER and r.is_open and r.secured_at is None,
+        consequences=lambda r: [
+            _("報告対象の未発送の注文（デジタル商品を含む）をキャンセルし、支払い済みの金額を返金します。"),
+            _("お客様のすべての端末のログインを無効にし、パスワードの再設定を求めます。"),
+            _("報告が完了するまでギフト券残高を凍結します。"),
+        ]),
+}
+
+
+class ReportListView(StaffView):
+    page = "reports"
+
+    def get(self, request):
+        return render(request, "staff/reports.html", {
+            "page_obj": selectors.paginate(selectors.open_reports(), request.GET.get("page")),
+        })
+
+
+class ReportDetailView(StaffView):
+    page = "reports"
+
+    def get(self, request, pk: int):
+        report = selectors.report_detail(pk)
+        if report is None:
+            raise Http404
+        orders = list(report.orders.all())
+        return render(request, "staff/report.html", {
+            "report": report,
+            "orders": orders,
+            "checklist": reports.checklist_state(report),
+            "events": list(report.events.all()),
+            "linked": list(report.linked.all()),
+            "login_events": (selectors.logins_before_orders(report.customer_id, orders)
+                             if report.customer_id and orders else []),
+            "can_check": permissions.can_run(request.user, "report_check") and report.is_open,
+            "check_url": reverse("staff:report_action", args=[report.pk, "check"]),
+            "actions": [
+                (action, reverse("staff:report_action", args=[report.pk, key]))
+                for key, action in REPORT_ACTIONS.items()
+                if key != "check" and permissions.can_run(request.user, action.name) and action.available(report)
+            ],
+        })
+
+
+class ReportActionView(ActionView):
+    page = "reports"
+    actions = REPORT_ACTIONS
+
+    def get_object(self, pk: int, **kwargs) -> Report:
+        report = selectors.report_detail(pk)
+        if report is None:
+            raise Http404
+        return report
+
+    def object_url(self, report) -> str:
+        return reverse("staff:report", args=[report.pk])
+
+    def object_label(self, report) -> str:
+        return _("不正報告 #%(id)s") % {"id": report.pk}
