@@ -1,0 +1,95 @@
+"""Finance and support in the admin: the failed-refunds queue with its retry action, transfer
+batches with download and mark-transferred, the gift-card ledger per customer."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from payments import bank, giftcards
+from payments.models import GiftCardEntry, Refund, TransferBatch
+from shop.models import CancellationReason
+from shop.services import orders
+from tests.factories import CustomerFactory, ListingFactory, place
+
+pytestmark = pytest.mark.django_db
+
+
+def failed_card_refund(captured) -> Refund:
+    order = place(ListingFactory(), card_token="tok_refund_fail")
+    with captured(execute=True):
+        orders.cancel(order, reason=CancellationReason.CUSTOMER_REQUEST, actor="storefront:test")
+    return Refund.objects.get(order=order)
+
+
+def staff(group: str) -> User:
+    from backoffice.groups import ensure_groups
+
+    ensure_groups()
+    user = User.objects.create_user(username=group, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def test_the_failed_queue_lists_failed_refunds_and_retries_them_to_the_gift_card(
+        client, django_capture_on_commit_callbacks):
+    refund = failed_card_refund(django_capture_on_commit_callbacks)
+    client.force_login(staff("finance"))
+
+    page = client.get("/admin/payments/failedrefund/")
+    assert page.status_code == 200
+    assert f"返金#{refund.pk}" in page.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/payments/failedrefund/",
+                               {"action": "reissue_to_gift_card", "_selected_action": [refund.pk]})
+    assert response.status_code == 302
+    refund.refresh_from_db()
+    assert (refund.status, refund.method) == ("succeeded", "gift_card")
+    assert refund.order.events.filter(kind="refund_retried", actor="staff:finance").exists()
+    assert f"返金#{refund.pk}" not in client.get("/admin/payments/failedrefund/").content.decode()
+
+
+def test_support_agents_see_refunds_but_cannot_retry_them(client, django_capture_on_commit_callbacks):
+    refund = failed_card_refund(django_capture_on_commit_callbacks)
+    client.force_login(staff("support_agent"))
+
+    assert client.get("/admin/payments/refund/?status__exact=failed").status_code == 200
+    client.post("/admin/payments/refund/", {"action": "retry_refunds", "_selected_action": [refund.pk]})
+    assert Refund.objects.get(pk=refund.pk).status == "failed"
+
+
+def test_finance_downloads_the_zengin_file_then_marks_the_batch_transferred(client, django_capture_on_commit_callbacks):
+    customer = CustomerFactory(external_id="cust-1")
+    bank.set_bank_account(customer=customer, bank_code="0001", branch_code="001", account_type="ordinary",
+                          account_number="1234567", holder_kana="ヤマダ タロウ", use_for_refunds=True)
+    order = place(ListingFactory(price=2000), method="cod")
+    orders.mark_paid(order, amount=order.total, actor="carrier:yamato")
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.cancel(order, reason=CancellationReason.SUPPORT, actor="staff:a")
+    batch = bank.create_batch()
+    client.force_login(staff("finance"))
+
+    response = client.post("/admin/payments/transferbatch/", {"action": "download_file",
+                                                               "_selected_action": [batch.pk]})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
+    assert response.content == bytes(batch.content)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/payments/transferbatch/", {"action": "mark_transferred", "_selected_action": [batch.pk]})
+    assert TransferBatch.objects.get().status == "transferred"
+    assert Refund.objects.get(order=order).status == "succeeded"
+
+
+def test_the_gift_card_ledger_of_a_customer_shows_every_entry(admin_client):
+    customer = CustomerFactory(external_id="cust-1")
+    giftcards.credit(customer=customer, amount=3000, kind=GiftCardEntry.Kind.PURCHASE, reference="GC-XYZ")
+    account = giftcards.account_for(customer)
+
+    page = admin_client.get(f"/admin/payments/giftcardaccount/{account.pk}/change/").content.decode()
+    assert "GC-XYZ" in page
+    assert admin_client.get("/admin/payments/giftcardaccount/?q=cust-1").status_code == 200
+    assert admin_client.get("/admin/payments/bankaccount/").status_code == 200
+    assert admin_client.get("/admin/payments/return/").status_code == 200
+    assert admin_client.get("/admin/payments/payment/").status_code == 200
