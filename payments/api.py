@@ -8,6 +8,12 @@ is left as it was (false for a new account). Errors: 400 ``invalid_bank_code``, 
 ``invalid_branch_code``, ``branch_not_found``, ``invalid_account_type``, ``invalid_account_number``,
 ``invalid_holder_kana``; 404 ``customer_not_found``. ``GET`` returns the stored account (404
 ``bank_account_not_found`` when none).
+
+``POST /orders/{order_number}/returns`` (storefront; not in API.md, added for returns of
+delivered goods): ``{lines: [{sku, quantity}]}`` or ``{amount}``, optional ``reference`` (an RMA
+number: the same reference is the same return) → 201 ``{refund_id, amount, method, status}``.
+Errors: 409 ``not_returnable`` (not delivered), ``return_quantity_exceeded``,
+``refund_exceeds_captured``; 400 ``line_not_found``, ``invalid_return``, ``invalid_amount``.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
 from backoffice.models import Partner
-from payments import bank
+from payments import bank, refunds
 from payments.models import BankAccount
-from shop.services import customers
+from shop.services import customers, orders
 
 
 class BankAccountIn(serializers.Serializer):
@@ -58,3 +65,38 @@ class BankAccountView(APIView):
         serializer.is_valid(raise_exception=True)
         account = bank.set_bank_account(customer=customer, **serializer.validated_data)
         return Response(BankAccountOut(account).data)
+
+
+class ReturnLineIn(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class ReturnIn(serializers.Serializer):
+    lines = ReturnLineIn(many=True, required=False)
+    amount = serializers.IntegerField(required=False, min_value=1, max_value=100_000_000)
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+
+
+class ReturnOut(serializers.Serializer):
+    refund_id = serializers.IntegerField(source="pk")
+    amount = serializers.IntegerField()
+    method = serializers.CharField()
+    status = serializers.CharField()
+
+
+class OrderReturnView(APIView):
+    partner_kinds = {Partner.Kind.STOREFRONT}
+
+    @extend_schema(request=ReturnIn, responses={201: ReturnOut})
+    def post(self, request, number):
+        return idempotent(request, "orders.return", lambda: self._return(request, number))
+
+    def _return(self, request, number):
+        serializer = ReturnIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lines = [(line["sku"], line["quantity"]) for line in data["lines"]] if "lines" in data else None
+        refund = refunds.refund_return(order=orders.get_order(number), lines=lines, amount=data.get("amount"),
+                                       reference=data["reference"], actor=f"storefront:{request.auth.name}")
+        return Response(ReturnOut(refund).data, status=201)

@@ -4,4 +4,5 @@ from payments import api
 
 urlpatterns = [
     path("customers/<str:external_id>/bank-account", api.BankAccountView.as_view()),
+    path("orders/<str:number>/returns", api.OrderReturnView.as_view()),
 ]
