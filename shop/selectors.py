@@ -1,11 +1,13 @@
-"""Reads: the order resource of API.md, built with a constant number of queries."""
+"""Reads of shop/: the order resource (see ``shop.order_document``) and summaries."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from backoffice.timeutil import local
-from shop.models import Order, OrderEvent, OrderLine, ShipmentEvent
+from shop import order_document
+from shop.models import DestinationType, Order, PaymentMethod
+from shop.order_document import OrderDocument
 
 
 def _iso(dt) -> str | None:
@@ -13,30 +15,31 @@ def _iso(dt) -> str | None:
 
 
 def order_queryset() -> QuerySet[Order]:
-    return Order.objects.select_related("customer", "payment", "shipment", "pickup_store").prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("listing").order_by("id")),
-        Prefetch("shipment__events", queryset=ShipmentEvent.objects.order_by("occurred_at", "id")),
-        Prefetch("events", queryset=OrderEvent.objects.order_by("at", "id")),
-        "refunds",
+    """Orders with what the other apps' blocks of the resource read (konbini code, pickup)."""
+    return Order.objects.select_related(
+        "customer", "payment", "pickup_store",
+        "pickup",  # pickup/: the keys in "pickup"
+    ).prefetch_related(
         "payment__konbini_codes",  # payments.konbini: the code shown in "payment.konbini"
     )
 
 
-def _destination(order: Order) -> dict:
-    if order.destination_type == "pickup_store":
-        return {"type": "pickup_store", "store_code": order.pickup_store.code}
-    return {
-        "type": "home", "postal_code": order.postal_code, "prefecture": order.prefecture, "city": order.city,
-        "address_line": order.address_line, "recipient_name": order.recipient_name, "phone": order.recipient_phone,
-    }
+def order_resource(number: str, *, with_auth_number: bool) -> tuple[OrderDocument, dict] | None:
+    """The API.md order resource of order ``number`` (canonical form), or None.
 
-
-def _payment(order: Order) -> dict | None:
-    payment = getattr(order, "payment", None)
-    if payment is None:
+    One query for the document; konbini and pickup orders add one for their app's block.
+    """
+    loaded = order_document.load(number)
+    if loaded is None:
         return None
-    return {"method": payment.method, "status": payment.status, "deadline": _iso(payment.deadline),
-            "konbini": konbini_code_of(order)}
+    doc = loaded.document
+    is_konbini = doc["payment"] is not None and doc["payment"]["method"] == PaymentMethod.KONBINI
+    if is_konbini or doc["destination"]["type"] == DestinationType.PICKUP_STORE:
+        order = order_queryset().get(pk=loaded.order_id)
+        if is_konbini:
+            doc["payment"]["konbini"] = konbini_code_of(order)
+        doc["pickup"] = pickup_of(order, with_auth_number=with_auth_number)
+    return loaded, doc
 
 
 def konbini_code_of(order: Order) -> dict | None:
@@ -57,34 +60,6 @@ def pickup_of(order: Order, *, with_auth_number: bool) -> dict | None:
 
 _KONBINI_PROVIDERS: list = []
 _PICKUP_PROVIDERS: list = []
-
-
-def order_representation(order: Order, *, with_auth_number: bool = True) -> dict:
-    shipment = getattr(order, "shipment", None)
-    return {
-        "order_number": order.number,
-        "status": order.status,
-        "cancellation_reason": order.cancellation_reason or None,
-        "total": order.total,
-        "customer_external_id": order.customer.external_id,
-        "shipping_speed": order.shipping_speed,
-        "destination": _destination(order),
-        "lines": [{"sku": li.sku, "title": li.title, "quantity": li.quantity, "unit_price": li.unit_price}
-                  for li in order.lines.all()],
-        "payment": _payment(order),
-        "shipment": None if shipment is None else {
-            "carrier": shipment.carrier, "tracking_number": shipment.tracking_number,
-            "events": [{"type": e.type, "occurred_at": _iso(e.occurred_at), "location": e.location}
-                       for e in shipment.events.all()],
-        },
-        "pickup": pickup_of(order, with_auth_number=with_auth_number),
-        "refunds": [{"amount": r.amount, "method": r.method, "status": r.status, "reason": r.reason,
-                     "created_at": _iso(r.created_at)} for r in order.refunds.all()],
-        "timeline": [{"at": _iso(e.at), "kind": e.kind, "from_status": e.from_status or None,
-                      "to_status": e.to_status or None, "actor": e.actor, "note": e.note}
-                     for e in order.events.all()],
-        "risk_score": order.risk_score,
-    }
 
 
 def order_summary(order: Order) -> dict:

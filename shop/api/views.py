@@ -28,30 +28,33 @@ def _valid(serializer_class, data, **kwargs) -> dict:
     return serializer.validated_data
 
 
-def is_party_to(partner: Partner, order: Order) -> bool:
+def is_party_to(partner: Partner, *, fulfilling_seller_id: int | None, line_seller_ids) -> bool:
     """Storefront: every order; warehouse: platform-fulfilled ones; seller: orders with its listings."""
     if partner.kind == K.STOREFRONT:
         return True
     if partner.kind == K.WAREHOUSE:
-        return order.fulfilling_seller_id is None
+        return fulfilling_seller_id is None
     if partner.kind == K.SELLER:
-        return order.fulfilling_seller_id == partner.seller_id or any(
-            line.listing.seller_id == partner.seller_id for line in order.lines.all())
+        return fulfilling_seller_id == partner.seller_id or partner.seller_id in line_seller_ids
     return False
 
 
 def visible_order(partner: Partner, number: str) -> Order:
     """The order if this partner is party to it, else 404 (existence must not leak)."""
     order = orders.get_order(number)
-    if not is_party_to(partner, order):
+    sellers = set(order.lines.values_list("listing__seller_id", flat=True)) if partner.kind == K.SELLER else ()
+    if not is_party_to(partner, fulfilling_seller_id=order.fulfilling_seller_id, line_seller_ids=sellers):
         raise NotFound("注文が見つかりません。", code="order_not_found")
     return order
 
 
 def order_response(number: str, *, partner: Partner, status: int = 200) -> Response:
-    order = selectors.order_queryset().get(number=number)
-    return Response(selectors.order_representation(order, with_auth_number=partner.kind == K.STOREFRONT),
-                    status=status)
+    """The order resource as this partner sees it (the auth number only for the storefront), or 404."""
+    found = selectors.order_resource(orders.format_order_number(number), with_auth_number=partner.kind == K.STOREFRONT)
+    if found is None or not is_party_to(partner, fulfilling_seller_id=found[0].fulfilling_seller_id,
+                                        line_seller_ids=found[0].line_seller_ids):
+        raise NotFound("注文が見つかりません。", code="order_not_found")
+    return Response(found[1], status=status)
 
 
 class OrderCreateView(APIView):
@@ -79,10 +82,7 @@ class OrderDetailView(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, number):
-        order = selectors.order_queryset().filter(number=orders.format_order_number(number)).first()
-        if order is None or not is_party_to(request.auth, order):
-            raise NotFound("注文が見つかりません。", code="order_not_found")
-        return Response(selectors.order_representation(order, with_auth_number=request.auth.kind == K.STOREFRONT))
+        return order_response(number, partner=request.auth)
 
 
 class OrderCancelView(APIView):

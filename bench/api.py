@@ -1,0 +1,303 @@
+"""API throughput benchmark on PostgreSQL: every scenario side by side with the floor endpoint.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/kb_bench \
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/9 .venv/bin/python bench/api.py [--requests N] [--concurrency C]
+
+It (re)creates the bench database, migrates, prepares data through the ORM, starts gunicorn
+(gthread workers) on 127.0.0.1, then drives each scenario with C keep-alive clients spread over
+two client processes, printing requests/s, p50 and p99 latency and the ratio to the floor
+(authenticated, one primary-key read: ``GET /api/v1/ping``) measured in the same run.
+
+Scenarios are entries of ``SCENARIOS``: a name, an optional target (fraction of the floor's
+throughput) and a ``prepare(ctx, n)`` returning n ready-made requests. Other apps add theirs
+at the bottom of this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench"
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+
+Request = tuple[str, str, bytes | None, dict[str, str]]  # method, path, body, headers
+
+
+@dataclass
+class Context:
+    keys: dict[str, str] = field(default_factory=dict)  # partner name → API key
+
+    def headers(self, who: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}", "Content-Type": "application/json", **extra}
+
+
+@dataclass
+class Scenario:
+    name: str
+    prepare: Callable[[Context, int], list[Request]]
+    target: float | None = None  # required fraction of the floor's requests/s
+
+
+SCENARIOS: list[Scenario] = []
+
+
+def scenario(name: str, target: float | None = None):
+    def register(func):
+        SCENARIOS.append(Scenario(name, func, target))
+        return func
+
+    return register
+
+
+# --- setup -----------------------------------------------------------------------------------
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def make_partner(ctx: Context, name: str, kind: str, **fields) -> None:
+    from backoffice.models import Partner
+
+    partner = Partner(name=name, kind=kind, **fields)
+    ctx.keys[name] = partner.issue_key()
+    partner.save()
+
+
+def base_context() -> Context:
+    from shop.models import Seller
+
+    ctx = Context()
+    make_partner(ctx, "storefront", "storefront")
+    make_partner(ctx, "warehouse", "warehouse")
+    make_partner(ctx, "carrier", "carrier")
+    for chain in ("lawson", "familymart", "seven_eleven"):
+        make_partner(ctx, chain, "konbini_chain", chain=chain)
+    make_partner(ctx, "seller", "seller", seller=Seller.objects.create(name="bench seller"))
+    return ctx
+
+
+def place_orders(n: int, *, method: str = "card", **listing_fields) -> list:
+    """n real orders through the placement service (same code path as the API)."""
+    from shop.models import Listing, Seller
+    from shop.services import orders
+
+    seller = Seller.objects.first()
+    listing = Listing.objects.create(seller=seller, sku=f"BENCH-{method}-{time.monotonic_ns()}", title="ベンチ用商品",
+                                     price=1980, stock=10**6, fulfilled_by="platform", **listing_fields)
+    placed = []
+    for i in range(n):
+        placed.append(orders.place(
+            customer_data={"external_id": f"bench-{i % 500}", "email": f"b{i % 500}@example.jp", "name": "ベンチ"},
+            items=[{"sku": listing.sku, "quantity": 1}], shipping_speed="standard",
+            destination=orders.Destination(type="home", postal_code="1000001", prefecture="東京都", city="千代田区",
+                                           address_line="千代田1-1", recipient_name="山田", phone="0312345678"),
+            payment_method=method, card_token="tok_visa" if method == "card" else None, actor="bench",
+        ))
+    return placed
+
+
+# --- scenarios -------------------------------------------------------------------------------
+
+@scenario("floor GET /ping")
+def _floor(ctx: Context, n: int) -> list[Request]:
+    return [("GET", "/api/v1/ping", None, ctx.headers("storefront"))] * n
+
+
+@scenario("GET /orders/{n}", target=0.5)
+def _get_order(ctx: Context, n: int) -> list[Request]:
+    from backoffice.checkdigits import seven_dr_number
+    from backoffice.timeutil import now
+    from shop.services import shipments
+
+    sample = place_orders(200)
+    for i, order in enumerate(sample):  # realistic resources: shipped, with carrier events
+        shipment = shipments.register(order=order, carrier="yamato", tracking_number=seven_dr_number(f"{40000000000 + i}"),
+                                      actor="bench")
+        for kind in ("accepted", "in_transit"):
+            shipments.record_event(shipment=shipment, type=kind, occurred_at=now(), location="羽田クロノゲート",
+                                   actor="bench")
+    return [("GET", f"/api/v1/orders/{sample[i % len(sample)].number}", None, ctx.headers("storefront"))
+            for i in range(n)]
+
+
+@scenario("POST /orders")
+def _post_order(ctx: Context, n: int) -> list[Request]:
+    from shop.models import Listing, Seller
+
+    listing = Listing.objects.create(seller=Seller.objects.first(), sku="BENCH-POST", title="ベンチ用商品", price=1980,
+                                     stock=10**7, fulfilled_by="platform")
+    body = {"customer": {"external_id": "bench-post", "email": "post@example.jp", "name": "ベンチ"},
+            "items": [{"sku": listing.sku, "quantity": 1}], "shipping_speed": "standard",
+            "destination": {"type": "home", "postal_code": "100-0001", "prefecture": "東京都", "city": "千代田区",
+                            "address_line": "千代田1-1", "recipient_name": "山田", "phone": "03-1234-5678"},
+            "payment_method": "card", "card_token": "tok_visa"}
+    return [("POST", "/api/v1/orders", json.dumps(body).encode(), ctx.headers("storefront")) for _ in range(n)]
+
+
+# --- load generation -------------------------------------------------------------------------
+
+def _client(requests: list[Request], threads: int) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    chunks = [requests[i::threads] for i in range(threads)]
+
+    def run(chunk: list[Request]):
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        mine, bad = [], 0
+        for method, path, body, headers in chunk:
+            start = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status >= 400:
+                    bad += 1
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            mine.append(time.perf_counter() - start)
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    workers = [threading.Thread(target=run, args=(c,)) for c in chunks]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return latencies, errors
+
+
+def drive(requests: list[Request], concurrency: int, processes: int = 2) -> dict:
+    parts = [requests[i::processes] for i in range(processes)]
+    per_process = max(1, concurrency // processes)
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        results = list(pool.map(_client, parts, [per_process] * processes))
+    elapsed = time.perf_counter() - start
+    latencies = sorted(x for lat, _ in results for x in lat)
+    errors = sum(e for _, e in results)
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "errors": errors,
+        "n": len(latencies),
+    }
+
+
+def start_server(env: dict, workers: int, threads: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "backoffice.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
+         "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+         "--log-level", "warning", "--keep-alive", "30"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("gunicorn did not become healthy")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=3000, help="requests per scenario")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--only", nargs="*", help="scenario names (substring match); the floor always runs")
+    args = parser.parse_args()
+
+    db_url = os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/9")
+    os.environ.setdefault("VAR_DIR", "/tmp/kb-bench")
+    os.environ["DEBUG"] = "false"
+    if not db_url.startswith("postgres"):
+        raise SystemExit("bench/api.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
+    recreate_database(db_url)
+    setup_django()
+    ctx = base_context()
+    chosen = [s for s in SCENARIOS if s.name.startswith("floor") or not args.only
+              or any(o in s.name for o in args.only)]
+    prepared = {s.name: s.prepare(ctx, args.requests) for s in chosen}
+    from django.db import connections
+
+    connections.close_all()
+
+    env = {**os.environ, "LOG_LEVEL": "WARNING"}
+    server = start_server(env, args.workers, args.threads)
+    try:
+        warm = prepared[SCENARIOS[0].name][: min(200, args.requests)]
+        drive(warm, args.concurrency)
+        print(f"bench/api.py — PostgreSQL, gunicorn {args.workers}×{args.threads} gthread, "
+              f"{args.concurrency} keep-alive clients, {args.requests} requests per scenario, "
+              f"{os.cpu_count()} CPUs")
+        print(f"{'scenario':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs floor':>9} {'target':>8}")
+        floor_rps = None
+        failed = []
+        for s in chosen:
+            result = drive(prepared[s.name], args.concurrency)
+            if floor_rps is None:
+                floor_rps = result["rps"]
+            ratio = result["rps"] / floor_rps
+            verdict = ""
+            if s.target is not None:
+                ok = ratio >= s.target and result["errors"] == 0
+                verdict = f"{'≥' if ok else '<'}{s.target:.0%}"
+                if not ok:
+                    failed.append(s.name)
+            print(f"{s.name:38} {result['rps']:9.1f} {result['p50']:8.1f} {result['p99']:8.1f} "
+                  f"{result['errors']:7d} {ratio:9.0%} {verdict:>8}")
+        if failed:
+            print("below target:", ", ".join(failed))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
