@@ -305,3 +305,12 @@ def test_the_sweep_leaves_bank_transfers_waiting_for_their_batch(django_capture_
     cancel(paid_cash_order(), django_capture_on_commit_callbacks)
     with time_machine.travel(now() + timedelta(days=1)):
         assert refunds.sweep_stuck() == 0
+
+
+def test_the_sweep_costs_the_same_number_of_queries_for_one_or_many_refunds(django_assert_max_num_queries):
+    for i in range(5):
+        order = place(ListingFactory(), external_id=f"c{i}")
+        refunds.request(order=order, amount=order.total, cause="cancel", reason="support", actor="t")
+    with time_machine.travel(now() + refunds.STUCK_REQUESTED + timedelta(seconds=1)):
+        with django_assert_max_num_queries(4):  # savepoint, select-for-update, update, release
+            assert refunds.sweep_stuck() == 5

@@ -151,3 +151,10 @@ def test_a_refund_requested_after_the_batch_goes_into_the_next_one(two_refunds, 
 def test_no_waiting_refunds_no_batch():
     assert jobs.batch_bank_transfers() == {"batch": None, "count": 0, "total": 0}
     assert not TransferBatch.objects.exists()
+
+
+def test_a_batch_costs_a_fixed_number_of_queries_plus_one_timeline_entry_per_refund(
+        two_refunds, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6 + len(two_refunds)):
+        batch = bank.create_batch()
+    assert batch.count == 2
