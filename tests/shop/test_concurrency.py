@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 
 from shop.models import Listing, Order
 from tests.conftest import PartnerClient
 from tests.factories import ListingFactory, order_payload
+from tests.support import run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_concurrently(n: int, func):
-    barrier = threading.Barrier(n)
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=30)
-            return func(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(worker, range(n)))
 
 
 def client_like(client: PartnerClient) -> PartnerClient:
