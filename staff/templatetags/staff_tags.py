@@ -103,3 +103,18 @@ EVENT_KINDS = {
 @register.filter
 def event_kind(kind: str) -> str:
     return EVENT_KINDS.get(kind, kind)
+
+
+@register.filter
+def phone(value: str | None) -> str:
+    """+819012345678 (as stored, SPEC §2) → 090-1234-5678, as people read it."""
+    if not value:
+        return ""
+    if not value.startswith("+81"):
+        return value
+    national = "0" + value[3:]
+    if len(national) == 11:  # mobile and 050: 3-4-4
+        return f"{national[:3]}-{national[3:7]}-{national[7:]}"
+    if len(national) == 10:  # landline: 2-4-4 (Tokyo/Osaka style; area codes vary)
+        return f"{national[:2]}-{national[2:6]}-{national[6:]}"
+    return national

@@ -92,7 +92,7 @@ def test_tracking_table_reads_like_the_seed(agent, card_order):
                            location="大阪茨木AFC支店", actor="carrier")
     body = agent.get(f"/staff/orders/{card_order.number}/").content.decode()
     assert "荷物状況" in body and "担当店名" in body
-    assert "荷物受付</td><td class=\"num\">06/05</td><td class=\"num\">12:08</td><td>大阪茨木AFC支店" in body
+    assert '荷物受付</td><td class="when">06/05</td><td class="when">12:08</td><td>大阪茨木AFC支店' in body
 
 
 def test_order_page_query_count_does_not_grow_with_lines_and_events(agent, django_assert_max_num_queries):

@@ -1,0 +1,100 @@
+"""Realistic data for the console's pages, made through the services (as the API would)."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, time, timedelta
+from itertools import count
+
+from backoffice.checkdigits import seven_dr_number
+from backoffice.timeutil import JST, local, now
+from fraud.services import logins
+from payments import bank, jobs
+from payments.konbini import codes
+from pickup.services import terminal
+from shop.models import CancellationReason, Order
+from shop.services import customers, orders, shipments
+from tests import factories
+
+_serial = count(1)
+
+
+def tracking_number() -> str:
+    return seven_dr_number(f"{4000_0000_000 + next(_serial):011d}")
+
+
+def ship(order: Order, carrier: str = "yamato"):
+    return shipments.register(order=order, carrier=carrier, tracking_number=tracking_number(), actor="warehouse:川崎")
+
+
+def seed_003_tracking(order: Order):
+    """The seed's first table (Osaka → Wakayama), at yesterday's and today's times of the seed."""
+    shipment = ship(order)
+    yesterday = local(now()).date() - timedelta(days=1)
+
+    def at(days: int, hour: int, minute: int, second: int = 0) -> datetime:
+        return datetime.combine(yesterday + timedelta(days=days), time(hour, minute, second), tzinfo=JST)
+
+    for type_, when, depot in [
+        ("accepted", at(0, 12, 8), "大阪茨木AFC支店"),
+        ("shipped", at(0, 12, 8, 30), "大阪茨木AFC支店"),
+        ("in_transit", at(0, 15, 21), "関西ゲートウェイベース"),
+        ("delivered", at(1, 9, 44), "紀州有田中央センター"),
+    ]:
+        shipments.record_event(shipment=shipment, type=type_, occurred_at=when, location=depot,
+                               actor="carrier:yamato")
+    return shipment
+
+
+def pickup_order(external_id: str = "pickup-1", *, failed_attempts: int = 0):
+    """A parcel waiting at a Lawson; ``failed_attempts`` wrong auth numbers typed at the Loppi."""
+    store = factories.StoreFactory(chain="lawson")
+    order = factories.place(factories.ListingFactory(price=3480), external_id=external_id,
+                            destination={"type": "pickup_store", "store_code": store.code})
+    shipment = ship(order)
+    shipments.record_event(shipment=shipment, type="arrived_at_store", occurred_at=now(), location=store.name,
+                           store_code=store.code, actor="carrier:yamato")
+    for _ in range(failed_attempts):
+        with contextlib.suppress(Exception):
+            terminal.issue_ticket(chain="lawson", store_code=store.code, inquiry_number=shipment.tracking_number,
+                                  auth_number="0000000", partner="loppi")
+    order.refresh_from_db()
+    return order
+
+
+def konbini_order_with_code(external_id: str = "konbini-1", chain: str = "familymart"):
+    order = factories.place(factories.ListingFactory(price=4980), method="konbini", external_id=external_id)
+    codes.issue(order=order, chain_code=chain, actor="storefront")
+    return order
+
+
+def logins_for(customer, *, new_device: bool = True):
+    base = now() - timedelta(hours=5)
+    logins.record_login(customer=customer, occurred_at=base, ip="203.0.113.10",
+                        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)", device_id="iphone-home")
+    if new_device:
+        logins.record_login(customer=customer, occurred_at=base + timedelta(hours=4), ip="198.51.100.77",
+                            user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120", device_id="pc-unknown")
+
+
+def callback(customer, topic: str, order: Order | None = None):
+    return customers.request_callback(customer=customer, phone="090-1234-5678", topic=topic, order=order)
+
+
+def transfer_batch(external_id: str = "bank-1", price: int = 7800, captured=contextlib.nullcontext):
+    """A konbini order paid, then cancelled: its refund goes by bank transfer into a batch.
+
+    ``captured`` runs the on-commit refund task inside a test transaction
+    (``django_capture_on_commit_callbacks``); a transactional (live server) test needs nothing.
+    """
+    customer = factories.CustomerFactory(external_id=external_id)
+    bank.set_bank_account(customer=customer, bank_code="0005", branch_code="001", account_type="ordinary",
+                          account_number="1234567", holder_kana="ヤマダ　タロウ", use_for_refunds=True)
+    order = factories.place(factories.ListingFactory(price=price), method="konbini", external_id=external_id)
+    orders.mark_paid(order, amount=order.total, actor="konbini:lawson")
+    with captured(execute=True) if captured is not contextlib.nullcontext else contextlib.nullcontext():
+        orders.cancel(order, reason=CancellationReason.CUSTOMER_REQUEST, actor="storefront")
+    jobs.batch_bank_transfers()
+    from payments.models import TransferBatch
+
+    return TransferBatch.objects.order_by("-pk").first()
