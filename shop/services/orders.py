@@ -140,6 +140,7 @@ def _destination_fields(dest: Destination, lines) -> dict:
     }
 
 
+@transaction.atomic  # a refused order leaves nothing behind, not even the customer upsert
 def place(
     *, customer_data: dict, items: list[dict], shipping_speed: str, destination: Destination,
     payment_method: str, card_token: str | None = None, actor: str = "storefront",

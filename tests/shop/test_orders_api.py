@@ -68,6 +68,7 @@ def test_declined_card_is_402_and_writes_nothing(storefront):
     assert r.status_code == 402 and r.json()["code"] == "card_declined"
     listing.refresh_from_db()
     assert listing.stock == 5 and not Order.objects.exists()
+    assert not Customer.objects.exists()  # not even the customer upsert
 
 
 def test_konbini_order_waits_for_payment_with_a_deadline_and_two_messages(storefront):
