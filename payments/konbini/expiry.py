@@ -20,6 +20,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Case, F, Sum, Value, When
+from django.utils.html import conditional_escape
 
 from backoffice.timeutil import now
 from payments.konbini.codes import void_codes_of_payments
@@ -64,7 +65,7 @@ def _expire_batch(candidates, at: datetime, batch_size: int) -> int:
     with transaction.atomic():
         rows = list(
             candidates.select_for_update(skip_locked=True, of=("self",))
-            .order_by("placed_at", "pk")
+            .order_by("payment__deadline")  # the payment_due index: each batch starts where the last ended
             .values_list("pk", "number", "customer_id", "customer__name", "payment__pk")[:batch_size]
         )
         if not rows:
@@ -115,20 +116,39 @@ class _Named:
         self.__dict__.update(fields)
 
 
+# Stand-ins rendered once per batch, then replaced by each order's values (escaped exactly as the
+# template engine escapes them): rendering the template per order would cost more than the rest
+# of the cancellation. A test checks the result equals ``messages.render`` for the same order.
+_NAME, _NUMBER = "\x00customer-name\x00", "\x00order-number\x00"
+
+
+def render_cancellation(rows) -> dict[int, tuple[str, str]]:
+    """Subject and body of the ``payment_expired`` cancellation message of each order row."""
+    reason = CancellationReason.PAYMENT_EXPIRED
+    order = _Named(number=_NUMBER, cancellation_reason=reason.value, get_cancellation_reason_display=lambda: reason.label)
+    subject, body = render("cancelled", {"customer": _Named(name=_NAME), "order": order, "refund": None})
+    out = {}
+    for pk, number, _customer_id, customer_name, _payment_id in rows:
+        values = {_NAME: str(conditional_escape(customer_name)), _NUMBER: str(conditional_escape(number))}
+        out[pk] = tuple(_fill(text, values) for text in (subject, body))
+    return out
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
 def _cancellation_messages(rows, at: datetime) -> list[int]:
     """The ``cancelled`` message of each order, once (same ``dedupe_key`` as ``messages.notify``)."""
     keys = {row[0]: f"cancelled:{row[1]}" for row in rows}
     existing = set(Message.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
-    reason = CancellationReason.PAYMENT_EXPIRED
-    new = []
-    for pk, number, customer_id, customer_name, _payment_id in rows:
-        if keys[pk] in existing:
-            continue
-        order = _Named(number=number, cancellation_reason=reason.value,
-                       get_cancellation_reason_display=lambda: reason.label)
-        subject, body = render("cancelled", {"customer": _Named(name=customer_name), "order": order, "refund": None})
-        new.append(Message(customer_id=customer_id, order_id=pk, kind=Message.Kind.CANCELLED, subject=subject,
-                           body=body, dedupe_key=keys[pk], created_at=at))
+    fresh = [row for row in rows if keys[row[0]] not in existing]
+    texts = render_cancellation(fresh)
+    new = [Message(customer_id=customer_id, order_id=pk, kind=Message.Kind.CANCELLED, subject=texts[pk][0],
+                   body=texts[pk][1], dedupe_key=keys[pk], created_at=at)
+           for pk, _number, customer_id, _name, _payment_id in fresh]
     return [m.pk for m in Message.objects.bulk_create(new)]
 
 

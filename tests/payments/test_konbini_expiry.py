@@ -143,3 +143,18 @@ def test_the_job_is_registered_for_beat_and_run_periodic_jobs(pending):
     order, _ = pending
     order.refresh_from_db()
     assert order.status == "cancelled"
+
+
+def test_the_bulk_cancellation_message_is_exactly_what_the_single_path_renders():
+    from payments.konbini.expiry import render_cancellation
+    from shop.services.messages import render
+
+    with time_machine.travel(PLACED, tick=False):
+        order = konbini_order(external_id="escape-me")
+    customer = order.customer
+    customer.name = "山田 <太郎> & 花子"
+    customer.save()
+    order.status, order.cancellation_reason = "cancelled", "payment_expired"
+    bulk = render_cancellation([(order.pk, order.number, customer.pk, customer.name, 0)])[order.pk]
+    assert bulk == render("cancelled", {"customer": customer, "order": order, "refund": None})
+    assert "&lt;太郎&gt;" in bulk[1]

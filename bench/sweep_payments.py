@@ -1,0 +1,186 @@
+"""Konbini payment expiry benchmark on PostgreSQL (issue 3 "Performance").
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/kb_bench_konbini .venv/bin/python bench/sweep_payments.py
+
+(Re)creates its own scratch database (the DATABASE_URL's name, default ``kb_bench_konbini``),
+migrates it, bulk-creates 10,000 and then 100,000 overdue konbini orders (each with a line,
+a pending payment and a live Lawson code), runs the periodic job's code path
+(``payments.konbini.expiry.expire_overdue_payments``) over each, checks the outcome and prints
+orders/s, the 100k/10k time ratio and the process's peak RSS. The database is dropped at the
+end unless ``--keep``. Targets: ≥ 2,000 orders/s, 100k ≤ 12× the 10k time, peak RSS < 250 MB.
+Celery runs on the in-memory broker here: the cancellation messages are created and their
+delivery tasks enqueued, but no e-mail is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench_konbini"
+CHUNK = 5_000
+LISTINGS = 200
+CUSTOMERS = 2_000
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    return url.rsplit("/", 1)[0] + "/postgres", url.rsplit("/", 1)[1]
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    admin, name = _admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    admin, name = _admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def base_data():
+    from shop.models import Customer, Listing, Seller
+
+    seller = Seller.objects.create(name="ベンチ公式ストア")
+    listings = Listing.objects.bulk_create(
+        Listing(seller=seller, sku=f"SWEEP-{i:04d}", title=f"ベンチ商品{i}", price=1980, stock=0,
+                fulfilled_by="platform") for i in range(LISTINGS))
+    customers = Customer.objects.bulk_create(
+        Customer(external_id=f"sweep-{i}", email=f"sweep{i}@example.jp", name=f"ベンチ顧客{i}")
+        for i in range(CUSTOMERS))
+    return [listing.pk for listing in listings], [customer.pk for customer in customers]
+
+
+def create_overdue_orders(n: int, offset: int, listing_ids: list[int], customer_ids: list[int]) -> None:
+    """n konbini orders placed 10 days ago: line, placement event, pending payment (deadline
+    passed), live Lawson code; their units are reserved (listings start at stock 0, all sold).
+    Bulk inserts in chunks so the process stays small."""
+    from django.db import transaction
+
+    from backoffice.checkdigits import luhn_check_digit
+    from backoffice.timeutil import end_of_day_after, now
+    from payments.konbini.chains import KONBINI_PAYMENT_DAYS
+    from payments.konbini.models import PaymentCode
+    from payments.models import Payment
+    from shop.models import Order, OrderEvent, OrderLine
+
+    placed = now().replace(microsecond=0) - timedelta(days=10)
+    deadline = end_of_day_after(placed, KONBINI_PAYMENT_DAYS)
+    for start in range(offset, offset + n, CHUNK):
+        stop = min(start + CHUNK, offset + n)
+        with transaction.atomic():
+            orders = Order.objects.bulk_create(
+                Order(number=f"900-{i // 10_000_000:07d}-{i % 10_000_000:07d}", customer_id=customer_ids[i % CUSTOMERS],
+                      status="pending_payment", total=1980, shipping_speed="standard", payment_method="konbini",
+                      destination_type="home", postal_code="100-0001", prefecture="東京都", city="千代田区",
+                      address_line="千代田1-1", recipient_name="山田太郎", recipient_phone="+81312345678",
+                      placed_at=placed)
+                for i in range(start, stop))
+            OrderLine.objects.bulk_create(
+                OrderLine(order_id=o.pk, listing_id=listing_ids[o.pk % LISTINGS], sku="SWEEP", title="ベンチ商品",
+                          quantity=1, unit_price=1980) for o in orders)
+            OrderEvent.objects.bulk_create(
+                OrderEvent(order_id=o.pk, at=placed, kind="placed", to_status="pending_payment", actor="bench")
+                for o in orders)
+            payments = Payment.objects.bulk_create(
+                Payment(order_id=o.pk, method="konbini", amount=1980, status="pending", deadline=deadline)
+                for o in orders)
+            PaymentCode.objects.bulk_create(
+                PaymentCode(payment_id=p.pk, chain="lawson", number=f"{i:010d}" + luhn_check_digit(f"{i:010d}"),
+                            check_code="8888", created_at=placed)
+                for i, p in zip(range(start, stop), payments, strict=True))
+            del orders, payments
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def run(n: int, offset: int, listing_ids, customer_ids) -> float:
+    from payments.konbini.expiry import expire_overdue_payments
+    from payments.konbini.models import PaymentCode
+    from shop.models import Listing, Message, Order
+
+    t0 = time.perf_counter()
+    create_overdue_orders(n, offset, listing_ids, customer_ids)
+    setup = time.perf_counter() - t0
+    stock_before = sum(Listing.objects.values_list("stock", flat=True))
+    t0 = time.perf_counter()
+    result = expire_overdue_payments()
+    elapsed = time.perf_counter() - t0
+    assert result["expired"] == n, result
+    assert not Order.objects.filter(status="pending_payment").exists()
+    assert sum(Listing.objects.values_list("stock", flat=True)) == stock_before + n
+    assert not PaymentCode.objects.filter(status="live").exists()
+    assert Message.objects.filter(kind="cancelled").count() == offset + n
+    print(f"{n:>9,} orders  setup {setup:6.1f}s  expiry {elapsed:6.2f}s  {n / elapsed:9,.0f} orders/s  "
+          f"batches {result['batches']}  peak RSS {peak_rss_mb():6.1f} MB")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    db_url = os.environ.get("DATABASE_URL", DEFAULT_DB)
+    if not db_url.startswith("postgres"):
+        raise SystemExit("bench/sweep_payments.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
+    if not db_url.rsplit("/", 1)[1].startswith("kb_bench"):
+        raise SystemExit("refusing to recreate a database whose name does not start with kb_bench")
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    os.environ.setdefault("VAR_DIR", "/tmp/kb-bench-konbini")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    recreate_database(db_url)
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        listing_ids, customer_ids = base_data()
+        from payments.konbini.expiry import EXPIRY_BATCH_SIZE
+
+        print(f"bench/sweep_payments.py — PostgreSQL, {os.cpu_count()} CPUs, batch size {EXPIRY_BATCH_SIZE}")
+        small = run(args.small, 0, listing_ids, customer_ids)
+        large = run(args.large, args.small, listing_ids, customer_ids)
+        rate = args.large / large
+        ratio = large / small
+        print(f"throughput (large run): {rate:,.0f} orders/s (target ≥ 2,000) "
+              f"{'OK' if rate >= 2000 else 'BELOW TARGET'}")
+        print(f"time ratio {args.large // 1000}k/{args.small // 1000}k: {ratio:.1f}× "
+              f"(target ≤ 12×; linear = {args.large / args.small:.0f}×) {'OK' if ratio <= 12 else 'ABOVE TARGET'}")
+        print(f"peak RSS: {peak_rss_mb():.1f} MB (target < 250 MB) {'OK' if peak_rss_mb() < 250 else 'ABOVE TARGET'}")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database(db_url)
+
+
+if __name__ == "__main__":
+    main()
