@@ -86,7 +86,7 @@ def _set_suspended(customer: Customer, suspended: bool, *, reason: str, actor, r
         raise InvalidInput("理由を入力してください。", code="required", field="reason")
     reason = reason.strip()[:500]
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
         if customer.suspended == suspended:
             raise Conflict("既に利用停止中です。" if suspended else "利用停止中ではありません。",
                            code="already_suspended" if suspended else "not_suspended")

@@ -147,7 +147,7 @@ def reputation(key: str, *, lock: bool = False) -> AddressReputation:
         except IntegrityError:
             rep = AddressReputation.objects.get(key=key)
     if lock:
-        rep = AddressReputation.objects.select_for_update().get(pk=rep.pk)
+        rep = AddressReputation.objects.select_for_update(no_key=True).get(pk=rep.pk)
     return rep
 
 
@@ -199,7 +199,7 @@ def lift_cod_block(rep: AddressReputation, *, actor, reason: str) -> AddressRepu
     if not reason or not reason.strip():
         raise InvalidInput("解除の理由を入力してください。", code="required", field="reason")
     with transaction.atomic():
-        rep = AddressReputation.objects.select_for_update().get(pk=rep.pk)
+        rep = AddressReputation.objects.select_for_update(no_key=True).get(pk=rep.pk)
         if not rep.cod_blocked:
             raise Conflict("この住所は代引き停止中ではありません。", code="not_blocked")
         rep.cod_blocked = False

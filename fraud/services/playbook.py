@@ -42,9 +42,12 @@ def secure_account(report: Report, *, actor) -> PlaybookResult:
     if report.customer_id is None:
         raise Conflict("報告に顧客が設定されていません。", code="customer_required")
     with transaction.atomic():
-        # Lock order: customer → report → orders (see reports.py).
-        customer = Customer.objects.select_for_update().get(pk=report.customer_id)
-        report = Report.objects.select_for_update().get(pk=report.pk)
+        # Lock order: orders → customer → report (see reports.py). The orders come first because
+        # payment confirmations lock an order together with its customer.
+        order_ids = list(report.orders.order_by("pk").values_list("pk", flat=True))
+        list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk").values_list("pk"))
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=report.customer_id)
+        report = Report.objects.select_for_update(no_key=True).get(pk=report.pk)
         result = PlaybookResult(report=report)
         if report.secured_at is not None:
             result.already_done = True

@@ -1,6 +1,10 @@
 """Fraud reports: filing, linking, the per-type checklist and the status machine (SPEC §5).
 
-Lock order everywhere in fraud/: customer → seller → address reputation → report → orders.
+Lock order everywhere in fraud/: orders → customer → seller → address reputation → report
+(shop's services lock an order, then its customer).
+Customer, seller, report and reputation rows are locked ``FOR NO KEY UPDATE``: it still
+serialises us, but does not block other transactions inserting rows that merely reference
+them (a message for the customer, written while that transaction holds an order lock we want).
 """
 
 from __future__ import annotations
@@ -87,9 +91,9 @@ def open_report(
 
 def _lock_subjects(customer: Customer | None, seller: Seller | None, address_key: str) -> None:
     if customer is not None:
-        list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+        list(Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values_list("pk"))
     if seller is not None:
-        list(Seller.objects.select_for_update().filter(pk=seller.pk).values_list("pk"))
+        list(Seller.objects.select_for_update(no_key=True).filter(pk=seller.pk).values_list("pk"))
     if address_key:
         from fraud.services import addresses
 
@@ -125,7 +129,7 @@ def _link(report: Report, actor) -> None:
 # --- working on a report --------------------------------------------------------------------
 
 def _locked(report: Report) -> Report:
-    return Report.objects.select_for_update().get(pk=report.pk)
+    return Report.objects.select_for_update(no_key=True).get(pk=report.pk)
 
 
 def _move(report: Report, to_status: str, actor, note: str = "") -> None:
@@ -219,7 +223,7 @@ def dismiss(report: Report, *, actor, note: str) -> Report:
 def _close(report: Report, to_status: str, *, actor, note: str) -> Report:
     with transaction.atomic():
         if report.customer_id:
-            list(Customer.objects.select_for_update().filter(pk=report.customer_id).values_list("pk"))
+            list(Customer.objects.select_for_update(no_key=True).filter(pk=report.customer_id).values_list("pk"))
         report = _locked(report)
         if to_status == R.RESOLVED and report.status == R.IN_PROGRESS:
             missing = missing_checks(report)

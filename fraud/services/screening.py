@@ -90,7 +90,7 @@ def _facts(customer: Customer, key: str, at) -> dict:
     recent = (Order.objects.filter(customer=me, placed_at__gt=at - rules.ORDER_VELOCITY_WINDOW, placed_at__lte=at)
               .order_by().values("customer").annotate(n=Count("id")).values("n"))
     return (
-        Customer.objects.select_for_update(of=("self",)).filter(pk=customer.pk)
+        Customer.objects.select_for_update(no_key=True, of=("self",)).filter(pk=customer.pk)
         .annotate(
             new_device=Exists(LoginEvent.objects.filter(
                 customer=me, new_device=True, occurred_at__gt=at - rules.NEW_DEVICE_WINDOW, occurred_at__lte=at)),
@@ -144,3 +144,13 @@ def settle(order: Order, assessment: Assessment, *, actor: str) -> Report | None
                        f"リスクスコア {assessment.score} のため注文 {order.number} を自動キャンセル", order=order)
     return report
 
+
+
+def install_default_rules() -> int:
+    """Add any rule of ``rules.DEFAULT_RISK_RULES`` missing from the table (weights staff
+    edited are kept). The data migration does the same at install time. Returns how many."""
+    added = 0
+    for code, (description, weight) in rules.DEFAULT_RISK_RULES.items():
+        _, created = RiskRule.objects.get_or_create(code=code, defaults={"description": description, "weight": weight})
+        added += created
+    return added

@@ -1,0 +1,157 @@
+"""Races on real PostgreSQL (threads with their own connections): two agents deciding one held
+order, and the secure-account playbook against a konbini payment confirmation."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, transaction
+
+from backoffice.errors import DomainError
+from backoffice.timeutil import now
+from fraud import rules
+from fraud.models import ReportType
+from fraud.services import playbook, reports, review
+from payments.konbini import codes, confirmations
+from payments.models import Payment, Refund
+from shop.models import Order
+from tests.factories import ListingFactory, place
+from tests.fraud.helpers import only_weights
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_concurrently(funcs):
+    barrier = threading.Barrier(len(funcs))
+
+    def worker(func):
+        try:
+            barrier.wait(timeout=30)
+            return func()
+        except DomainError as exc:
+            return exc.code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(funcs)) as pool:
+        return list(pool.map(worker, funcs))
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_agents_approving_and_rejecting_one_held_order_get_one_outcome(attempt):
+    only_weights(new_address=rules.RISK_HOLD_AT)
+    listing = ListingFactory(stock=5, price=2000)
+    order = place(listing)
+    assert order.status == "on_hold"
+    results = run_concurrently([
+        lambda: review.approve(order, actor="staff:a").status,
+        lambda: review.reject(order, actor="staff:b").status,
+    ])
+    assert sorted(results, key=str).count("already_reviewed") == 1, results
+    order.refresh_from_db()
+    listing.refresh_from_db()
+    if order.status == "processing":
+        assert not Refund.objects.filter(order=order).exists() and listing.stock == 4
+    else:
+        assert order.status == "cancelled" and order.cancellation_reason == "risk_rejected"
+        assert Refund.objects.get(order=order).amount == 2000 and listing.stock == 5
+    assert order.events.filter(from_status="on_hold").count() == 1
+
+
+def _reported_konbini_order():
+    order = place(ListingFactory(price=3000), method="konbini")
+    code, _ = codes.issue(order=order, chain_code="lawson", actor="storefront")
+    report = reports.open_report(type=ReportType.UNAUTHORIZED_ORDER, orders=[order], actor="storefront:test")
+    return order, code, report
+
+
+def _pay(code, receipt="R-1"):
+    return confirmations.confirm(
+        chain_code="lawson", payment_number=code.number, check_code_value="8888",
+        cash=confirmations.CashPayment(amount=3000, store_code="LS0001", paid_at=now(), receipt_number=receipt),
+        actor="konbini:lawson",
+    )["status"]
+
+
+def _never_paid_and_kept(order: Order) -> None:
+    order.refresh_from_db()
+    payment = Payment.objects.get(order=order)
+    assert order.status == "cancelled" and order.cancellation_reason == "unauthorized_order"
+    if payment.status == Payment.Status.PAID:
+        assert Refund.objects.get(order=order).amount == payment.captured_amount == 3000
+    else:
+        assert payment.status == Payment.Status.VOIDED and not Refund.objects.filter(order=order).exists()
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_playbook_racing_a_konbini_payment_never_leaves_the_order_paid_and_kept(attempt):
+    order, code, report = _reported_konbini_order()
+    results = run_concurrently([
+        lambda: playbook.secure_account(report, actor="staff:a").cancelled,
+        lambda: _pay(code),
+    ])
+    assert results[0] == [order.number]
+    assert results[1] in ("paid", "payment_expired")
+    _never_paid_and_kept(order)
+
+
+def test_payment_confirmed_first_then_playbook_cancels_and_refunds():
+    order, code, report = _reported_konbini_order()
+    paying, release = threading.Event(), threading.Event()
+
+    def chain_pays():
+        try:
+            with transaction.atomic():
+                _pay(code)
+                paying.set()
+                release.wait(timeout=30)  # holds the order lock while the playbook starts
+        finally:
+            connection.close()
+
+    payer = threading.Thread(target=chain_pays)
+    payer.start()
+    assert paying.wait(timeout=30)
+    runner = threading.Thread(target=lambda: (playbook.secure_account(report, actor="staff:a"), connection.close()))
+    runner.start()
+    release.set()
+    payer.join(timeout=30)
+    runner.join(timeout=30)
+    _never_paid_and_kept(order)
+    assert Payment.objects.get(order=order).status == Payment.Status.PAID
+
+
+def test_playbook_first_then_the_payment_is_refused():
+    order, code, report = _reported_konbini_order()
+    secured, release = threading.Event(), threading.Event()
+
+    def staff_secures():
+        try:
+            with transaction.atomic():
+                playbook.secure_account(report, actor="staff:a")
+                secured.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    outcome = []
+
+    def chain_pays():
+        try:
+            outcome.append(_pay(code))
+        except DomainError as exc:
+            outcome.append(exc.code)
+        finally:
+            connection.close()
+
+    staff = threading.Thread(target=staff_secures)
+    staff.start()
+    assert secured.wait(timeout=30)
+    payer = threading.Thread(target=chain_pays)
+    payer.start()
+    release.set()
+    staff.join(timeout=30)
+    payer.join(timeout=30)
+    assert outcome == ["payment_expired"]  # 410: the order was cancelled
+    _never_paid_and_kept(order)
