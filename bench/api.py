@@ -165,6 +165,31 @@ def _post_order(ctx: Context, n: int) -> list[Request]:
     return [("POST", "/api/v1/orders", json.dumps(body).encode(), ctx.headers("storefront")) for _ in range(n)]
 
 
+@scenario("POST /konbini/payments/confirm", target=0.4)
+def _konbini_confirm(ctx: Context, n: int) -> list[Request]:
+    """Each request pays a different pending konbini order at a Lawson register (with 8888)."""
+    from backoffice.timeutil import local, now
+    from payments.konbini.chains import CHAINS
+    from payments.konbini.codes import new_number
+    from payments.konbini.models import PaymentCode
+    from payments.models import Payment
+
+    pending = place_orders(n, method="konbini")
+    numbers: set[str] = set()
+    while len(numbers) < len(pending):
+        numbers.add(new_number(CHAINS["lawson"]))
+    payments = Payment.objects.filter(order__in=pending).order_by("order_id")
+    PaymentCode.objects.bulk_create(
+        PaymentCode(payment=p, chain="lawson", number=number, check_code="8888", created_at=now())
+        for p, number in zip(payments, sorted(numbers), strict=True))
+    paid_at = local(now()).isoformat()
+    return [("POST", "/api/v1/konbini/payments/confirm",
+             json.dumps({"payment_number": code.number, "check_code": "8888", "amount": code.payment.amount,
+                         "store_code": "LS0001", "paid_at": paid_at, "receipt_number": f"R-{i:08d}"}).encode(),
+             ctx.headers("lawson"))
+            for i, code in enumerate(PaymentCode.objects.select_related("payment").filter(chain="lawson"))]
+
+
 # --- load generation -------------------------------------------------------------------------
 
 def _client(requests: list[Request], threads: int) -> tuple[list[float], int]:
