@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from fraud.services import accounts
 from shop.models import Customer
@@ -27,7 +27,7 @@ def _reinstate(request, customer: Customer, data: dict) -> str:
 
 CUSTOMER_ACTIONS: dict[str, Action] = {
     "suspend": Action(
-        name="suspend_customer", label=_lazy("アカウントを利用停止"), run=_suspend, form_class=RequiredNoteForm,
+        name="suspend_customer", label=gettext_lazy("アカウントを利用停止"), run=_suspend, form_class=RequiredNoteForm,
         danger=True, available=lambda c: not c.suspended,
         consequences=lambda c: [
             _("新しい注文を受け付けなくなります（ストアは「このアカウントは現在ご利用いただけません」と表示）。"),
@@ -35,7 +35,7 @@ CUSTOMER_ACTIONS: dict[str, Action] = {
             _("理由は記録に残ります。"),
         ]),
     "reinstate": Action(
-        name="reinstate_customer", label=_lazy("利用停止を解除"), run=_reinstate, form_class=RequiredNoteForm,
+        name="reinstate_customer", label=gettext_lazy("利用停止を解除"), run=_reinstate, form_class=RequiredNoteForm,
         available=lambda c: c.suspended,
         consequences=lambda c: [_("再び注文できるようになります。理由は記録に残ります。")]),
 }

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from backoffice.errors import DomainError
 from fraud.models import ReportStatus, ReportType
@@ -37,10 +37,13 @@ def _canonical(number: str) -> str:
         raise Http404 from None
 
 
-def _refund_words(order: Order, amount: int) -> str:
-    payment = getattr(order, "payment", None)
-    method = dict(Refund.Method.choices)[refund_service.method_for(payment)]
-    return _("%(amount)s円 を%(method)sへ返金します。") % {"amount": f"{amount:,}", "method": method}
+def _refund_method_label(order: Order) -> str:
+    return dict(Refund.Method.choices)[refund_service.method_for(order.payment)]
+
+
+def _paid_refund_words(order: Order) -> str:
+    return _("支払い済みの %(amount)s円 を%(method)sへ返金します。") % {
+        "amount": f"{order.payment.refundable:,}", "method": _refund_method_label(order)}
 
 
 # --- cancel ----------------------------------------------------------------------------------
@@ -54,7 +57,7 @@ def _cancel_consequences(order: Order) -> list[str]:
     if payment is not None and payment.status == payment.Status.PENDING:
         out.append(_("未払いの支払い（%(method)s）を無効にします。") % {"method": payment.get_method_display()})
     if payment is not None and payment.refundable > 0:
-        out.append(_("支払い済みの") + " " + _refund_words(order, payment.refundable))
+        out.append(_paid_refund_words(order))
     out.append(_("お客様にキャンセルのお知らせを送ります。"))
     return out
 
@@ -76,7 +79,7 @@ def _refund_consequences(order: Order) -> list[str]:
     return [
         _("返品として受け付け、入力した金額を返金します（返金可能額：%(left)s円）。") % {"left": f"{payment.refundable:,}"},
         _("返金方法：%(method)s。返金は非同期で処理され、完了するとお客様に返金完了のお知らせが届きます。")
-        % {"method": dict(Refund.Method.choices)[refund_service.method_for(payment)]},
+        % {"method": _refund_method_label(order)},
     ]
 
 
@@ -123,7 +126,7 @@ def _reject_consequences(order: Order) -> list[str]:
     out = [_("注文をキャンセルします（理由：審査により却下）。在庫を戻します。")]
     payment = getattr(order, "payment", None)
     if payment is not None and payment.refundable > 0:
-        out.append(_("支払い済みの") + " " + _refund_words(order, payment.refundable))
+        out.append(_paid_refund_words(order))
     out.append(_("お客様にキャンセルのお知らせを送ります。"))
     return out
 
@@ -170,25 +173,25 @@ def _secure(request, order: Order, data: dict) -> str:
 
 
 ORDER_ACTIONS: dict[str, Action] = {
-    "cancel": Action(name="cancel", label=_lazy("注文をキャンセル"), run=_cancel, consequences=_cancel_consequences,
+    "cancel": Action(name="cancel", label=gettext_lazy("注文をキャンセル"), run=_cancel, consequences=_cancel_consequences,
                      form_class=CancelForm, danger=True,
                      available=lambda o: states.cancellable_by_support(o.status, digital=o.is_digital)),
-    "refund": Action(name="refund", label=_lazy("返金（一部）"), run=_refund, consequences=_refund_consequences,
+    "refund": Action(name="refund", label=gettext_lazy("返金（一部）"), run=_refund, consequences=_refund_consequences,
                      form_class=RefundForm, available=_refund_available),
     "resend-pickup-notice": Action(
-        name="resend_pickup_notice", label=_lazy("受取のお知らせを再送"), run=_resend, available=_pickup_ready,
+        name="resend_pickup_notice", label=gettext_lazy("受取のお知らせを再送"), run=_resend, available=_pickup_ready,
         consequences=lambda o: [_("受取可能のお知らせ（お問い合わせ番号・認証番号・端末の操作手順）をもう一度送ります。"),
                                 _("受取期限は変わりません。")]),
     "unlock-pickup": Action(
-        name="unlock_pickup", label=_lazy("受取端末のロックを解除"), run=_unlock,
+        name="unlock_pickup", label=gettext_lazy("受取端末のロックを解除"), run=_unlock,
         available=lambda o: _pickup_ready(o) and selectors.pickup_of(o).locked,
         consequences=lambda o: [_("連続した入力誤りによるロックを解除し、失敗回数を0に戻します。"),
                                 _("お客様は同じお問い合わせ番号・認証番号で再び受け取れるようになります。")]),
-    "approve": Action(name="approve_hold", label=_lazy("審査を承認"), run=_approve, consequences=_approve_consequences,
+    "approve": Action(name="approve_hold", label=gettext_lazy("審査を承認"), run=_approve, consequences=_approve_consequences,
                       form_class=NoteForm, available=lambda o: o.status == S.ON_HOLD),
-    "reject": Action(name="reject_hold", label=_lazy("審査で却下"), run=_reject, consequences=_reject_consequences,
+    "reject": Action(name="reject_hold", label=gettext_lazy("審査で却下"), run=_reject, consequences=_reject_consequences,
                      form_class=NoteForm, available=lambda o: o.status == S.ON_HOLD, danger=True),
-    "secure-account": Action(name="secure_account", label=_lazy("アカウント保護"), run=_secure,
+    "secure-account": Action(name="secure_account", label=gettext_lazy("アカウント保護"), run=_secure,
                              consequences=_secure_consequences, form_class=NoteForm, available=_secure_available,
                              danger=True),
 }

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from payments import refunds as refund_service
 from payments.models import Refund
@@ -33,7 +33,7 @@ def _complete_callback(request, cb: CallbackRequest, data: dict) -> str:
 
 CALLBACK_ACTIONS = {
     "complete": Action(
-        name="complete_callback", label=_lazy("対応済みにする"), run=_complete_callback,
+        name="complete_callback", label=gettext_lazy("対応済みにする"), run=_complete_callback,
         consequences=lambda cb: [_("この依頼を「対応済み」にし、対応者としてあなたの名前を記録します。")],
         available=lambda cb: cb.status == CallbackRequest.Status.WAITING,
     ),
@@ -86,7 +86,7 @@ def _retry_refund(request, refund: Refund, data: dict) -> str:
 
 REFUND_ACTIONS = {
     "retry": Action(
-        name="retry_refund", label=_lazy("返金を再試行"), run=_retry_refund, form_class=RetryRefundForm,
+        name="retry_refund", label=gettext_lazy("返金を再試行"), run=_retry_refund, form_class=RetryRefundForm,
         available=lambda r: r.status == Refund.Status.FAILED,
         consequences=lambda r: [
             _("返金#%(id)s（%(amount)s円・%(method)s）をもう一度処理します。試行回数は0から数え直します。")

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from fraud.models import Report, ReportStatus, ReportType
 from fraud.services import playbook, reports
@@ -42,22 +42,22 @@ def _secure(request, report: Report, data: dict) -> str:
 
 
 REPORT_ACTIONS: dict[str, Action] = {
-    "start": Action(name="report_start", label=_lazy("対応を開始"), run=_start,
+    "start": Action(name="report_start", label=gettext_lazy("対応を開始"), run=_start,
                     available=lambda r: r.status == ReportStatus.OPEN,
                     consequences=lambda r: [_("状態を「対応中」にし、担当者が未設定ならあなたを担当者にします。")]),
-    "check": Action(name="report_check", label=_lazy("チェック項目を完了"), run=_check, form_class=ReportCheckForm,
+    "check": Action(name="report_check", label=gettext_lazy("チェック項目を完了"), run=_check, form_class=ReportCheckForm,
                     available=lambda r: r.is_open,
                     consequences=lambda r: [_("チェックリストの項目を完了として記録します。")]),
-    "resolve": Action(name="report_resolve", label=_lazy("解決済みにする"), run=_resolve, form_class=NoteForm,
+    "resolve": Action(name="report_resolve", label=gettext_lazy("解決済みにする"), run=_resolve, form_class=NoteForm,
                       available=lambda r: r.status == ReportStatus.IN_PROGRESS,
                       consequences=lambda r: [_("チェックリストがすべて完了していれば「解決済み」にします。"),
                                               _("凍結中のギフト券残高があれば凍結を解除します。")]),
-    "dismiss": Action(name="report_dismiss", label=_lazy("対応不要として終了"), run=_dismiss,
+    "dismiss": Action(name="report_dismiss", label=gettext_lazy("対応不要として終了"), run=_dismiss,
                       form_class=RequiredNoteForm, available=lambda r: r.status == ReportStatus.IN_PROGRESS,
                       consequences=lambda r: [_("理由を記録して「対応不要」にします。"),
                                               _("凍結中のギフト券残高があれば凍結を解除します。")]),
     "secure-account": Action(
-        name="secure_account", label=_lazy("アカウント保護"), run=_secure, danger=True,
+        name="secure_account", label=gettext_lazy("アカウント保護"), run=_secure, danger=True,
         available=lambda r: r.type == ReportType.UNAUTHORIZED_ORDER and r.is_open and r.secured_at is None,
         consequences=lambda r: [
             _("報告対象の未発送の注文（デジタル商品を含む）をキャンセルし、支払い済みの金額を返金します。"),

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from backoffice.errors import DomainError
@@ -53,7 +53,7 @@ def _mark_transferred(request, batch: TransferBatch, data: dict) -> str:
 
 TRANSFER_ACTIONS = {
     "mark-transferred": Action(
-        name="mark_transferred", label=_lazy("振込完了にする"), run=_mark_transferred,
+        name="mark_transferred", label=gettext_lazy("振込完了にする"), run=_mark_transferred,
         available=lambda b: b.status == TransferBatch.Status.DOWNLOADED,
         consequences=lambda b: [
             _("銀行で振込が実行されたことを記録します（%(count)s件・合計 %(total)s円）。")
