@@ -6,6 +6,7 @@ import unicodedata
 
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.utils import timezone
 
 from backoffice.errors import DomainError
 from shop.models import (
@@ -72,10 +73,25 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderLineInline, OrderEventInline]
     actions = ["cancel_by_support"]
     show_full_result_count = False
-    readonly_fields = [f.name for f in Order._meta.fields]
+    readonly_fields = [f.name for f in Order._meta.fields] + ["konbini_payment"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="コンビニ支払い（チェーン・お支払い番号・期限）")
+    def konbini_payment(self, obj):
+        from payments.konbini.chains import CHAINS
+        from shop.selectors import konbini_code_of
+
+        payment = getattr(obj, "payment", None)
+        if payment is None or obj.payment_method != "konbini":
+            return "-"
+        code = konbini_code_of(obj)
+        deadline = f"期限 {timezone.localtime(payment.deadline):%Y-%m-%d %H:%M:%S}" if payment.deadline else ""
+        if code is None:
+            return f"お支払い番号未発行 {deadline}"
+        check = f" 確認番号 {code['check_code']}" if code["check_code"] else ""
+        return f"{CHAINS[code['chain']].name} {code['payment_number']}{check} {deadline}"
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term:
