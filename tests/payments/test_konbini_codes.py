@@ -139,3 +139,23 @@ def test_the_current_code_can_be_read_back(storefront):
     number = _choose(storefront, order, "seicomart").json()["payment_number"]
     r = storefront.get(f"/api/v1/orders/{order.number}/konbini-payment")
     assert r.status_code == 200 and r.json()["payment_number"] == number
+
+
+def _get_order_queries(client, number) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(f"/api/v1/orders/{number}").status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_order_resource_shows_the_code_with_a_constant_number_of_queries(storefront):
+    plain = konbini_order(external_id="a")
+    switched = konbini_order(external_id="b")
+    for chain in ("lawson", "familymart", "seven_eleven", "ministop"):
+        _choose(storefront, switched, chain)
+    assert _get_order_queries(storefront, plain.number) == _get_order_queries(storefront, switched.number)
+    assert storefront.get(f"/api/v1/orders/{plain.number}").json()["payment"]["konbini"] is None
+    konbini = storefront.get(f"/api/v1/orders/{switched.number}").json()["payment"]["konbini"]
+    assert konbini["chain"] == "ministop" and konbini["check_code"] == "8888"
