@@ -95,12 +95,12 @@ class ActionView(StaffView):
             return action, None, forbidden(request)
         return action, self.get_object(**kwargs), None
 
-    def _render(self, request, action: Action, obj, form, error: DomainError | None = None):
+    def _render(self, request, action: Action, obj, form, error: DomainError | None = None, status: int = 200):
         return render(request, "staff/confirm.html", {
             "action": action, "object": obj, "object_label": self.object_label(obj),
             "object_url": self.object_url(obj), "form": form, "error": error,
             "consequences": action.consequences(obj), "available": action.available(obj),
-        }, status=error.status if error else 200)
+        }, status=error.status if error else status)
 
     def get(self, request, **kwargs):
         action, obj, denied = self._resolve(request, kwargs)
@@ -115,7 +115,7 @@ class ActionView(StaffView):
             return denied
         form = action.form_class(request.POST) if action.form_class else None
         if form is not None and not form.is_valid():
-            return self._render(request, action, obj, form)
+            return self._render(request, action, obj, form, status=400)
         data = form.cleaned_data if form is not None else {}
         try:
             message = action.run(request, obj, data)

@@ -98,3 +98,21 @@ def transfer_batch(external_id: str = "bank-1", price: int = 7800, captured=cont
     from payments.models import TransferBatch
 
     return TransferBatch.objects.order_by("-pk").first()
+
+
+def held_order(external_id: str = "hold-1", price: int = 1_000):
+    """A digital order right after a login from a new device: 30 + 40 points → on hold (SPEC §5)."""
+    customer = factories.CustomerFactory(external_id=external_id)
+    logins.record_login(customer=customer, occurred_at=now() - timedelta(hours=1), ip="198.51.100.7",
+                        user_agent="Mozilla/5.0 (Windows NT 10.0)", device_id="unknown-pc")
+    return factories.place(factories.ListingFactory(price=price, digital=True, title="動画レンタル"),
+                           external_id=external_id)
+
+
+def failed_card_refund(captured, external_id: str = "refund-fail"):
+    """A cancelled card order whose refund the gateway refuses for good: it lands in the failed queue."""
+    order = factories.place(factories.ListingFactory(price=2_500), external_id=external_id,
+                            card_token="tok_refund_fail")
+    with captured(execute=True):
+        orders.cancel(order, reason=CancellationReason.CUSTOMER_REQUEST, actor="storefront")
+    return order.refunds.get()

@@ -123,7 +123,7 @@ def test_cancel_runs_the_service_and_the_timeline_shows_it(agent, card_order):
     assert card_order.status == OrderStatus.CANCELLED
     assert card_order.cancellation_reason == "support"
     page = agent.get(response["Location"]).content.decode()
-    assert "注文 %s をキャンセルしました。" % card_order.number in page
+    assert f"注文 {card_order.number} をキャンセルしました。" in page
     assert "お客様から電話" in page
     assert "staff:support_agent-user" in page
     assert card_order.refunds.get().amount == 12_800
