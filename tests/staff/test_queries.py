@@ -1,0 +1,124 @@
+"""List pages are paginated and take the same number of queries for 2 rows or 12."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from shop.services import customers
+from tests import factories
+from tests.staff import scenario
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, groups, then the page's own reads (count + page + its joins/prefetches).
+MAX_QUERIES = 14
+
+
+def _queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _constant(client, url: str, grow, django_assert_max_num_queries) -> None:
+    grow(2)
+    small = _queries(client, url)
+    grow(10)
+    with django_assert_max_num_queries(MAX_QUERIES):
+        large = _queries(client, url)
+    assert large == small
+
+
+def test_callback_queue(agent, django_assert_max_num_queries):
+    customer = factories.CustomerFactory()
+
+    def grow(n):
+        for i in range(n):
+            order = factories.place(factories.ListingFactory(), external_id=customer.external_id)
+            customers.request_callback(customer=customer, phone="090-1234-5678", topic=f"用件{i}", order=order)
+
+    _constant(agent, "/staff/callbacks/", grow, django_assert_max_num_queries)
+
+
+def test_review_queue(analyst, django_assert_max_num_queries):
+    serial = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            scenario.held_order(external_id=f"hold-{next(serial)}")
+
+    _constant(analyst, "/staff/review/", grow, django_assert_max_num_queries)
+
+
+def test_failed_refunds_queue(finance, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    serial = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            scenario.failed_card_refund(django_capture_on_commit_callbacks, external_id=f"f-{next(serial)}")
+
+    _constant(finance, "/staff/refunds/failed/", grow, django_assert_max_num_queries)
+
+
+def test_fraud_reports_queue(analyst, django_assert_max_num_queries):
+    def grow(n):
+        for _ in range(n):
+            order = factories.place(factories.ListingFactory())
+            analyst.post(f"/staff/orders/{order.number}/actions/secure-account/")
+
+    _constant(analyst, "/staff/reports/", grow, django_assert_max_num_queries)
+
+
+def test_locked_pickups(agent, django_assert_max_num_queries):
+    serial = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            scenario.pickup_order(external_id=f"p-{next(serial)}", failed_attempts=5)
+
+    _constant(agent, "/staff/pickups/?show=locked", grow, django_assert_max_num_queries)
+
+
+def test_transfer_batches(finance, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    serial = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            scenario.transfer_batch(external_id=f"b-{next(serial)}", captured=django_capture_on_commit_callbacks)
+
+    _constant(finance, "/staff/transfers/", grow, django_assert_max_num_queries)
+
+
+def test_customer_page_orders_and_gift_card_history(agent, django_assert_max_num_queries):
+    listing = factories.ListingFactory(stock=1000)
+    customer = factories.CustomerFactory(external_id="many")
+
+    def grow(n):
+        for _ in range(n):
+            factories.place(listing, external_id="many")
+
+    _constant(agent, f"/staff/customers/{customer.pk}/", grow, django_assert_max_num_queries)
+
+
+def test_dashboard(agent, django_assert_max_num_queries, django_capture_on_commit_callbacks):
+    serial = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            i = next(serial)
+            scenario.pickup_order(external_id=f"d-{i}", failed_attempts=5)
+            scenario.callback(factories.CustomerFactory(), f"用件{i}")
+
+    _constant(agent, "/staff/", grow, django_assert_max_num_queries)
+
+
+def test_order_page_with_pickup_attempts_and_logins(agent, django_assert_max_num_queries):
+    small = scenario.pickup_order(external_id="s", failed_attempts=1)
+    large = scenario.pickup_order(external_id="l", failed_attempts=6)
+    scenario.logins_for(large.customer)
+    counts = [_queries(agent, f"/staff/orders/{o.number}/") for o in (small, large)]
+    assert counts[0] == counts[1]
+    with django_assert_max_num_queries(20):
+        agent.get(f"/staff/orders/{large.number}/")
