@@ -44,7 +44,8 @@ def require_password_reset(customer: Customer, *, report: Report | None = None) 
         )
         messages.notify(
             customer=customer, kind="password_reset_required", dedupe_key=f"password_reset_required:{reset.pk}",
-            context={"reset_url": rules.PASSWORD_RESET_URL.format(token=token), "expires_at": reset.expires_at},
+            context={"reset_url": rules.PASSWORD_RESET_URL.format(token=token), "expires_at": reset.expires_at,
+                     "report": report},
         )
     return reset
 
