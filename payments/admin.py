@@ -4,7 +4,10 @@ gift-card ledger per customer and refund bank accounts. Actions call the service
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import path
 
 from backoffice.errors import DomainError
 from payments import bank, refunds
@@ -141,7 +144,27 @@ class TransferBatchAdmin(ReadOnlyAdmin):
                        "downloaded_by", "transferred_at", "transferred_by")
     exclude = ("content",)
     inlines = [TransferItemInline]
-    actions = ("download_file", "mark_transferred", "create_batch_now")
+    actions = ("download_file", "mark_transferred")
+    change_list_template = "admin/payments/transferbatch/change_list.html"
+
+    def get_urls(self):
+        return [path("create-now/", self.admin_site.admin_view(self.create_now_view),
+                     name="payments_transferbatch_create_now"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_create_batch": self.has_operate_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
+    def create_now_view(self, request):
+        """Finance: batch the waiting bank-transfer refunds now instead of at the daily run."""
+        if request.method != "POST" or not self.has_operate_permission(request):
+            raise PermissionDenied
+        batch = bank.create_batch(actor=_staff(request))
+        if batch is None:
+            self.message_user(request, "振込待ちの返金はありません。", messages.INFO)
+        else:
+            self.message_user(request, f"{batch}を作成しました（{batch.count}件、{batch.total:,}円）。", messages.SUCCESS)
+        return redirect("admin:payments_transferbatch_changelist")
 
     @admin.action(description="振込ファイル（全銀）をダウンロードする", permissions=["operate"])
     def download_file(self, request, queryset):
@@ -157,14 +180,6 @@ class TransferBatchAdmin(ReadOnlyAdmin):
     def mark_transferred(self, request, queryset):
         _run_each(self, request, queryset, lambda b: bank.mark_transferred(batch_id=b.pk, actor=_staff(request)),
                   "のバッチを振込完了にしました。")
-
-    @admin.action(description="振込待ちの返金から今すぐバッチを作成する", permissions=["operate"])
-    def create_batch_now(self, request, queryset):
-        batch = bank.create_batch(actor=_staff(request))
-        if batch is None:
-            self.message_user(request, "振込待ちの返金はありません。", messages.INFO)
-        else:
-            self.message_user(request, f"{batch}を作成しました（{batch.count}件、{batch.total:,}円）。", messages.SUCCESS)
 
 
 class GiftCardEntryInline(ReadOnlyInline):

@@ -93,3 +93,23 @@ def test_the_gift_card_ledger_of_a_customer_shows_every_entry(admin_client):
     assert admin_client.get("/admin/payments/bankaccount/").status_code == 200
     assert admin_client.get("/admin/payments/return/").status_code == 200
     assert admin_client.get("/admin/payments/payment/").status_code == 200
+
+
+def test_finance_can_batch_waiting_transfers_now_and_support_cannot(client, django_capture_on_commit_callbacks):
+    customer = CustomerFactory(external_id="cust-1")
+    bank.set_bank_account(customer=customer, bank_code="0001", branch_code="001", account_type="ordinary",
+                          account_number="1234567", holder_kana="ヤマダ タロウ", use_for_refunds=True)
+    order = place(ListingFactory(price=2000), method="cod")
+    orders.mark_paid(order, amount=order.total, actor="carrier:yamato")
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.cancel(order, reason=CancellationReason.SUPPORT, actor="staff:a")
+
+    client.force_login(staff("support_agent"))
+    assert "今すぐ振込データを作成" not in client.get("/admin/payments/transferbatch/").content.decode()
+    assert client.post("/admin/payments/transferbatch/create-now/").status_code == 403
+    assert not TransferBatch.objects.exists()
+
+    client.force_login(staff("finance"))
+    assert "今すぐ振込データを作成" in client.get("/admin/payments/transferbatch/").content.decode()
+    assert client.post("/admin/payments/transferbatch/create-now/").status_code == 302
+    assert TransferBatch.objects.get().items.get().refund.order_id == order.pk
