@@ -7,10 +7,13 @@ Django ORM calls the tests make here need DJANGO_ALLOW_ASYNC_UNSAFE (set by the 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from fraud.services import screening
 from payments.models import TransferBatch
@@ -145,12 +148,21 @@ def test_dashboard_and_order_page_render_for_screenshots(page, make_staff, tmp_p
     scenario.callback(factories.CustomerFactory(name="鈴木花子"), "コンビニ払いの番号がわからない")
     scenario.pickup_order(failed_attempts=5)
     scenario.konbini_order_with_code()
+    scenario.held_order()
+    with time_machine.travel(timezone.now() - timedelta(days=10)):
+        scenario.pickup_order(external_id="pickup-old")
+    with time_machine.travel(timezone.now() - timedelta(days=6)):
+        scenario.konbini_order_with_code(external_id="konbini-old")
     out = Path(os.environ.get("STAFF_SCREENSHOTS_DIR") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
 
     log_in(page, "sato")
     tiles = page.inner_text(".tiles")
     assert "ロック中のコンビニ受取" in tiles and "折り返し電話の依頼" in tiles
+    counts = {tile.get_attribute("data-tile"): int(tile.inner_text().split()[0])
+              for tile in page.query_selector_all("[data-tile]")}
+    assert counts["pickups_locked"] == 1 and counts["pickups_expiring"] == 1 and counts["callbacks"] == 2
+    assert counts["konbini_due_today"] == 1 and counts["on_hold"] == 1
     assert page.is_visible("[data-testid=maintenance]")
     page.screenshot(path=str(out / "dashboard.png"), full_page=True)
 
