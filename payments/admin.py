@@ -144,7 +144,7 @@ class TransferBatchAdmin(ReadOnlyAdmin):
                        "downloaded_by", "transferred_at", "transferred_by")
     exclude = ("content",)
     inlines = [TransferItemInline]
-    actions = ("download_file", "mark_transferred")
+    actions = ("download_file", "mark_transferred", "discard_batches")
     change_list_template = "admin/payments/transferbatch/change_list.html"
 
     def get_urls(self):
@@ -175,6 +175,11 @@ class TransferBatchAdmin(ReadOnlyAdmin):
         response = HttpResponse(content, content_type="text/plain; charset=Shift_JIS")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+    @admin.action(description="ダウンロード前のバッチを取り消す（返金は振込待ちに戻る）", permissions=["operate"])
+    def discard_batches(self, request, queryset):
+        _run_each(self, request, list(queryset), lambda b: bank.discard(batch_id=b.pk, actor=_staff(request)),
+                  "のバッチを取り消しました。")
 
     @admin.action(description="振込完了にする（返金を完了させる）", permissions=["operate"])
     def mark_transferred(self, request, queryset):

@@ -2,7 +2,9 @@
 download by finance and "transferred", which completes the refunds.
 
 A batch's items and file are fixed when it is created (the file is stored, so every download
-returns the same bytes); a refund is in at most one batch (``TransferItem.refund`` is one-to-one).
+returns the same bytes); before its first download finance may discard it (its refunds wait for
+the next batch), after that it is immutable. A refund is in at most one batch
+(``TransferItem.refund`` is one-to-one).
 """
 
 from __future__ import annotations
@@ -137,6 +139,23 @@ def mark_transferred(*, batch_id: int, actor: str) -> TransferBatch:
                        .filter(pk__in=refund_ids, status=Refund.Status.PROCESSING).order_by("pk")):
             refunds.complete(refund, actor=actor)
     return batch
+
+
+def discard(*, batch_id: int, actor: str) -> int:
+    """Finance: drop a batch nobody has downloaded yet (e.g. to fix an account first); its refunds
+    wait for the next batch. Refused with ``batch_immutable`` once downloaded. Returns how many
+    refunds went back to waiting."""
+    with transaction.atomic():
+        batch = _locked(batch_id)
+        if batch.status != TransferBatch.Status.CREATED:
+            raise Conflict("ダウンロード済みの振込バッチは変更できません。", code="batch_immutable")
+        items = list(batch.items.select_related("refund__order"))
+        for item in items:
+            events.note(order=item.refund.order, kind="refund_unbatched", actor=actor,
+                        note=f"返金#{item.refund.pk} {batch}の取り消しにより振込待ちに戻りました")
+        batch.items.all().delete()
+        batch.delete()
+    return len(items)
 
 
 def _locked(batch_id: int) -> TransferBatch:

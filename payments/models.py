@@ -213,7 +213,8 @@ class ReturnLine(models.Model):
 
 class TransferBatch(models.Model):
     """One Zengin 総合振込 file of bank-transfer refunds. Its items and file are fixed when it is
-    created; finance downloads it (→ ``downloaded``) and marks it ``transferred``."""
+    created; finance downloads it (→ ``downloaded``, immutable from then on: it can no longer be
+    discarded) and marks it ``transferred``."""
 
     class Status(models.TextChoices):
         CREATED = "created", "作成済み"

@@ -158,3 +158,22 @@ def test_a_batch_costs_a_fixed_number_of_queries_plus_one_timeline_entry_per_ref
     with django_assert_max_num_queries(6 + len(two_refunds)):
         batch = bank.create_batch()
     assert batch.count == 2
+
+
+def test_a_batch_not_yet_downloaded_can_be_discarded_and_its_refunds_wait_for_the_next(two_refunds):
+    batch = bank.create_batch()
+    assert bank.discard(batch_id=batch.pk, actor="staff:finance") == 2
+    assert not TransferBatch.objects.exists()
+
+    again = bank.create_batch()
+    assert sorted(again.items.values_list("refund_id", flat=True)) == sorted(r.pk for r in two_refunds)
+    assert two_refunds[0].order.events.filter(kind="refund_unbatched").count() == 1
+
+
+def test_a_downloaded_batch_is_immutable(two_refunds):
+    batch = bank.create_batch()
+    bank.download(batch_id=batch.pk, actor="staff:finance")
+    with pytest.raises(Conflict) as exc:
+        bank.discard(batch_id=batch.pk, actor="staff:finance")
+    assert exc.value.code == "batch_immutable"
+    assert TransferBatch.objects.get().items.count() == 2
