@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.errors import DomainError
@@ -26,6 +26,7 @@ from fraud.services import logins as login_service
 from fraud.services import review as review_service
 from payments.konbini.chains import CHAINS
 from payments.konbini.maintenance import next_maintenance_window
+from payments.konbini.models import PaymentCode
 from payments.konbini.selectors import order_konbini_code
 from payments.models import GiftCardAccount, GiftCardEntry, Payment, Refund, TransferBatch
 from pickup.models import Pickup, PickupAttempt, PickupNoShow
@@ -35,6 +36,7 @@ from shop.models import (
     Order,
     OrderEvent,
     PaymentMethod,
+    Shipment,
     ShipmentEvent,
 )
 
@@ -70,30 +72,43 @@ class SearchResult:
         return customer if all(order.customer_id == customer.pk for order in self.orders) else None
 
 
-def _orders(q: Q) -> list[Order]:
-    return list(Order.objects.filter(q).select_related("customer").distinct()
+def _orders(order_ids: set[int]) -> list[Order]:
+    if not order_ids:
+        return []
+    return list(Order.objects.filter(pk__in=order_ids).select_related("customer")
                 .order_by("-placed_at", "-id")[:SEARCH_LIMIT])
 
 
-def _konbini_code(digits: str) -> Q | None:
-    """A konbini payment number: looked up per chain of that length, on (chain, number)."""
+def _orders_of(customers: list[Customer]) -> set[int]:
+    """On ``order_customer_recent``."""
+    if not customers:
+        return set()
+    return set(Order.objects.filter(customer__in=[c.pk for c in customers])
+               .order_by("-placed_at").values_list("pk", flat=True)[:SEARCH_LIMIT])
+
+
+def _konbini_code_orders(digits: str) -> set[int]:
+    """A konbini payment number, looked up per chain of that length on ``konbini_code_lookup``."""
     chains = [code for code, chain in CHAINS.items() if chain.digits == len(digits)]
     if not chains:
-        return None
-    return Q(payment__konbini_codes__chain__in=chains, payment__konbini_codes__number=digits)
+        return set()
+    return set(PaymentCode.objects.filter(chain__in=chains, number=digits)
+               .values_list("payment__order_id", flat=True)[:SEARCH_LIMIT])
 
 
 def search(query: str) -> SearchResult:
     """One box: order number (hyphens optional, full-width), tracking/inquiry number, payment
-    code, e-mail, phone. Every branch is an indexed equality lookup."""
+    code, e-mail, phone, customer ID. Each interpretation is its own indexed equality lookup
+    (never one OR across tables, which would scan the orders); the order ids are merged."""
     text = nfkc(query or "")
     result = SearchResult(query=text)
     if not text:
         return result
     if "@" in text:
         result.kind = "email"
-        result.customers = list(Customer.objects.filter(email__iexact=text)[:SEARCH_LIMIT])
-        result.orders = _orders(Q(customer__in=[c.pk for c in result.customers])) if result.customers else []
+        # Two indexed equalities rather than iexact (UPPER(email) has no index).
+        result.customers = list(Customer.objects.filter(email__in={text, text.lower()})[:SEARCH_LIMIT])
+        result.orders = _orders(_orders_of(result.customers))
         return result
     compact = _SEPARATORS.sub("", text)
     if compact.startswith("+81") and compact[3:].isdigit():
@@ -101,20 +116,21 @@ def search(query: str) -> SearchResult:
     if not (compact.isascii() and compact.isdigit()):
         result.kind = "external_id"
         result.customers = list(Customer.objects.filter(external_id=text)[:1])
-        result.orders = _orders(Q(customer__in=[c.pk for c in result.customers])) if result.customers else []
+        result.orders = _orders(_orders_of(result.customers))
         return result
     n = len(compact)
-    q = Q(pk__in=[])
+    ids: set[int] = set()
     if n == 17:
         result.kind = "order_number"
-        q |= Q(number=f"{compact[:3]}-{compact[3:10]}-{compact[10:]}")
-    if n == 12:
+        ids |= set(Order.objects.filter(number=f"{compact[:3]}-{compact[3:10]}-{compact[10:]}")
+                   .values_list("pk", flat=True))
+    if n == 12:  # the tracking number, which is also the pickup inquiry number (SPEC §4)
         result.kind = "tracking_number"
-        q |= Q(shipment__tracking_number=compact)
-    konbini = _konbini_code(compact)
-    if konbini is not None:
+        ids |= set(Shipment.objects.filter(tracking_number=compact).values_list("order_id", flat=True))
+    code_ids = _konbini_code_orders(compact)
+    if code_ids:
         result.kind = result.kind or "payment_code"
-        q |= konbini
+        ids |= code_ids
     if compact.startswith("0") and n in (10, 11):
         try:
             e164 = phone_e164(compact)
@@ -123,10 +139,8 @@ def search(query: str) -> SearchResult:
         if e164:
             result.kind = result.kind or "phone"
             result.customers = list(Customer.objects.filter(phone=e164)[:SEARCH_LIMIT])
-            q |= Q(recipient_phone=e164)
-            if len(result.customers) == 1:
-                q |= Q(customer=result.customers[0])
-    result.orders = _orders(q)
+            ids |= _orders_of(result.customers)
+    result.orders = _orders(ids)
     return result
 
 
