@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
 from backoffice.errors import DomainError
 from backoffice.timeutil import now
@@ -40,7 +40,7 @@ def expire_due(*, batch_size: int = 500, max_batches: int | None = None) -> dict
         result = expire_batch(batch_size=batch_size)
         totals.update(result)
         batches += 1
-        if result["locked"] < batch_size:
+        if result["locked"] < batch_size or not (result["expired"] or result["closed"]):
             break
     return dict(totals)
 
@@ -53,16 +53,14 @@ def expire_batch(*, batch_size: int = 500) -> Counter[str]:
             Pickup.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("order__customer")
             .filter(status=Pickup.Status.READY, deadline__lt=current)
+            .exclude(Exists(_live_tickets(current).filter(pickup=OuterRef("pk"))))
             .order_by("deadline", "pk")[:batch_size]
         )
         counts["locked"] = len(batch)
         if not batch:
             return counts
         # A fresh statement, after the rows are ours: sees every ticket committed before we locked.
-        with_live_ticket = set(
-            PickupTicket.objects.filter(pickup__in=batch, voided_at__isnull=True, redeemed_at__isnull=True,
-                                        expires_at__gte=current).values_list("pickup_id", flat=True)
-        )
+        with_live_ticket = set(_live_tickets(current).filter(pickup__in=batch).values_list("pickup_id", flat=True))
         expired, closed = [], []
         for pickup in batch:
             if pickup.pk in with_live_ticket:
@@ -89,6 +87,10 @@ def expire_batch(*, batch_size: int = 500) -> Counter[str]:
         counts["expired"] += len(expired)
         counts["closed"] += len(closed)
     return counts
+
+
+def _live_tickets(at):
+    return PickupTicket.objects.filter(voided_at__isnull=True, redeemed_at__isnull=True, expires_at__gte=at)
 
 
 def _close(pickups: list[Pickup], status: str, at) -> None:

@@ -1,0 +1,154 @@
+"""Races on real PostgreSQL (issue 5 "Reliability"): threads with their own connections."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+
+from backoffice.errors import DomainError
+from pickup import rules
+from pickup.models import PickupTicket
+from pickup.services import expiry, terminal
+from shop.models import Order
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_concurrently(n: int, func):
+    barrier = threading.Barrier(n)
+
+    def worker(i):
+        try:
+            barrier.wait(timeout=30)
+            return func(i)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(worker, range(n)))
+
+
+def outcome(call) -> str:
+    try:
+        call()
+        return "ok"
+    except DomainError as exc:
+        return exc.code
+
+
+def test_the_same_ticket_redeemed_twice_at_once_hands_the_parcel_over_once(parcel):
+    issued = terminal.issue_ticket(chain="lawson", store_code=parcel.store.code,
+                                   inquiry_number=parcel.inquiry_number, auth_number=parcel.auth_number)
+    results = run_concurrently(2, lambda i: outcome(lambda: terminal.redeem(
+        chain="lawson", ticket_number=issued.ticket.number, store_code=parcel.store.code, actor=f"register:{i}")))
+    assert sorted(results) == ["ok", "ticket_already_used"]
+    order = Order.objects.get(pk=parcel.order_id)
+    assert order.status == "delivered"
+    assert order.events.filter(to_status="delivered").count() == 1
+
+
+def test_twenty_parallel_wrong_guesses_lock_the_parcel_after_exactly_five(parcel):
+    wrong = "0000000" if parcel.auth_number != "0000000" else "1111111"
+    results = run_concurrently(20, lambda i: outcome(lambda: terminal.issue_ticket(
+        chain="lawson", store_code=parcel.store.code, inquiry_number=parcel.inquiry_number, auth_number=wrong)))
+    assert results.count("pickup_not_found") == rules.LOCK_AFTER_FAILURES
+    assert results.count("pickup_locked") == 20 - rules.LOCK_AFTER_FAILURES
+    parcel.refresh_from_db()
+    assert parcel.locked and parcel.consecutive_failures == rules.LOCK_AFTER_FAILURES
+    assert parcel.attempts.filter(outcome="wrong_auth").count() == rules.LOCK_AFTER_FAILURES
+
+
+def _in_background(func):
+    """Run ``func`` in a thread with its own connection; returns (thread, results list)."""
+    results: list = []
+
+    def run():
+        try:
+            results.append(outcome(func))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, results
+
+
+def _wait_for_a_lock_waiter(timeout: float = 10) -> None:
+    """Until another connection waits on a row lock (pg_stat_activity), polling every 10 ms."""
+    pause = threading.Event()
+    for _ in range(int(timeout * 100)):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity"
+                           " WHERE wait_event_type = 'Lock' AND datname = current_database()")
+            if cursor.fetchone()[0]:
+                return
+        pause.wait(0.01)
+    raise AssertionError("no connection is waiting for a lock")
+
+
+def _issue(parcel):
+    return lambda: terminal.issue_ticket(chain="lawson", store_code=parcel.store.code,
+                                         inquiry_number=parcel.inquiry_number, auth_number=parcel.auth_number)
+
+
+def test_a_ticket_being_printed_when_the_expiry_runs_wins_and_the_order_is_not_cancelled(parcel, monkeypatch):
+    """The terminal holds the parcel (ticket written, not yet committed) when the deadline passes
+    and the expiry job runs: the job skips the parcel, the ticket stays valid, no cancellation."""
+    inside, release = threading.Event(), threading.Event()
+    real_new_ticket = terminal._new_ticket
+
+    def slow_new_ticket(*args):
+        ticket = real_new_ticket(*args)
+        inside.set()
+        release.wait(10)
+        return ticket
+
+    monkeypatch.setattr(terminal, "_new_ticket", slow_new_ticket)
+    with time_machine.travel(parcel.deadline - timedelta(seconds=1), tick=False) as clock:
+        thread, results = _in_background(_issue(parcel))
+        assert inside.wait(10)
+        clock.move_to(parcel.deadline + timedelta(seconds=1))
+        assert expiry.expire_due()["expired"] == 0
+        release.set()
+        thread.join(10)
+        assert results == ["ok"]
+        assert expiry.expire_due()["expired"] == 0  # committed now: a live ticket holds the expiry off
+    order = Order.objects.get(pk=parcel.order_id)
+    assert order.status == "ready_for_pickup"
+    assert PickupTicket.objects.filter(pickup=parcel, voided_at__isnull=True).count() == 1
+
+
+def test_a_terminal_asking_while_the_expiry_holds_the_parcel_gets_no_ticket(parcel, monkeypatch):
+    """The expiry job holds the parcel (cancelling) when a terminal whose clock is a second behind
+    asks for a ticket: the terminal waits for the row, then sees the parcel expired (410)."""
+    from shop.services import orders
+
+    inside, release = threading.Event(), threading.Event()
+    real_cancel = orders.cancel
+
+    def slow_cancel(*args, **kwargs):
+        order = real_cancel(*args, **kwargs)
+        inside.set()
+        release.wait(10)
+        return order
+
+    monkeypatch.setattr(orders, "cancel", slow_cancel)
+    with time_machine.travel(parcel.deadline + timedelta(seconds=1), tick=False) as clock:
+        job, job_results = _in_background(lambda: expiry.expire_due())
+        assert inside.wait(10)
+        clock.move_to(parcel.deadline - timedelta(seconds=1))
+        terminal_thread, results = _in_background(_issue(parcel))
+        _wait_for_a_lock_waiter()  # the terminal is now waiting for the parcel's row lock
+        assert results == []
+        release.set()
+        job.join(10)
+        terminal_thread.join(10)
+    assert results == ["pickup_expired"]
+    order = Order.objects.get(pk=parcel.order_id)
+    assert (order.status, order.cancellation_reason) == ("cancelled", "pickup_expired")
+    assert not PickupTicket.objects.filter(pickup=parcel).exists()
