@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -40,7 +41,8 @@ class TransferBatchDownloadView(StaffView):
         except DomainError as exc:
             if exc.status == 404:
                 raise Http404 from exc
-            raise
+            messages.error(request, exc.message)
+            return redirect("staff:transfers")
         response = HttpResponse(content, content_type="text/plain; charset=Shift_JIS")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -292,3 +292,9 @@ def test_customer_page_shows_gift_card_usage_and_no_shows(agent, django_capture_
     assert 'data-testid="gift-balance">2,500円' in body
     assert "返金" in body and refund.order.number in body
     assert 'data-testid="no-shows">0' in body
+
+
+def test_review_queue_offers_approve_and_reject_to_analysts_only(analyst, agent):
+    order = scenario.held_order()
+    assert f"/staff/orders/{order.number}/actions/approve/" in analyst.get("/staff/review/").content.decode()
+    assert f"/staff/orders/{order.number}/actions/approve/" not in agent.get("/staff/review/").content.decode()
