@@ -4,7 +4,7 @@ one service call. Partners can write login events but never read them (staff onl
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -43,7 +43,13 @@ class ReportCreateView(APIView):
 
     partner_kinds = {K.STOREFRONT, K.SELLER}
 
-    @extend_schema(request=s.StorefrontReportIn, responses={201: s.ReportOut})
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="FraudReportIn", resource_type_field_name="type",
+            serializers={"unauthorized_order": s.StorefrontReportIn, "cod_harassment": s.SellerReportIn},
+        ),
+        responses={201: s.ReportOut},
+    )
     def post(self, request):
         return idempotent(request, "fraud.reports.create", lambda: self._file(request))
 
