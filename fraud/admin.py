@@ -20,13 +20,14 @@ from backoffice.errors import DomainError
 from fraud.models import (
     AccountAction,
     AddressReputation,
+    CustomerAccount,
     HeldOrder,
     LoginEvent,
     Report,
     ReportEvent,
     RiskRule,
 )
-from fraud.services import addresses, logins, playbook, reports, review
+from fraud.services import accounts, addresses, logins, playbook, reports, review
 from shop.models import OrderStatus
 
 
@@ -335,3 +336,43 @@ class AccountActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CustomerAccount)
+class CustomerAccountAdmin(admin.ModelAdmin):
+    """Suspend and reinstate customers (recorded with the reason as an AccountAction)."""
+
+    list_display = ("external_id", "name", "email", "suspended", "suspended_reason", "session_epoch")
+    list_filter = ("suspended",)
+    search_fields = ("external_id", "email", "name", "phone")
+    actions = ["suspend_customers", "reinstate_customers"]
+    fields = readonly_fields = ("external_id", "name", "email", "phone", "suspended", "suspended_reason",
+                                "session_epoch", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _with_reason(self, request, queryset, action: str, title: str, func) -> None:
+        if "apply" not in request.POST:
+            return _reason_page(self, request, queryset, action=action, title=title,
+                                help_text="理由を入力してください（記録に残ります）。")
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "理由を入力してください。", messages.ERROR)
+            return None
+        reason = form.cleaned_data["reason"]
+        done = sum(_run(self, request, c.external_id, lambda c=c: func(c, reason=reason, actor=request.user))
+                   for c in queryset)
+        self.message_user(request, f"{title}: {done}件", messages.SUCCESS)
+        return None
+
+    @admin.action(description="利用停止にする")
+    def suspend_customers(self, request, queryset):
+        return self._with_reason(request, queryset, "suspend_customers", "利用停止", accounts.suspend)
+
+    @admin.action(description="利用を再開する")
+    def reinstate_customers(self, request, queryset):
+        return self._with_reason(request, queryset, "reinstate_customers", "利用再開", accounts.reinstate)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from shop.models import Order
+from shop.models import Customer, Order
 
 
 class ReportType(models.TextChoices):
@@ -229,3 +229,11 @@ class HeldOrder(Order):
     class Meta:
         proxy = True
         verbose_name = verbose_name_plural = "審査待ちの注文"
+
+
+class CustomerAccount(Customer):
+    """A customer as account security sees it: suspension, sessions, password reset."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "顧客アカウント（利用停止・再開）"

@@ -25,7 +25,8 @@ def analyst(client):
 
 def test_every_fraud_admin_list_renders(analyst):
     place(ListingFactory())
-    for model in ("report", "heldorder", "riskrule", "addressreputation", "loginevent", "accountaction"):
+    for model in ("report", "heldorder", "riskrule", "addressreputation", "loginevent", "accountaction",
+                  "customeraccount"):
         r = analyst.get(reverse(f"admin:fraud_{model}_changelist"))
         assert r.status_code == 200, model
 
@@ -100,3 +101,20 @@ def test_lifting_a_block_asks_for_a_reason(analyst):
 def test_reports_cannot_be_added_or_deleted_in_the_admin(analyst):
     assert analyst.get(reverse("admin:fraud_report_add")).status_code == 403
     assert Report.objects.count() == 0
+
+
+def test_staff_suspend_and_reinstate_with_a_reason_in_the_admin(analyst):
+    customer = place(ListingFactory()).customer
+    url = reverse("admin:fraud_customeraccount_changelist")
+    r = analyst.post(url, {"action": "suspend_customers", "_selected_action": [customer.pk]})
+    assert r.status_code == 200 and "理由" in r.content.decode()
+    analyst.post(url, {"action": "suspend_customers", "_selected_action": [customer.pk], "apply": "1",
+                       "reason": "不正注文の調査中"})
+    customer.refresh_from_db()
+    assert customer.suspended and customer.suspended_reason == "不正注文の調査中"
+    analyst.post(url, {"action": "reinstate_customers", "_selected_action": [customer.pk], "apply": "1",
+                       "reason": "本人確認済み"})
+    customer.refresh_from_db()
+    assert not customer.suspended
+    assert list(customer.account_actions.order_by("at", "id").values_list("kind", flat=True)) == ["suspend",
+                                                                                                  "reinstate"]
