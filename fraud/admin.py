@@ -376,3 +376,18 @@ class CustomerAccountAdmin(admin.ModelAdmin):
     @admin.action(description="利用を再開する")
     def reinstate_customers(self, request, queryset):
         return self._with_reason(request, queryset, "reinstate_customers", "利用再開", accounts.reinstate)
+
+
+def order_risk_panel(order) -> str:
+    """For the order's admin page (shop/admin.py): the rules that fired, in words, and the
+    customer's logins in the 72 hours before the order (seed 002)."""
+    rule_rows = ((r.get("description", r.get("code")), r.get("weight", 0)) for r in order.risk_rules)
+    events = logins.logins_before(order.customer_id, [order])
+    login_rows = ((e.occurred_at.strftime("%Y-%m-%d %H:%M"), e.ip, e.device_id, "新しい端末" if e.new_device else "",
+                   e.user_agent[:80]) for e in events)
+    return format_html(
+        "<div>リスクスコア {}</div>{}<div style='margin-top:6px'>{}</div>",
+        order.risk_score,
+        format_html_join("", "<div>・{}（+{}）</div>", rule_rows),
+        format_html_join("", "<div>{} {} {} <strong>{}</strong> {}</div>", login_rows) or "ログイン履歴はありません",
+    )

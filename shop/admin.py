@@ -73,7 +73,7 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderLineInline, OrderEventInline]
     actions = ["cancel_by_support"]
     show_full_result_count = False
-    readonly_fields = [f.name for f in Order._meta.fields] + ["konbini_payment"]
+    readonly_fields = [f.name for f in Order._meta.fields] + ["konbini_payment", "risk_and_logins"]
 
     def has_add_permission(self, request):
         return False
@@ -92,6 +92,12 @@ class OrderAdmin(admin.ModelAdmin):
             return f"お支払い番号未発行 {deadline}"
         check = f" 確認番号 {code['check_code']}" if code["check_code"] else ""
         return f"{CHAINS[code['chain']].name} {code['payment_number']}{check} {deadline}"
+
+    @admin.display(description="リスク判定と注文前72時間のログイン履歴")
+    def risk_and_logins(self, obj):
+        from fraud.admin import order_risk_panel
+
+        return order_risk_panel(obj)
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term:

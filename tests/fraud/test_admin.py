@@ -118,3 +118,11 @@ def test_staff_suspend_and_reinstate_with_a_reason_in_the_admin(analyst):
     assert not customer.suspended
     assert list(customer.account_actions.order_by("at", "id").values_list("kind", flat=True)) == ["suspend",
                                                                                                   "reinstate"]
+
+
+def test_order_admin_page_shows_rules_in_words_and_logins_before_the_order(analyst):
+    login("cust-1", "android-x")
+    order = place(ListingFactory())
+    body = analyst.get(reverse("admin:shop_order_change", args=[order.pk])).content.decode()
+    assert rules.DEFAULT_RISK_RULES["new_device_24h"][0] in body
+    assert "android-x" in body and "203.0.113.7" in body
