@@ -40,6 +40,27 @@ S = Refund.Status
 M = Refund.Method
 FINAL = (S.SUCCEEDED, S.FAILED)
 
+# The refund state machine: status → the statuses it may move to, and the timeline event kind
+# of arriving there. ``failed → requested`` is the staff retry from the failed-refunds queue.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.REQUESTED: frozenset({S.PROCESSING}),
+    S.PROCESSING: frozenset({S.SUCCEEDED, S.FAILED}),
+    S.FAILED: frozenset({S.REQUESTED}),
+    S.SUCCEEDED: frozenset(),
+}
+_ARRIVAL_EVENT = {S.PROCESSING: "refund_processing", S.SUCCEEDED: "refund_succeeded", S.FAILED: "refund_failed",
+                  S.REQUESTED: "refund_retried"}
+
+
+def transition(refund: Refund, to: str, *, actor: str, note: str) -> None:
+    """Apply one status change to a locked refund (the caller saves it) and put it on the order
+    timeline; anything the table does not allow is refused."""
+    if to not in TRANSITIONS[refund.status]:
+        raise Conflict(f"返金の状態を「{refund.get_status_display()}」から変更できません。",
+                       code="refund_invalid_transition")
+    refund.status, refund.updated_at = to, now()
+    events.note(order=refund.order, kind=_ARRIVAL_EVENT[to], actor=actor, note=f"返金#{refund.pk} {note}")
+
 
 # --- requesting -------------------------------------------------------------------------------
 
@@ -177,9 +198,7 @@ def process(refund_id: int) -> Outcome:
         if refund.status in FINAL or (refund.method == M.BANK_TRANSFER and refund.status == S.PROCESSING):
             return Outcome(refund)  # done, or waiting for its transfer batch
         if refund.status == S.REQUESTED:
-            refund.status = S.PROCESSING
-            events.note(order=refund.order, kind="refund_processing", actor="system",
-                        note=f"返金#{refund.pk} 処理開始（{refund.get_method_display()}）")
+            transition(refund, S.PROCESSING, actor="system", note=f"処理開始（{refund.get_method_display()}）")
         refund.attempts += 1
         refund.updated_at = now()
         if refund.method == M.GIFT_CARD:
@@ -210,10 +229,9 @@ def _gateway_failed(refund: Refund, exc: GatewayError) -> int | None:
         events.note(order=refund.order, kind="refund_retry_scheduled", actor="system",
                     note=f"返金#{refund.pk} 一時的なエラー（{refund.attempts}回目）。{retry_in}秒後に再試行します。")
         return retry_in
-    refund.status = S.FAILED
+    transition(refund, S.FAILED, actor="system",
+               note=f"失敗（{refund.attempts}回試行）: {refund.last_error}。返金失敗キューに入りました。")
     refund.save(update_fields=["status", "attempts", "last_error", "updated_at"])
-    events.note(order=refund.order, kind="refund_failed", actor="system",
-                note=f"返金#{refund.pk} 失敗（{refund.attempts}回試行）: {refund.last_error}。返金失敗キューに入りました。")
     return None
 
 
@@ -222,11 +240,9 @@ def complete(refund: Refund, *, actor: str) -> None:
     message once (its dedupe key is the refund)."""
     from shop.services import messages
 
-    refund.status = S.SUCCEEDED
-    refund.completed_at = refund.updated_at = now()
+    transition(refund, S.SUCCEEDED, actor=actor, note=f"完了 {refund.amount:,}円（{refund.get_method_display()}）")
+    refund.completed_at = refund.updated_at
     refund.save(update_fields=["status", "completed_at", "updated_at", "attempts", "gateway_reference"])
-    events.note(order=refund.order, kind="refund_succeeded", actor=actor,
-                note=f"返金#{refund.pk} 完了 {refund.amount:,}円（{refund.get_method_display()}）")
     messages.notify(customer=refund.order.customer, kind="refund_completed", order=refund.order,
                     context={"refund": refund}, dedupe_key=f"refund_completed:{refund.pk}")
 
@@ -245,10 +261,10 @@ def retry(*, refund_id: int, actor: str, to_gift_card: bool = False) -> Refund:
         old_method = refund.get_method_display()
         if to_gift_card:
             refund.method = M.GIFT_CARD
-        refund.status, refund.attempts, refund.last_error, refund.updated_at = S.REQUESTED, 0, "", now()
-        refund.save(update_fields=["status", "method", "attempts", "last_error", "updated_at"])
         how = f"（{old_method} → {refund.get_method_display()}）" if to_gift_card else ""
-        events.note(order=refund.order, kind="refund_retried", actor=actor, note=f"返金#{refund.pk} 再試行{how}")
+        transition(refund, S.REQUESTED, actor=actor, note=f"再試行{how}")
+        refund.attempts, refund.last_error = 0, ""
+        refund.save(update_fields=["status", "method", "attempts", "last_error", "updated_at"])
         transaction.on_commit(lambda: enqueue(refund.pk))
     return refund
 

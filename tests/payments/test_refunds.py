@@ -314,3 +314,12 @@ def test_the_sweep_costs_the_same_number_of_queries_for_one_or_many_refunds(djan
     with time_machine.travel(now() + refunds.STUCK_REQUESTED + timedelta(seconds=1)):
         with django_assert_max_num_queries(4):  # savepoint, select-for-update, update, release
             assert refunds.sweep_stuck() == 5
+
+
+def test_a_finished_refund_cannot_change_status_again(django_capture_on_commit_callbacks):
+    refund = cancel(place(ListingFactory()), django_capture_on_commit_callbacks)
+    for to in (S.PROCESSING, S.FAILED, S.REQUESTED):
+        with pytest.raises(Conflict) as exc:
+            refunds.transition(refund, to, actor="staff:a", note="")
+        assert exc.value.code == "refund_invalid_transition"
+    assert Refund.objects.get(pk=refund.pk).status == S.SUCCEEDED
