@@ -89,6 +89,24 @@ def test_concurrent_partial_refunds_that_exceed_the_captured_amount_are_refused(
     assert Refund.objects.filter(order=order).count() == fits
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", ["return", "request"])
+def test_concurrent_clicks_for_the_same_cause_create_one_refund(how):
+    order = delivered_card_order(price=10000)
+
+    def click(i):
+        if how == "return":
+            return refunds.refund_return(order=order, amount=2000, actor=f"staff:{i}", reference="RMA-1").pk
+        return refunds.request(order=order, amount=2000, cause="goodwill", reason="support", actor=f"staff:{i}").pk
+
+    ids = run_concurrently(8, click)
+
+    assert len(set(ids)) == 1
+    assert Refund.objects.filter(order=order).count() == 1
+    assert Payment.objects.get(order=order).refunded_amount == 2000
+
+
 # --- real workers on Redis ------------------------------------------------------------------------
 
 @pytest.fixture
