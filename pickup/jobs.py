@@ -29,5 +29,5 @@ def send_pickup_reminders(batch_size: int = 200) -> dict:
 
 
 @register("expire_pickups", every_seconds=600, description="受取期限切れの荷物をキャンセル・返送")
-def expire_pickups(batch_size: int = 500) -> dict:
+def expire_pickups(batch_size: int = expiry.EXPIRY_BATCH_SIZE) -> dict:
     return expiry.expire_due(batch_size=batch_size, max_batches=_MAX_BATCHES)

@@ -12,6 +12,7 @@ from pickup import rules
 from pickup.jobs import expire_pickups
 from pickup.models import PickupNoShow, PickupTicket
 from shop.models import Listing, Message, Order
+from shop.services import messages
 from tests.pickup.conftest import ticket_body
 
 pytestmark = pytest.mark.django_db
@@ -28,29 +29,33 @@ def test_a_parcel_past_its_deadline_is_cancelled_returned_and_refunded_without_f
         assert expire_pickups()["expired"] == 0  # the deadline second itself is still in the window
     with time_machine.travel(parcel.deadline + timedelta(seconds=1), tick=False):
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            assert expire_pickups() == {"locked": 1, "expired": 1, "closed": 0}
+            assert expire_pickups() == {"expired": 1, "closed": 0, "batches": 1}
         r = lawson.json("post", TICKETS, ticket_body(parcel))
     order.refresh_from_db()
     parcel.refresh_from_db()
     assert (order.status, order.cancellation_reason) == ("cancelled", "pickup_expired")
     assert parcel.status == "expired" and parcel.closed_at is not None
     assert r.status_code == 410 and r.json()["code"] == "pickup_expired"  # the keys are dead
-    assert order.events.filter(kind="pickup_returned").exists()
+    assert "返送" in order.events.get(to_status="cancelled").note
     listing.refresh_from_db()
     assert listing.stock == stock_before + 1
     # Refunded in full (no fee), through the refunds service, enqueued and not run inline.
     [refund] = Refund.objects.filter(order=order)
     assert (refund.amount, refund.status, refund.reason) == (order.total, "requested", "pickup_expired")
     assert Payment.objects.get(order=order).refunded_amount == order.total
-    assert len(callbacks) >= 1
-    assert Message.objects.filter(order=order, kind="cancelled").exists()
+    assert len(callbacks) == 1  # refund and message tasks go out after commit
+    [message] = Message.objects.filter(order=order, kind="cancelled")
+    # The batch renders the template once; the text is what messages.render gives this order.
+    assert (message.subject, message.body) == messages.render(
+        "cancelled", {"customer": order.customer, "order": order, "refund": refund})
+    assert "返金いたします" in message.body
     assert PickupNoShow.objects.filter(order=order, customer=order.customer).exists()
 
 
 def test_running_the_expiry_twice_does_nothing_more(parcel):
     with time_machine.travel(parcel.deadline + timedelta(minutes=1), tick=False):
         expire_pickups()
-        assert expire_pickups() == {"locked": 0, "expired": 0, "closed": 0}
+        assert expire_pickups() == {"expired": 0, "closed": 0, "batches": 0}
     assert Refund.objects.filter(order=parcel.order).count() == 1
     assert PickupNoShow.objects.count() == 1
 
@@ -79,7 +84,7 @@ def test_a_parcel_cancelled_by_another_path_just_loses_its_keys(parcel):
     shipments.record_event(shipment=parcel.order.shipment, type="returned", occurred_at=parcel.arrived_at,
                            location="センター", actor="carrier:test")
     with time_machine.travel(parcel.deadline + timedelta(minutes=1), tick=False):
-        assert expire_pickups() == {"locked": 1, "expired": 0, "closed": 1}
+        assert expire_pickups() == {"expired": 0, "closed": 1, "batches": 0}
     parcel.refresh_from_db()
     assert parcel.status == "cancelled"
     assert not PickupNoShow.objects.exists()
@@ -128,3 +133,18 @@ def test_expired_orders_show_in_the_order_resource(parcel, storefront):
     assert body["status"] == "cancelled" and body["cancellation_reason"] == "pickup_expired"
     assert body["pickup"]["status"] == "expired" and body["pickup"]["auth_number"] is None
     assert Order.objects.get(pk=parcel.order_id).refunds.get().amount == body["total"]
+
+
+def test_after_commit_celery_refunds_the_card_and_mails_the_cancellation(parcel, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    mail.outbox.clear()
+    with time_machine.travel(parcel.deadline + timedelta(minutes=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            expire_pickups()
+    refund = Refund.objects.get(order=parcel.order)
+    assert (refund.method, refund.status) == ("card", "succeeded")
+    subjects = [m.subject for m in mail.outbox]
+    assert f"ご注文のキャンセル 注文番号 {parcel.order.number}" in subjects
+    timeline = list(parcel.order.events.values_list("kind", flat=True))
+    assert {"status_changed", "refund_requested", "refund_succeeded"} <= set(timeline)
