@@ -48,36 +48,30 @@ def assess(*, customer: Customer, total: int, payment_method: str, address: Addr
     are scored one at a time, so velocity counts are exact); a COD order also locks its
     address's reputation row, so the address-velocity hold cannot be raced past.
     """
+    # Lock first, then read: in PostgreSQL a statement that waited for a row lock still reads
+    # with the snapshot it started with, so the counts must come from a later statement.
+    Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values_list("pk").first()
     at = now()
     facts = _facts(customer, address.key, at)
-    weights = {r.code: r for r in RiskRule.objects.filter(enabled=True)}
+    conditions = {
+        "new_device_24h": facts["new_device"],
+        "new_address": bool(address.key) and not digital and not facts["known_address"],  # digital: nothing shipped
+        "cod": payment_method == PaymentMethod.COD,
+        "high_value": total > rules.HIGH_VALUE_TOTAL,
+        "address_unverified": bool(address.key) and not address.verified,
+        "address_cod_refusals": bool(address.key) and facts["cod_refusals"],
+        "order_velocity": (facts["recent_orders"] or 0) >= rules.ORDER_VELOCITY_COUNT,
+        "open_report": facts["open_report"],
+        "digital_new_device": digital and facts["new_device"],
+    }
     result = Assessment()
-
-    def fire(code: str) -> None:
-        rule = weights.get(code)
-        if rule is not None:
-            result.fired.append({"code": code, "description": rule.description, "weight": rule.weight})
-
-    if facts["new_device"]:
-        fire("new_device_24h")
-    if address.key and not digital and not facts["known_address"]:  # nothing is shipped for digital
-        fire("new_address")
-    if payment_method == PaymentMethod.COD:
-        fire("cod")
-    if total > rules.HIGH_VALUE_TOTAL:
-        fire("high_value")
-    if address.key and not address.verified:
-        fire("address_unverified")
-    if address.key and facts["cod_refusals"]:
-        fire("address_cod_refusals")
-    if (facts["recent_orders"] or 0) >= rules.ORDER_VELOCITY_COUNT:
-        fire("order_velocity")
-    if facts["open_report"]:
-        fire("open_report")
-    if digital and facts["new_device"]:
-        fire("digital_new_device")
+    met = [code for code, holds in conditions.items() if holds]
+    if met:  # the weights are read only when some condition holds (most orders: none)
+        for rule in RiskRule.objects.filter(enabled=True, code__in=met).order_by("code"):
+            result.fired.append({"code": rule.code, "description": rule.description, "weight": rule.weight})
+        result.fired.sort(key=lambda f: met.index(f["code"]))
     result.score = min(rules.RISK_MAX, sum(f["weight"] for f in result.fired))
-    if payment_method == PaymentMethod.COD and address.key and _cod_address_busy(address.key, at):
+    if payment_method == PaymentMethod.COD and address.key and _cod_address_busy(address.key):
         code, description = rules.COD_ADDRESS_VELOCITY_RULE
         result.hold_rules.append(code)
         result.fired.append({"code": code, "description": description, "weight": 0})
@@ -85,12 +79,12 @@ def assess(*, customer: Customer, total: int, payment_method: str, address: Addr
 
 
 def _facts(customer: Customer, key: str, at) -> dict:
-    """Everything the rules ask about the customer, read in the one query that locks its row."""
+    """Everything the rules ask about the customer, in one query (the caller holds its lock)."""
     me = OuterRef("pk")
     recent = (Order.objects.filter(customer=me, placed_at__gt=at - rules.ORDER_VELOCITY_WINDOW, placed_at__lte=at)
               .order_by().values("customer").annotate(n=Count("id")).values("n"))
     return (
-        Customer.objects.select_for_update(no_key=True, of=("self",)).filter(pk=customer.pk)
+        Customer.objects.filter(pk=customer.pk)
         .annotate(
             new_device=Exists(LoginEvent.objects.filter(
                 customer=me, new_device=True, occurred_at__gt=at - rules.NEW_DEVICE_WINDOW, occurred_at__lte=at)),
@@ -106,9 +100,11 @@ def _facts(customer: Customer, key: str, at) -> dict:
     )
 
 
-def _cod_address_busy(key: str, at) -> bool:
-    """SPEC §5: 3 COD orders to one address from 2+ customers within 24 h hold further ones."""
+def _cod_address_busy(key: str) -> bool:
+    """SPEC §5: 3 COD orders to one address from 2+ customers within 24 h hold further ones.
+    The address's reputation row lock serialises COD placements to one address."""
     addresses.reputation(key, lock=True)
+    at = now()
     seen = Order.objects.filter(
         address_key=key, payment_method=PaymentMethod.COD,
         placed_at__gt=at - rules.COD_ADDRESS_VELOCITY_WINDOW, placed_at__lte=at,

@@ -155,3 +155,38 @@ def test_playbook_first_then_the_payment_is_refused():
     payer.join(timeout=30)
     assert outcome == ["payment_expired"]  # 410: the order was cancelled
     _never_paid_and_kept(order)
+
+
+def test_concurrent_cod_orders_to_a_busy_address_cannot_all_slip_under_the_velocity_rule():
+    """2 COD orders from 2 customers exist; 3 more arrive at once: the address row lock
+    serialises them, so the first is the 3rd order (placed) and the other two are held."""
+    only_weights()
+    from tests.factories import HOME
+
+    listing = ListingFactory(stock=10)
+    place(listing, method="cod", external_id="a")
+    place(listing, method="cod", external_id="b")
+    results = run_concurrently([
+        (lambda n=n: place(listing, method="cod", external_id=f"c{n}", destination=HOME).status) for n in range(3)
+    ])
+    assert sorted(results) == ["on_hold", "on_hold", "processing"], results
+
+
+def test_two_simultaneous_first_logins_from_one_device_are_new_once():
+    from fraud.models import LoginEvent
+    from shop.models import Message
+    from tests.fraud.helpers import login
+
+    place(ListingFactory())
+    results = run_concurrently([lambda: login("cust-1", "dev-1").new_device for _ in range(2)])
+    assert sorted(results) == [False, True]
+    assert LoginEvent.objects.count() == 2
+    assert Message.objects.filter(kind="new_device_login").count() == 1
+
+
+def test_three_reports_filed_at_once_about_one_customer_end_high_priority():
+    from fraud.models import Report, ReportPriority
+
+    customer = place(ListingFactory()).customer
+    run_concurrently([lambda: reports.open_report(type="other", customer=customer).pk for _ in range(3)])
+    assert set(Report.objects.values_list("priority", flat=True)) == {ReportPriority.HIGH}
