@@ -183,10 +183,10 @@ def test_the_same_refund_task_delivered_twice_concurrently_refunds_once(broker):
         assert Refund.objects.get(pk=refund.pk).attempts == 1
 
 
-def _worker(env: dict) -> subprocess.Popen:
+def _worker(env: dict, pool: str = "solo") -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tests.payments.refund_worker", "worker", "--pool=solo",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        [sys.executable, "-m", "celery", "-A", "tests.payments.refund_worker", "worker", f"--pool={pool}",
+         "--concurrency=1", "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
         cwd=settings.BASE_DIR, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -202,46 +202,86 @@ def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         process.wait(timeout=10)
 
 
-@pytest.mark.redis
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_in_the_middle_of_a_refund_is_redelivered_and_refunds_once(broker, tmp_path: Path):
+@pytest.fixture
+def worker_env(tmp_path: Path) -> dict:
+    """Environment of a subprocess worker: the test database, this Redis db, a short visibility
+    timeout and the sandbox gateway's hold file (it pauses refunds while the file exists)."""
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    hold = tmp_path / "hold-gateway"
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "CELERY_VISIBILITY_TIMEOUT_SECONDS": "2",
         "CONN_MAX_AGE": "0",
-        "SANDBOX_GATEWAY_HOLD_FILE": str(hold),
+        "SANDBOX_GATEWAY_HOLD_FILE": str(tmp_path / "hold-gateway"),
     }
-    order = place(ListingFactory(price=6000))
-    hold.touch()
-    refund = refunds.request(order=order, amount=order.total, cause="cancel", reason="support", actor="test")
 
-    first = _worker(env)
-    try:
-        wait_until(lambda: Path(f"{hold}.entered").exists(), what="the worker to reach the gateway")
-        _stop(first, signal.SIGKILL)  # mid-refund: the row lock is held, nothing committed, no ack
-    finally:
-        _stop(first, signal.SIGKILL)
-    assert Refund.objects.get(pk=refund.pk).status == S.REQUESTED
 
-    hold.unlink()
-    second = _worker(env)
-    try:
-        wait_until(lambda: Refund.objects.get(pk=refund.pk).status == S.SUCCEEDED, what="the redelivered refund")
-        wait_until(lambda: Message.objects.filter(kind="refund_completed").exists(), what="the message")
-    finally:
-        _stop(second)
+def _pids_in_gateway(hold: Path) -> list[int]:
+    entered = Path(f"{hold}.entered")
+    return [int(line) for line in entered.read_text().split()] if entered.exists() else []
 
+
+def _assert_refunded_exactly_once(order: Order, refund: Refund) -> None:
     refund.refresh_from_db()
+    assert refund.status == S.SUCCEEDED
     assert refund.attempts == 1  # the killed attempt rolled back with its transaction
     assert SandboxGatewayRefund.objects.filter(status="succeeded").count() == 1
     assert SandboxGatewayRefund.objects.get().calls == 1
     assert Message.objects.filter(kind="refund_completed", order=order).count() == 1
     assert order.events.filter(kind="refund_succeeded").count() == 1
     assert Payment.objects.get(order=order).refunded_amount == order.total
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_in_the_middle_of_a_refund_is_redelivered_and_refunds_once(broker, worker_env):
+    """The whole worker node dies (SIGKILL): the late-acked message stays unacknowledged in Redis
+    and is redelivered to the next worker after the visibility timeout."""
+    hold = Path(worker_env["SANDBOX_GATEWAY_HOLD_FILE"])
+    order = place(ListingFactory(price=6000))
+    hold.touch()
+    refund = refunds.request(order=order, amount=order.total, cause="cancel", reason="support", actor="test")
+
+    first = _worker(worker_env)
+    try:
+        wait_until(lambda: _pids_in_gateway(hold), what="the worker to reach the gateway")
+        _stop(first, signal.SIGKILL)  # mid-refund: the row lock is held, nothing committed, no ack
+    finally:
+        _stop(first, signal.SIGKILL)
+    assert Refund.objects.get(pk=refund.pk).status == S.REQUESTED
+
+    hold.unlink()
+    second = _worker(worker_env)
+    try:
+        wait_until(lambda: Message.objects.filter(kind="refund_completed").exists(), what="the redelivered refund")
+    finally:
+        _stop(second)
+    _assert_refunded_exactly_once(order, refund)
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_process_killed_mid_refund_is_requeued_by_reject_on_worker_lost(broker, worker_env):
+    """Only the prefork child running the task dies: with ``reject_on_worker_lost`` the worker
+    requeues the message at once and a new child runs it."""
+    hold = Path(worker_env["SANDBOX_GATEWAY_HOLD_FILE"])
+    order = place(ListingFactory(price=6000))
+    hold.touch()
+    refund = refunds.request(order=order, amount=order.total, cause="cancel", reason="support", actor="test")
+
+    worker = _worker(worker_env, pool="prefork")
+    try:
+        wait_until(lambda: len(_pids_in_gateway(hold)) == 1, what="the pool process to reach the gateway")
+        os.kill(_pids_in_gateway(hold)[0], signal.SIGKILL)
+        wait_until(lambda: len(_pids_in_gateway(hold)) == 2, what="the requeued task to reach the gateway again")
+        assert Refund.objects.get(pk=refund.pk).status == S.REQUESTED
+        hold.unlink()
+        wait_until(lambda: Message.objects.filter(kind="refund_completed").exists(), what="the requeued refund")
+    finally:
+        _stop(worker)
+    _assert_refunded_exactly_once(order, refund)
