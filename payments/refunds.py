@@ -189,7 +189,12 @@ class Outcome:
 
 def process(refund_id: int) -> Outcome:
     """Move the money for one refund, once. Safe to call twice or concurrently: the row lock
-    serialises duplicates and a final refund is left alone."""
+    serialises duplicates and a final refund is left alone.
+
+    A card refund calls the gateway while holding the lock, so a duplicate delivery waits
+    instead of calling it too; if the worker dies after the gateway refunded but before this
+    transaction commits, the redelivered task sends the same idempotency key and the gateway
+    answers with its first refund."""
     with transaction.atomic():
         refund = (Refund.objects.select_for_update(of=("self",))
                   .select_related("order__customer", "payment").filter(pk=refund_id).first())
