@@ -90,8 +90,31 @@ class ReportAdmin(admin.ModelAdmin):
         ("結果", {"fields": ("secured_at", "gift_card_frozen", "closed_at", "resolution")}),
     )
 
-    def has_add_permission(self, request):
-        return False
+    raw_id_fields = ("customer", "seller", "orders")
+    add_fieldsets = ((None, {"fields": ("type", "customer", "seller", "orders", "description")}),)
+
+    # Staff file a report here too (by phone, seed 004); filing goes through reports.open_report.
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_inlines(self, request, obj):
+        return [] if obj is None else self.inlines
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # everything on an existing report changes through the buttons (services)
+        report = reports.open_report(
+            type=form.cleaned_data["type"], customer=form.cleaned_data.get("customer"),
+            seller=form.cleaned_data.get("seller"), orders=list(form.cleaned_data.get("orders") or []),
+            description=form.cleaned_data.get("description", ""), actor=request.user,
+        )
+        obj.pk = report.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the orders were linked by open_report
 
     def has_delete_permission(self, request, obj=None):
         return False

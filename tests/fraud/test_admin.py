@@ -98,9 +98,16 @@ def test_lifting_a_block_asks_for_a_reason(analyst):
     assert not rep.cod_blocked and rep.block_lift_reason == "確認済み"
 
 
-def test_reports_cannot_be_added_or_deleted_in_the_admin(analyst):
-    assert analyst.get(reverse("admin:fraud_report_add")).status_code == 403
-    assert Report.objects.count() == 0
+def test_staff_file_a_report_in_the_admin_through_the_service(analyst):
+    order = place(ListingFactory())
+    assert analyst.get(reverse("admin:fraud_report_add")).status_code == 200
+    r = analyst.post(reverse("admin:fraud_report_add"), {
+        "type": "other", "customer": order.customer.pk, "orders": str(order.pk), "description": "電話での申告"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    report = Report.objects.get()
+    assert report.filed_by == "staff:analyst1" and list(report.orders.all()) == [order]
+    assert report.events.filter(kind="filed").exists()
+    assert analyst.post(reverse("admin:fraud_report_delete", args=[report.pk]), {"post": "yes"}).status_code == 403
 
 
 def test_staff_suspend_and_reinstate_with_a_reason_in_the_admin(analyst):
