@@ -87,7 +87,8 @@ def postal_matches(postal_code: str, prefecture: str, city: str, address_line: s
     """True when the postal code exists and belongs to this prefecture and city.
 
     The city may be typed as Japan Post has it (札幌市中央区), shorter (札幌市, with the ward in
-    the address line) or without the district (奥多摩町 for 西多摩郡奥多摩町).
+    the address line), without the district (奥多摩町 for 西多摩郡奥多摩町) or with the town
+    after it (千代田区千代田).
     """
     digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", postal_code or ""))
     if len(digits) != 7:
@@ -105,7 +106,7 @@ def postal_matches(postal_code: str, prefecture: str, city: str, address_line: s
         if _strip_prefecture_suffix(candidate.prefecture) != _strip_prefecture_suffix(pref):
             continue
         known = candidate.city
-        if typed_city == known or known.endswith(typed_city) and len(typed_city) >= 2:
+        if typed_city == known or typed_city.startswith(known) or (known.endswith(typed_city) and len(typed_city) >= 2):
             return True
         if known.startswith(typed_city) and (typed_city + line).startswith(known):
             return True

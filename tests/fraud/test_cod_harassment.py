@@ -65,6 +65,12 @@ def test_a_made_up_postal_code_is_refused():
     assert not addresses.postal_matches("999-9999", "東京都", "千代田区")
 
 
+def test_city_typed_without_its_district_or_with_the_town_matches():
+    assert addresses.postal_matches("198-0212", "東京都", "奥多摩町")
+    assert addresses.postal_matches("198-0212", "東京都", "西多摩郡奥多摩町")
+    assert addresses.postal_matches("100-0001", "東京都", "千代田区千代田")
+
+
 def test_city_with_the_ward_in_the_address_line_matches():
     assert addresses.postal_matches("060-0000", "北海道", "札幌市中央区")
     assert addresses.postal_matches("060-0000", "北海道", "札幌市", "中央区大通西1")
