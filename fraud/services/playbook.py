@@ -15,7 +15,7 @@ from django.db import transaction
 from backoffice.errors import Conflict
 from backoffice.timeutil import now
 from fraud.models import Report, ReportType
-from fraud.services import accounts, reports
+from fraud.services import accounts, reports, review
 from fraud.services.reports import record
 from payments import giftcards
 from payments.models import Refund
@@ -81,8 +81,12 @@ def _cancel_order(report: Report, order: Order, actor, result: PlaybookResult) -
         record(report, "order_not_cancellable", actor,
                f"注文 {order.number} は発送済み（{order.get_status_display()}）のためキャンセルできません", order=order)
         return
+    was_held = order.status == OrderStatus.ON_HOLD
     order_service.cancel(order, reason=CancellationReason.UNAUTHORIZED_ORDER, actor=reports.actor_name(actor),
                          note=f"不正報告 #{report.pk}")
+    if was_held:  # it was waiting in the review queue: that review is decided too
+        review.note_decision(order, "order_rejected", actor,
+                             f"注文 {order.number} を不正報告 #{report.pk} のアカウント保護でキャンセル")
     refund = Refund.objects.filter(order=order, cause="cancel").first()
     result.cancelled.append(order.number)
     note = f"注文 {order.number} をキャンセル"

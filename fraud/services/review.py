@@ -61,7 +61,7 @@ def approve(order: Order, *, actor, note: str = "") -> Order:
             payment = Payment.objects.get(order=order)
             messages.notify(customer=order.customer, kind="payment_instructions", order=order,
                             context={"deadline": payment.deadline})
-        _on_reports(order, "order_approved", actor, f"注文 {order.number} を承認（→ {S(target).label}）")
+        note_decision(order, "order_approved", actor, f"注文 {order.number} を承認（→ {S(target).label}）")
     return order
 
 
@@ -73,11 +73,12 @@ def reject(order: Order, *, actor, note: str = "") -> Order:
         order_service.cancel(order, reason=CancellationReason.RISK_REJECTED, actor=name,
                              note="審査却下" + (f"：{note}" if note else ""))
         order.refresh_from_db()
-        _on_reports(order, "order_rejected", actor, f"注文 {order.number} を却下（キャンセル）")
+        note_decision(order, "order_rejected", actor, f"注文 {order.number} を却下（キャンセル）")
     return order
 
 
-def _on_reports(order: Order, kind: str, actor, note: str) -> None:
+def note_decision(order: Order, kind: str, actor, note: str) -> None:
+    """Put the decision on the order's open risk-review reports and tick their checklist item."""
     for report in reports.for_order(order, type=ReportType.RISK_REVIEW).filter(status__in=reports.OPEN_STATUSES):
         reports.record(report, kind, actor, note, order=order)
         reports.complete_check(report, code="decided_order", actor=actor)

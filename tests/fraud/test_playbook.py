@@ -185,3 +185,17 @@ def test_only_unauthorized_order_reports_run_the_playbook():
     report = reports.open_report(type="other", orders=[order])
     with pytest.raises(Conflict):
         playbook.secure_account(report, actor="staff:a")
+
+
+def test_a_held_order_cancelled_by_the_playbook_decides_its_review_too():
+    from fraud.models import Report
+    from tests.fraud.helpers import only_weights
+
+    only_weights(new_address=rules.RISK_HOLD_AT)
+    order = place(ListingFactory())
+    assert order.status == "on_hold"
+    report = reports.open_report(type="unauthorized_order", orders=[order])
+    playbook.secure_account(report, actor="staff:a")
+    review_report = Report.objects.get(type=ReportType.RISK_REVIEW)
+    assert review_report.checks.filter(code="decided_order").exists()
+    assert review_report.events.filter(kind="order_rejected").exists()
