@@ -65,7 +65,8 @@ class Pickup(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "コンビニ受取"
         indexes = [
-            models.Index(fields=["status", "deadline"], name="pickup_due"),
+            # The expiry job walks it as a keyset (deadline, id): each batch starts after the last.
+            models.Index(fields=["status", "deadline", "id"], name="pickup_due_keyset"),
             models.Index(fields=["status", "notice_due_at"], name="pickup_notice_due",
                          condition=models.Q(noticed_at__isnull=True)),
         ]

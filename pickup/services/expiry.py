@@ -33,7 +33,7 @@ from collections import Counter
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.utils.html import conditional_escape
 
 from backoffice.timeutil import now
@@ -56,9 +56,11 @@ def expire_due(*, batch_size: int = EXPIRY_BATCH_SIZE, max_batches: int | None =
     """Expire every parcel past its deadline, batch by batch. Returns counts for the job log."""
     totals: Counter[str] = Counter(expired=0, closed=0, batches=0)
     totals["closed"] += _close_cancelled_elsewhere()
+    at = now()
+    after = None
     while max_batches is None or totals["batches"] < max_batches:
-        expired = expire_batch(batch_size=batch_size)
-        if not expired:
+        expired, after = expire_batch(batch_size=batch_size, at=at, after=after)
+        if after is None:
             break
         totals["expired"] += expired
         totals["batches"] += 1
@@ -69,28 +71,36 @@ def _live_tickets(at: datetime):
     return PickupTicket.objects.filter(voided_at__isnull=True, redeemed_at__isnull=True, expires_at__gte=at)
 
 
-def expire_batch(*, batch_size: int = EXPIRY_BATCH_SIZE) -> int:
-    at = now()
+def expire_batch(*, batch_size: int = EXPIRY_BATCH_SIZE, at: datetime | None = None,
+                 after: tuple[datetime, int] | None = None) -> tuple[int, tuple[datetime, int] | None]:
+    """Expire one batch of parcels whose deadline passed before ``at``. Returns the number
+    expired and the keyset cursor (deadline, id) of the last parcel looked at — the next batch
+    starts after it, so it never re-reads the index entries this batch just made dead — or None
+    when there was nothing left."""
+    at = at or now()
+    candidates = Pickup.objects.filter(status=Pickup.Status.READY, deadline__lt=at, order__status=S.READY_FOR_PICKUP)
+    if after is not None:
+        candidates = candidates.filter(Q(deadline__gt=after[0]) | Q(deadline=after[0], pk__gt=after[1]))
     with transaction.atomic():
         rows = list(
-            Pickup.objects.select_for_update(of=("self",), skip_locked=True)
-            .filter(status=Pickup.Status.READY, deadline__lt=at, order__status=S.READY_FOR_PICKUP)
+            candidates.select_for_update(of=("self",), skip_locked=True)
             .exclude(Exists(_live_tickets(at).filter(pickup=OuterRef("pk"))))
             .order_by("deadline", "pk")
             .values_list("pk", "order_id", "order__number", "order__customer_id", "order__customer__name",
-                         "inquiry_number")[:batch_size]
+                         "inquiry_number", "deadline")[:batch_size]
         )
         if not rows:
-            return 0
+            return 0, None
+        cursor = (rows[-1][6], rows[-1][0])
         # A fresh statement, now that the rows are ours: a ticket committed after the query's
         # snapshot but before we got the lock is seen here, and its parcel is left alone.
         held = set(_live_tickets(at).filter(pickup_id__in=[r[0] for r in rows]).values_list("pickup_id", flat=True))
         # The orders too (a staff cancellation or a carrier event holding one is skipped).
         orders_locked = set(Order.objects.select_for_update(skip_locked=True).filter(
             pk__in=[r[1] for r in rows], status=S.READY_FOR_PICKUP).values_list("pk", flat=True))
-        rows = [r for r in rows if r[0] not in held and r[1] in orders_locked]
+        rows = [r[:6] for r in rows if r[0] not in held and r[1] in orders_locked]
         if not rows:
-            return 0
+            return 0, cursor
         pickup_ids = [r[0] for r in rows]
         order_ids = [r[1] for r in rows]
         updated = Order.objects.filter(pk__in=order_ids, status=S.READY_FOR_PICKUP).update(
@@ -116,7 +126,7 @@ def expire_batch(*, batch_size: int = EXPIRY_BATCH_SIZE) -> int:
                                     redeemed_at__isnull=True).update(voided_at=at)
         _count_no_shows([(r[1], r[3]) for r in rows], at)
         transaction.on_commit(lambda: _dispatch(refund_ids, message_ids))
-    return len(rows)
+    return len(rows), cursor
 
 
 def _close_cancelled_elsewhere() -> int:
