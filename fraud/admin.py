@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from backoffice.errors import DomainError
+from backoffice.timeutil import local
 from fraud.models import (
     AccountAction,
     AddressReputation,
@@ -175,7 +176,7 @@ class ReportAdmin(admin.ModelAdmin):
         if not obj.customer_id:
             return "—"
         events = logins.logins_before(obj.customer_id, obj.orders.all())
-        rows = [(e.occurred_at.strftime("%Y-%m-%d %H:%M"), e.ip, e.device_id, "新しい端末" if e.new_device else "",
+        rows = [(f"{local(e.occurred_at):%Y-%m-%d %H:%M}", e.ip, e.device_id, "新しい端末" if e.new_device else "",
                  e.user_agent[:80]) for e in events]
         return format_html_join("", "<div>{} {} {} <strong>{}</strong> {}</div>", rows) or "ログイン履歴はありません"
 
@@ -406,7 +407,7 @@ def order_risk_panel(order) -> str:
     customer's logins in the 72 hours before the order (seed 002)."""
     rule_rows = ((r.get("description", r.get("code")), r.get("weight", 0)) for r in order.risk_rules)
     events = logins.logins_before(order.customer_id, [order])
-    login_rows = ((e.occurred_at.strftime("%Y-%m-%d %H:%M"), e.ip, e.device_id, "新しい端末" if e.new_device else "",
+    login_rows = ((f"{local(e.occurred_at):%Y-%m-%d %H:%M}", e.ip, e.device_id, "新しい端末" if e.new_device else "",
                    e.user_agent[:80]) for e in events)
     return format_html(
         "<div>リスクスコア {}</div>{}<div style='margin-top:6px'>{}</div>",

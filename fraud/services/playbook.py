@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from backoffice.errors import Conflict
-from backoffice.timeutil import now
+from backoffice.timeutil import local, now
 from fraud.models import Report, ReportType
 from fraud.services import accounts, reports, review
 from fraud.services.reports import record
@@ -61,7 +61,7 @@ def secure_account(report: Report, *, actor) -> PlaybookResult:
         record(report, "sessions_revoked", actor, f"全端末のログインを無効化（セッション世代 {epoch}）")
         reset = accounts.require_password_reset(customer, report=report)
         record(report, "password_reset_required", actor,
-               f"パスワード再設定を要求（リンク有効期限 {reset.expires_at:%Y-%m-%d %H:%M}）")
+               f"パスワード再設定を要求（リンク有効期限 {local(reset.expires_at):%Y-%m-%d %H:%M}）")
         _freeze_gift_card(report, customer, actor)
         report.secured_at = now()
         report.save(update_fields=["secured_at", "gift_card_frozen"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
@@ -133,3 +134,14 @@ def test_order_admin_page_shows_rules_in_words_and_logins_before_the_order(analy
     body = analyst.get(reverse("admin:shop_order_change", args=[order.pk])).content.decode()
     assert rules.DEFAULT_RISK_RULES["new_device_24h"][0] in body
     assert "android-x" in body and "203.0.113.7" in body
+
+
+def test_login_times_are_shown_in_japan_time(analyst):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    login("cust-1", "dev-jst", at=datetime(2026, 11, 20, 23, 30, tzinfo=ZoneInfo("UTC")))
+    with time_machine.travel(datetime(2026, 11, 21, 1, 0, tzinfo=ZoneInfo("UTC")), tick=False):
+        order = place(ListingFactory())
+    body = analyst.get(reverse("admin:shop_order_change", args=[order.pk])).content.decode()
+    assert "2026-11-21 08:30" in body  # 23:30 UTC = 08:30 JST the next day
