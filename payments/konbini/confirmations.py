@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from backoffice.errors import Conflict, Gone, InvalidInput, NotFound
 from backoffice.normalize import digits
@@ -97,7 +98,26 @@ def _find(chain: Chain, number: str) -> PaymentCode:
                    code="payment_not_found", field="payment_number")
 
 
-def _status_of(code: PaymentCode, payment: Payment, order: Order, at: datetime) -> str:
+def _lock_order(chain: Chain, number: str) -> Order:
+    """Find the order of the chain's live or paid code and lock its row, in one statement.
+
+    The order row is the lock every writer of this payment takes first (issue, expiry, cancel,
+    confirm), so once we hold it the order's status is current; the joined payment and code
+    columns (``code_id``, ``code_status``) may predate a concurrent writer and are only trusted
+    through conditional updates or a re-read.
+    """
+    order = (Order.objects.select_for_update(of=("self",)).select_related("customer", "payment")
+             .filter(payment__konbini_codes__chain=chain.code, payment__konbini_codes__number=number,
+                     payment__konbini_codes__status__in=[PaymentCode.Status.LIVE, PaymentCode.Status.PAID])
+             .annotate(code_id=F("payment__konbini_codes__id"), code_status=F("payment__konbini_codes__status"))
+             .first())
+    if order is None:
+        _find(chain, number)  # raises the right error for a voided or unknown number
+        raise NotFound(f"{chain.number_name}が見つかりません。", code="payment_not_found", field="payment_number")
+    return order
+
+
+def _status_of(payment: Payment, order: Order, at: datetime) -> str:
     if payment.status == Payment.Status.PAID:
         return "paid"
     if order.status == OrderStatus.CANCELLED or payment.status == Payment.Status.VOIDED:
@@ -114,13 +134,13 @@ def lookup(*, chain_code: str, payment_number: object, check_code_value: object 
     check_code(chain, check_code_value)
     code = _find(chain, number)
     payment = code.payment
-    status = _status_of(code, payment, payment.order, now())
+    status = _status_of(payment, payment.order, now())
     return {"payment_number": code.number, "chain": chain.code, "amount": payment.amount,
             "deadline": local(payment.deadline).isoformat(), "status": status}
 
 
-def _receipt_body(receipt: PaymentReceipt, code: PaymentCode) -> dict:
-    return {"status": "paid", "payment_number": code.number, "amount": receipt.amount,
+def _receipt_body(receipt: PaymentReceipt, number: str) -> dict:
+    return {"status": "paid", "payment_number": number, "amount": receipt.amount,
             "receipt_number": receipt.receipt_number, "store_code": receipt.store_code,
             "paid_at": local(receipt.paid_at).isoformat()}
 
@@ -138,33 +158,24 @@ def confirm(*, chain_code: str, payment_number: object, check_code_value: object
     at = now()
     if cash.paid_at > at + PAID_AT_MAX_CLOCK_SKEW:
         raise InvalidInput("paid_at が未来の日時です。", code="invalid", field="paid_at")
-    found = _find(chain, number)
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("customer").get(pk=found.payment.order_id)
-        # Re-read under the lock: the expiry job or a concurrent confirmation may have won.
-        code = PaymentCode.objects.select_related("payment").get(pk=found.pk)
-        payment = code.payment
-        if payment.status == Payment.Status.PAID:
-            receipt = PaymentReceipt.objects.filter(payment=payment).first()
-            if receipt is not None and receipt.receipt_number == cash.receipt_number and receipt.code_id == code.pk:
-                return _receipt_body(receipt, code)
-            raise Conflict("このお支払い番号は既にお支払い済みです（別のレシートで入金済み）。二重のお支払いにご注意ください。",
-                           code="already_paid", field="receipt_number")
-        if code.status == PaymentCode.Status.VOID:
-            raise _cancelled() if order.status == OrderStatus.CANCELLED else NotFound(
-                f"この{chain.number_name}は無効です。", code="payment_not_found", field="payment_number")
-        _status_of(code, payment, order, at)  # raises 410 when cancelled or past deadline + grace
-        if order.status != OrderStatus.PENDING_PAYMENT:
-            raise Conflict("このご注文は現在お支払いを受け付けていません。", code="not_pending_payment")
+        order = _lock_order(chain, number)
+        if order.status != OrderStatus.PENDING_PAYMENT or order.code_status != PaymentCode.Status.LIVE:
+            return _settled(chain, order, cash, at)  # paid, cancelled or on hold: re-read and answer
+        payment = order.payment  # pending (the order awaits payment); amount and deadline never change
+        _status_of(payment, order, at)  # 410 past deadline + grace
         if cash.amount != payment.amount:
             raise Conflict(f"お支払い金額が一致しません。請求額は{payment.amount:,}円です。",
                            code="amount_mismatch", field="amount")
+        # Conditional: a code voided by a chain switch after our snapshot is not paid.
+        if not PaymentCode.objects.filter(pk=order.code_id, status=PaymentCode.Status.LIVE).update(
+                status=PaymentCode.Status.PAID):
+            raise NotFound(f"この{chain.number_name}は無効です。", code="payment_not_found", field="payment_number")
         receipt = PaymentReceipt.objects.create(
-            payment=payment, code=code, chain=chain.code, receipt_number=cash.receipt_number,
+            payment=payment, code_id=order.code_id, chain=chain.code, receipt_number=cash.receipt_number,
             store_code=cash.store_code, amount=cash.amount, paid_at=cash.paid_at,
             late=at > payment.deadline, partner=partner, recorded_at=at,
         )
-        PaymentCode.objects.filter(pk=code.pk, status=PaymentCode.Status.LIVE).update(status=PaymentCode.Status.PAID)
         orders.mark_paid(order, amount=cash.amount, actor=actor)
         note = f"コンビニ入金 {chain.name} 店舗{cash.store_code} レシート{cash.receipt_number}"
         if receipt.late:
@@ -172,4 +183,20 @@ def confirm(*, chain_code: str, payment_number: object, check_code_value: object
         orders.transition(order, OrderStatus.DELIVERED if order.is_digital else OrderStatus.PROCESSING,
                           actor=actor, note=note)
         messages.notify(customer=order.customer, kind="payment_received", order=order)
-    return _receipt_body(receipt, code)
+    return _receipt_body(receipt, number)
+
+
+def _settled(chain: Chain, order: Order, cash: CashPayment, at: datetime) -> dict:
+    """The order no longer awaits this payment: answer from a fresh read (under the lock)."""
+    code = PaymentCode.objects.select_related("payment").get(pk=order.code_id)
+    payment = code.payment
+    if payment.status == Payment.Status.PAID:
+        receipt = PaymentReceipt.objects.filter(payment=payment).first()
+        if receipt is not None and receipt.receipt_number == cash.receipt_number and receipt.code_id == code.pk:
+            return _receipt_body(receipt, code.number)  # the same receipt again: the same answer
+        raise Conflict("このお支払い番号は既にお支払い済みです（別のレシートで入金済み）。二重のお支払いにご注意ください。",
+                       code="already_paid", field="receipt_number")
+    if code.status == PaymentCode.Status.VOID and order.status != OrderStatus.CANCELLED:
+        raise NotFound(f"この{chain.number_name}は無効です。", code="payment_not_found", field="payment_number")
+    _status_of(payment, order, at)  # 410 when cancelled or past deadline + grace
+    raise Conflict("このご注文は現在お支払いを受け付けていません。", code="not_pending_payment")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backoffice.timeutil import local
 from payments.konbini import codes
 from payments.konbini.models import PaymentCode
 from shop.models import Listing, OrderStatus, PaymentMethod
@@ -33,4 +34,4 @@ def seed(command) -> None:
         return
     code, payment = codes.issue(order=order, chain_code="lawson", actor="seed_demo")
     command.log(f"konbini: order {order.number} pending_payment, ローソン お支払い番号 {code.number} "
-                f"確認番号 {code.check_code} (期限 {payment.deadline:%Y-%m-%d %H:%M})")
+                f"確認番号 {code.check_code} (期限 {local(payment.deadline):%Y-%m-%d %H:%M})")
