@@ -70,7 +70,7 @@ def method_for(payment: Payment) -> str:
     if payment.method == PaymentMethod.CARD:
         return M.CARD
     if payment.method in (PaymentMethod.KONBINI, PaymentMethod.COD) and BankAccount.objects.filter(
-            customer_id=payment.order.customer_id, use_for_refunds=True).exists():
+            customer__orders=payment.order_id, use_for_refunds=True).exists():  # one query, order not loaded
         return M.BANK_TRANSFER
     return M.GIFT_CARD
 
