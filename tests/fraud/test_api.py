@@ -239,3 +239,35 @@ def test_suspension_needs_a_reason_and_revokes_sessions():
     assert order.customer.session_epoch == 1 and order.customer.suspended_reason == "調査中"
     with pytest.raises(Conflict):
         accounts.suspend(order.customer, reason="再度", actor="staff:a")
+
+
+def test_a_replayed_report_with_the_same_idempotency_key_is_filed_once(storefront):
+    order = place(ListingFactory())
+    body = {"type": "unauthorized_order", "customer_external_id": "cust-1",
+            "order_numbers": [order.number], "secure_account": True}
+    first = storefront.json("post", REPORTS, body, HTTP_IDEMPOTENCY_KEY="rep-1")
+    again = storefront.json("post", REPORTS, body, HTTP_IDEMPOTENCY_KEY="rep-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert Report.objects.filter(type="unauthorized_order").count() == 1
+
+
+def test_full_width_order_numbers_are_accepted(storefront):
+    order = place(ListingFactory())
+    wide = order.number.translate(str.maketrans("0123456789-", "０１２３４５６７８９－"))
+    r = storefront.json("post", REPORTS, {"type": "unauthorized_order", "customer_external_id": "cust-1",
+                                          "order_numbers": [wide]})
+    assert r.status_code == 201 and r.json()["order_numbers"] == [order.number]
+
+
+@pytest.mark.parametrize("body", [
+    {"type": "cod_harassment"},
+    {"type": "cod_harassment", "description": ""},
+    {"type": "cod_harassment", "description": "x" * 2001},
+    {"type": "cod_harassment", "description": "x", "order_number": "12-34"},
+    {"type": "other", "description": "x"},
+])
+def test_bad_seller_report_is_400_and_nothing_is_written(seller_client, body):
+    r = seller_client.json("post", REPORTS, body)
+    assert r.status_code == 400 and r.json()["code"] and r.json()["message"]
+    assert not Report.objects.exists()
