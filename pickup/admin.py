@@ -36,7 +36,7 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.action(description="店舗の端末制限（429）を解除", permissions=["change"])
     def lift_throttle(self, request, queryset):
         for store in queryset:
-            throttle.lift(store.pk)
+            throttle.lift(store.code)
         self.message_user(request, "端末制限を解除しました。", messages.SUCCESS)
 
 

@@ -50,7 +50,7 @@ _ERRORS = {
 }
 
 
-def _throttled(store: Store, until) -> DomainError:
+def _throttled(until) -> DomainError:
     retry_after = max(1, int((until - now()).total_seconds()))
     return DomainError("この店舗では一時的にご利用いただけません。しばらくしてから再度お試しください。",
                        code="store_throttled", status=429, headers={"Retry-After": str(retry_after)})
@@ -74,52 +74,70 @@ def normalize_keys(inquiry_number: object, auth_number: object) -> tuple[str, st
 
 def issue_ticket(*, chain: str, store_code: object, inquiry_number: object, auth_number: object,
                  partner: str = "") -> IssuedTicket:
-    """A terminal asks for an application ticket (申し込み券). Raises the API.md errors."""
-    store = stores.store_of_chain(chain, store_code)
-    until = throttle.throttled_until(store.pk)
+    """A terminal asks for an application ticket (申し込み券). Raises the API.md errors.
+
+    The hot path is one locked read (parcel, order, store), the ticket and the attempt: the
+    store is looked up on its own only when the parcel does not vouch for it."""
+    stores.ensure_pickup_chain(chain)
+    code = stores.normalize_store_code(store_code)
+    until = throttle.throttled_until(code)
     if until is not None:
-        _record(store, None, str(inquiry_number)[:40], Outcome.THROTTLED, partner)
-        raise _throttled(store, until)
+        _record(stores.store_of_chain(chain, code), None, str(inquiry_number)[:40], Outcome.THROTTLED, partner)
+        raise _throttled(until)
     try:
         inquiry, auth = normalize_keys(inquiry_number, auth_number)
     except InvalidInput:
-        _record(store, None, str(inquiry_number)[:40], Outcome.INVALID_NUMBER, partner)
+        _record(stores.store_of_chain(chain, code), None, str(inquiry_number)[:40], Outcome.INVALID_NUMBER, partner)
         raise
-    with transaction.atomic():
-        outcome, pickup, ticket = _try_issue(store, inquiry, auth)
-        _record(store, pickup, inquiry, outcome, partner)
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                outcome, pickup, ticket, store = _try_issue(chain, code, inquiry, auth)
+                _record(store, pickup, inquiry, outcome, partner)
+            break
+        except IntegrityError:  # a ticket number collision (1 in 10^13): draw again
+            continue
+    else:  # pragma: no cover
+        raise Conflict("申し込み券を発行できませんでした。", code="ticket_unavailable")
     if outcome == Outcome.ISSUED:
         return IssuedTicket(ticket, pickup)
     if outcome in PickupAttempt.FAILURES:
-        throttle.record_failure(store.pk)
+        throttle.record_failure(code)
     raise _ERRORS[outcome]()
 
 
-def _try_issue(store: Store, inquiry: str, auth: str) -> tuple[str, Pickup | None, PickupTicket | None]:
-    """Decide the outcome under the parcel's row lock; write the failure count or the ticket."""
-    pickup = (Pickup.objects.select_for_update(of=("self",)).select_related("order")
+def _try_issue(chain: str, code: str, inquiry: str, auth: str):
+    """Decide the outcome under the parcel's row lock; write the failure count or the ticket.
+    Returns (outcome, pickup or None, ticket or None, the terminal's store)."""
+    pickup = (Pickup.objects.select_for_update(of=("self",)).select_related("order", "store")
               .filter(inquiry_number=inquiry).first())
+    if pickup is not None and pickup.store.code == code and pickup.store.chain == chain:
+        store = pickup.store
+    else:
+        store = stores.store_of_chain(chain, code)  # 404 store_not_found: not this chain's store
     if pickup is None:
-        return Outcome.UNKNOWN_NUMBER, None, None
+        return Outcome.UNKNOWN_NUMBER, None, None, store
     if pickup.store_id != store.pk:
         # Even a locked parcel answers 404 elsewhere: another store learns nothing about it.
-        return _fail(pickup, Outcome.WRONG_STORE), pickup, None
+        return _fail(pickup, Outcome.WRONG_STORE), pickup, None, store
     if pickup.locked:
-        return Outcome.LOCKED, pickup, None
+        return Outcome.LOCKED, pickup, None, store
     if not secrets.compare_digest(pickup.auth_number, auth):
-        return _fail(pickup, Outcome.WRONG_AUTH), pickup, None
+        return _fail(pickup, Outcome.WRONG_AUTH), pickup, None, store
     if pickup.status == Pickup.Status.PICKED_UP:
-        return Outcome.ALREADY_PICKED_UP, pickup, None
+        return Outcome.ALREADY_PICKED_UP, pickup, None, store
     current = now()
     if pickup.status != Pickup.Status.READY or pickup.order.status != S.READY_FOR_PICKUP or current > pickup.deadline:
-        return Outcome.EXPIRED, pickup, None
+        return Outcome.EXPIRED, pickup, None, store
     PickupTicket.objects.filter(pickup=pickup, voided_at__isnull=True, redeemed_at__isnull=True).update(
         voided_at=current)
-    ticket = _new_ticket(pickup, store, current)
+    number = f"{secrets.randbelow(10 ** rules.TICKET_NUMBER_DIGITS):0{rules.TICKET_NUMBER_DIGITS}d}"
+    ticket = PickupTicket.objects.create(pickup=pickup, store=store, number=number, issued_at=current,
+                                         expires_at=current + rules.TICKET_VALIDITY)
     if pickup.consecutive_failures:
         pickup.consecutive_failures = 0
         pickup.save(update_fields=["consecutive_failures"])
-    return Outcome.ISSUED, pickup, ticket
+    return Outcome.ISSUED, pickup, ticket, store
 
 
 def _fail(pickup: Pickup, outcome: str) -> str:
@@ -135,18 +153,6 @@ def _fail(pickup: Pickup, outcome: str) -> str:
                     note=f"受取端末で{rules.LOCK_AFTER_FAILURES}回続けて認証に失敗したため荷物をロック")
     pickup.save(update_fields=fields)
     return outcome
-
-
-def _new_ticket(pickup: Pickup, store: Store, issued_at) -> PickupTicket:
-    for _ in range(5):
-        number = f"{secrets.randbelow(10 ** rules.TICKET_NUMBER_DIGITS):0{rules.TICKET_NUMBER_DIGITS}d}"
-        try:
-            with transaction.atomic():
-                return PickupTicket.objects.create(pickup=pickup, store=store, number=number, issued_at=issued_at,
-                                                   expires_at=issued_at + rules.TICKET_VALIDITY)
-        except IntegrityError:  # a number collision: draw again
-            continue
-    raise Conflict("申し込み券を発行できませんでした。", code="ticket_unavailable")  # pragma: no cover
 
 
 def _record(store: Store, pickup: Pickup | None, inquiry: str, outcome: str, partner: str) -> PickupAttempt:

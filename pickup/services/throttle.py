@@ -22,42 +22,42 @@ _BUCKETS = int(rules.STORE_THROTTLE_WINDOW.total_seconds() // _BUCKET_SECONDS)
 _TTL = int((rules.STORE_THROTTLE_WINDOW + rules.STORE_THROTTLE_DURATION).total_seconds()) + 120
 
 
-def _bucket_key(store_id: int, bucket: int) -> str:
-    return f"pickup:store-failures:{store_id}:{bucket}"
+def _bucket_key(store_code: str, bucket: int) -> str:
+    return f"pickup:store-failures:{store_code}:{bucket}"
 
 
-def _until_key(store_id: int) -> str:
-    return f"pickup:store-throttled:{store_id}"
+def _until_key(store_code: str) -> str:
+    return f"pickup:store-throttled:{store_code}"
 
 
-def throttled_until(store_id: int) -> datetime | None:
-    until = cache.get(_until_key(store_id))
+def throttled_until(store_code: str) -> datetime | None:
+    until = cache.get(_until_key(store_code))
     if until is not None and until > now():
         return until
     return None
 
 
-def failures_in_window(store_id: int) -> int:
+def failures_in_window(store_code: str) -> int:
     current = int(now().timestamp()) // _BUCKET_SECONDS
-    keys = [_bucket_key(store_id, b) for b in range(current - _BUCKETS + 1, current + 1)]
+    keys = [_bucket_key(store_code, b) for b in range(current - _BUCKETS + 1, current + 1)]
     return sum(cache.get_many(keys).values())
 
 
-def record_failure(store_id: int) -> bool:
+def record_failure(store_code: str) -> bool:
     """Count one failed attempt; returns True when this failure throttles the store."""
     at = now()
-    key = _bucket_key(store_id, int(at.timestamp()) // _BUCKET_SECONDS)
+    key = _bucket_key(store_code, int(at.timestamp()) // _BUCKET_SECONDS)
     cache.add(key, 0, _TTL)
     try:
         cache.incr(key)
     except ValueError:  # evicted between add and incr
         cache.add(key, 1, _TTL)
-    if failures_in_window(store_id) > rules.STORE_THROTTLE_FAILURES:
-        cache.set(_until_key(store_id), at + rules.STORE_THROTTLE_DURATION, _TTL)
+    if failures_in_window(store_code) > rules.STORE_THROTTLE_FAILURES:
+        cache.set(_until_key(store_code), at + rules.STORE_THROTTLE_DURATION, _TTL)
         return True
     return False
 
 
-def lift(store_id: int) -> None:
+def lift(store_code: str) -> None:
     """Staff: end a store's throttle now (e.g. after confirming a terminal fault)."""
-    cache.delete(_until_key(store_id))
+    cache.delete(_until_key(store_code))

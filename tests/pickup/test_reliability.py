@@ -100,15 +100,15 @@ def test_a_ticket_being_printed_when_the_expiry_runs_wins_and_the_order_is_not_c
     """The terminal holds the parcel (ticket written, not yet committed) when the deadline passes
     and the expiry job runs: the job skips the parcel, the ticket stays valid, no cancellation."""
     inside, release = threading.Event(), threading.Event()
-    real_new_ticket = terminal._new_ticket
+    real_record = terminal._record
 
-    def slow_new_ticket(*args):
-        ticket = real_new_ticket(*args)
+    def slow_record(*args):  # runs in the terminal's transaction, after the ticket is written
+        attempt = real_record(*args)
         inside.set()
         release.wait(10)
-        return ticket
+        return attempt
 
-    monkeypatch.setattr(terminal, "_new_ticket", slow_new_ticket)
+    monkeypatch.setattr(terminal, "_record", slow_record)
     with time_machine.travel(parcel.deadline - timedelta(seconds=1), tick=False) as clock:
         thread, results = _in_background(_issue(parcel))
         assert inside.wait(10)
@@ -126,18 +126,15 @@ def test_a_ticket_being_printed_when_the_expiry_runs_wins_and_the_order_is_not_c
 def test_a_terminal_asking_while_the_expiry_holds_the_parcel_gets_no_ticket(parcel, monkeypatch):
     """The expiry job holds the parcel (cancelling) when a terminal whose clock is a second behind
     asks for a ticket: the terminal waits for the row, then sees the parcel expired (410)."""
-    from shop.services import orders
-
     inside, release = threading.Event(), threading.Event()
-    real_cancel = orders.cancel
+    real_count = expiry._count_no_shows
 
-    def slow_cancel(*args, **kwargs):
-        order = real_cancel(*args, **kwargs)
+    def slow_count(*args):  # runs in the expiry's transaction, after the parcel is cancelled
+        real_count(*args)
         inside.set()
         release.wait(10)
-        return order
 
-    monkeypatch.setattr(orders, "cancel", slow_cancel)
+    monkeypatch.setattr(expiry, "_count_no_shows", slow_count)
     with time_machine.travel(parcel.deadline + timedelta(seconds=1), tick=False) as clock:
         job, job_results = _in_background(lambda: expiry.expire_due())
         assert inside.wait(10)
