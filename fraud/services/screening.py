@@ -138,6 +138,7 @@ def settle(order: Order, assessment: Assessment, *, actor: str) -> Report | None
         order.refresh_from_db()
         reports.record(report, "order_rejected", "system",
                        f"リスクスコア {assessment.score} のため注文 {order.number} を自動キャンセル", order=order)
+        reports.complete_check(report, code="decided_order", actor="system")
     return report
 
 

@@ -266,7 +266,8 @@ def test_score_90_is_created_then_cancelled_with_stock_released_and_card_refunde
     assert listing.stock == 5
     refund = Refund.objects.get(order=order)
     assert refund.amount == 3000 * 2 and refund.reason == "risk_rejected"
-    assert Report.objects.get().type == ReportType.RISK_REVIEW
+    report = Report.objects.get()
+    assert report.type == ReportType.RISK_REVIEW and report.checks.filter(code="decided_order").exists()
     assert not order.messages.filter(kind="order_confirmed").exists()
     assert order.messages.filter(kind="cancelled").exists()
 
