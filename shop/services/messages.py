@@ -3,7 +3,7 @@ exactly once (the ``dedupe_key`` is unique; the task locks the row before sendin
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 
 from backoffice.timeutil import now
@@ -23,20 +23,17 @@ def notify(
 ) -> Message:
     """Create the message once for its cause and e-mail it after the transaction commits."""
     key = dedupe_key or f"{kind}:{order.number if order else customer.pk}"
-    existing = Message.objects.filter(dedupe_key=key).first()
-    if existing is not None:
-        return existing
     subject, body = render(kind, {"customer": customer, "order": order, **(context or {})})
-    with transaction.atomic():
-        message, created = Message.objects.get_or_create(
-            dedupe_key=key,
-            defaults={"customer": customer, "order": order, "kind": kind, "subject": subject, "body": body,
-                      "created_at": now()},
-        )
-    if created:
-        from shop.tasks import deliver_message
+    try:
+        # Insert first (one savepoint, one INSERT): the unique dedupe_key decides "once".
+        with transaction.atomic():
+            message = Message.objects.create(dedupe_key=key, customer=customer, order=order, kind=kind,
+                                             subject=subject, body=body, created_at=now())
+    except IntegrityError:  # the same cause already created it (a retry, a concurrent request)
+        return Message.objects.get(dedupe_key=key)
+    from shop.tasks import deliver_message
 
-        transaction.on_commit(lambda: deliver_message.delay(message.pk))
+    transaction.on_commit(lambda: deliver_message.delay(message.pk))
     return message
 
 
