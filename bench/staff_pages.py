@@ -55,6 +55,7 @@ def build(n: int) -> dict:
 
     from backoffice.checkdigits import seven_dr_number
     from backoffice.timeutil import end_of_day_after, now
+    from fraud.models import Report
     from payments.models import Payment, Refund
     from pickup.models import Pickup, Store
     from shop.models import CallbackRequest, Customer, Listing, Order, OrderEvent, OrderLine, Seller, Shipment
@@ -72,19 +73,25 @@ def build(n: int) -> dict:
     base = now().replace(microsecond=0) - timedelta(days=400)
     today_deadline = end_of_day_after(now(), 0)
     step = timedelta(days=400) / n
+    every = max(1, n // QUEUE)
+
+    def status(i: int) -> str:
+        if i % every == 1:
+            return "on_hold"
+        return "pending_payment" if i % 4 == 0 else "delivered" if i % 2 else "processing"
+
     started = time.perf_counter()
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         with transaction.atomic():
             orders = Order.objects.bulk_create(
-                Order(number=order_number(i), customer_id=customer_ids[i % CUSTOMERS],
-                      status=("on_hold" if i % (n // QUEUE) == 1 else "pending_payment" if i % 4 == 0
-                              else "delivered" if i % 2 else "processing"),
+                Order(number=order_number(i), customer_id=customer_ids[i % CUSTOMERS], status=status(i),
                       total=1980, shipping_speed="standard", payment_method="konbini" if i % 4 == 0 else "card",
                       destination_type="home", postal_code="100-0001", prefecture="東京都", city="千代田区",
                       address_line="千代田1-1", recipient_name="山田太郎", recipient_phone="+81312345678",
-                      risk_score=75 if i % (n // QUEUE) == 1 else 0, placed_at=base + step * i)
+                      risk_score=75 if i % every == 1 else 0, placed_at=base + step * i)
                 for i in range(start, stop))
+            rows = list(zip(range(start, stop), orders, strict=True))
             OrderLine.objects.bulk_create(
                 OrderLine(order_id=o.pk, listing_id=listing.pk, sku="BENCH-1", title="ベンチ商品", quantity=1,
                           unit_price=1980) for o in orders)
@@ -95,25 +102,28 @@ def build(n: int) -> dict:
                 Payment(order_id=o.pk, method=o.payment_method, amount=1980,
                         status="pending" if o.payment_method == "konbini" else "paid",
                         captured_amount=0 if o.payment_method == "konbini" else 1980,
-                        deadline=(today_deadline if o.pk % (n // QUEUE) == 0 else base)
-                        if o.payment_method == "konbini" else None)
-                for o in orders)
+                        deadline=(today_deadline if i % every == 4 else base) if o.payment_method == "konbini" else None)
+                for i, o in rows)
             Shipment.objects.bulk_create(
                 Shipment(order_id=o.pk, carrier="yamato", tracking_number=seven_dr_number(f"{o.pk:011d}"))
                 for o in orders if o.status == "delivered")
             Refund.objects.bulk_create(
                 Refund(order_id=o.pk, payment_id=p.pk, amount=1980, method="card", status="failed",
                        reason="support", cause="cancel", attempts=5, last_error="sandbox: refused")
-                for o, p in zip(orders, payments, strict=True) if o.status == "delivered" and o.pk % (n // QUEUE) == 3)
+                for (i, o), p in zip(rows, payments, strict=True) if i % every == 3)
             Pickup.objects.bulk_create(
                 Pickup(order_id=o.pk, store_id=store.pk, inquiry_number=f"9{o.pk:011d}", auth_number="1234567",
                        arrived_at=o.placed_at, notice_due_at=o.placed_at, deadline=now() + timedelta(days=1),
                        consecutive_failures=5, locked=True, locked_at=o.placed_at)
-                for o in orders if o.status == "processing" and o.pk % (n // QUEUE) == 2)
+                for i, o in rows if i % every == 2)
             CallbackRequest.objects.bulk_create(
                 CallbackRequest(customer_id=o.customer_id, order_id=o.pk, phone="+819012345678", topic="ベンチ")
-                for o in orders if o.pk % (n // QUEUE) == 5)
-            del orders, payments
+                for i, o in rows if i % every == 5)
+            Report.objects.bulk_create(
+                Report(type="other", priority=2 if i % 3 == 0 else 1, customer_id=o.customer_id, filed_by="bench",
+                       created_at=o.placed_at)
+                for i, o in rows if i % every == 7)
+            del orders, payments, rows
     print(f"built {n:,} orders in {time.perf_counter() - started:.0f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
