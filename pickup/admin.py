@@ -28,7 +28,7 @@ def _run(modeladmin, request, queryset, action, done_message: str) -> None:
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "chain", "prefecture", "active", "updated_at")
+    list_display = ("code", "name", "chain", "prefecture", "active", "throttled_until", "updated_at")
     list_filter = ("chain", "active", "prefecture")
     search_fields = ("code", "name", "address")
     actions = ["lift_throttle"]
@@ -36,7 +36,7 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.action(description="店舗の端末制限（429）を解除", permissions=["change"])
     def lift_throttle(self, request, queryset):
         for store in queryset:
-            throttle.lift(store.code)
+            throttle.lift(store)
         self.message_user(request, "端末制限を解除しました。", messages.SUCCESS)
 
 

@@ -17,6 +17,9 @@ class Store(models.Model):
     prefecture = models.CharField("都道府県", max_length=10)
     address = models.CharField("住所", max_length=200)
     active = models.BooleanField("営業中", default=True)
+    # Set when the store's terminal is throttled (429) for failed attempts (pickup.services.throttle);
+    # read with the parcel's row on the terminal's hot path, shown to staff.
+    throttled_until = models.DateTimeField("端末制限の解除日時", null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

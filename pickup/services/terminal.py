@@ -81,14 +81,15 @@ def issue_ticket(*, chain: str, store_code: object, inquiry_number: object, auth
     store is looked up on its own only when the parcel does not vouch for it."""
     stores.ensure_pickup_chain(chain)
     code = stores.normalize_store_code(store_code)
-    until = throttle.throttled_until(code)
-    if until is not None:
-        _record(stores.store_of_chain(chain, code), None, str(inquiry_number)[:40], Outcome.THROTTLED, partner)
-        raise _throttled(until)
     try:
         inquiry, auth = normalize_keys(inquiry_number, auth_number)
     except InvalidInput:
-        _record(stores.store_of_chain(chain, code), None, str(inquiry_number)[:40], Outcome.INVALID_NUMBER, partner)
+        store = stores.store_of_chain(chain, code)
+        until = throttle.throttled_until(store)
+        _record(store, None, str(inquiry_number)[:40], Outcome.THROTTLED if until else Outcome.INVALID_NUMBER,
+                partner)
+        if until:
+            raise _throttled(until) from None
         raise
     for _ in range(3):
         try:
@@ -104,8 +105,10 @@ def issue_ticket(*, chain: str, store_code: object, inquiry_number: object, auth
         raise Conflict("申し込み券を発行できませんでした。", code="ticket_unavailable")
     if outcome == Outcome.ISSUED:
         return IssuedTicket(ticket, pickup)
+    if outcome == Outcome.THROTTLED:
+        raise _throttled(store.throttled_until)
     if outcome in PickupAttempt.FAILURES:
-        throttle.record_failure(code)
+        throttle.record_failure(store)
     raise _ERRORS[outcome]()
 
 
@@ -130,6 +133,8 @@ def _try_issue(chain: str, code: str, inquiry: str, auth: str):
         store = pickup.store
     else:
         store = stores.store_of_chain(chain, code)  # 404 store_not_found: not this chain's store
+    if throttle.throttled_until(store):  # the whole store is refused, the keys are not even looked at
+        return Outcome.THROTTLED, None, None, store
     if pickup is None:
         return Outcome.UNKNOWN_NUMBER, None, None, store
     if pickup.store_id != store.pk:
