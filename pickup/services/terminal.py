@@ -135,7 +135,7 @@ _PICKUP_COLUMNS = [f.attname for f in Pickup._meta.concrete_fields]
 @functools.cache
 def _parcel_sql(lock: bool) -> str:
     return _PARCEL_SQL.format(
-        columns=", ".join(f"p.{column}" for column in _PICKUP_COLUMNS), ticket=PickupTicket._meta.db_table,
+        columns=", ".join(f"p.{f.column}" for f in Pickup._meta.concrete_fields), ticket=PickupTicket._meta.db_table,
         pickup=Pickup._meta.db_table, order=Order._meta.db_table, store=Store._meta.db_table,
         lock="FOR UPDATE OF p" if lock else "")
 
