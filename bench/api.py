@@ -190,6 +190,39 @@ def _konbini_confirm(ctx: Context, n: int) -> list[Request]:
             for i, code in enumerate(PaymentCode.objects.select_related("payment").filter(chain="lawson"))]
 
 
+@scenario("POST /pickup/tickets", target=0.4)
+def _pickup_ticket(ctx: Context, n: int) -> list[Request]:
+    """A Loppi terminal prints 申し込み券 for parcels waiting at its store (keys typed as people
+    type them: the inquiry number with hyphens). 200 real parcels (placed, shipped, arrived
+    through the services), cycled: a new ticket voids the parcel's previous one."""
+    from backoffice.checkdigits import seven_dr_number
+    from backoffice.timeutil import now
+    from pickup.models import Pickup, Store
+    from shop.models import Listing, Seller
+    from shop.services import orders, shipments
+
+    store = Store.objects.create(chain="lawson", code="BENCH-LS1", name="ローソン ベンチ店", prefecture="東京都",
+                                 address="千代田区1-1")
+    listing = Listing.objects.create(seller=Seller.objects.first(), sku=f"BENCH-pickup-{time.monotonic_ns()}",
+                                     title="ベンチ用商品", price=1980, stock=10**6, fulfilled_by="platform")
+    for i in range(min(n, 200)):
+        order = orders.place(
+            customer_data={"external_id": f"bench-pickup-{i}", "email": f"bp{i}@example.jp", "name": "ベンチ"},
+            items=[{"sku": listing.sku, "quantity": 1}], shipping_speed="standard",
+            destination=orders.Destination(type="pickup_store", store_code=store.code),
+            payment_method="card", card_token="tok_visa", actor="bench",
+        )
+        shipment = shipments.register(order=order, carrier="yamato", tracking_number=seven_dr_number(f"{50_000_000_000 + i}"),
+                                      actor="bench")
+        shipments.record_event(shipment=shipment, type="arrived_at_store", occurred_at=now(), location=store.name,
+                               store_code=store.code, actor="bench")
+    parcels = list(Pickup.objects.filter(store=store).order_by("pk"))
+    bodies = [json.dumps({"store_code": store.code, "auth_number": p.auth_number,
+                          "inquiry_number": f"{p.inquiry_number[:4]}-{p.inquiry_number[4:8]}-{p.inquiry_number[8:]}"}
+                         ).encode() for p in parcels]
+    return [("POST", "/api/v1/pickup/tickets", bodies[i % len(bodies)], ctx.headers("lawson")) for i in range(n)]
+
+
 # --- load generation -------------------------------------------------------------------------
 
 def _client(requests: list[Request], threads: int) -> tuple[list[float], int]:
