@@ -135,7 +135,8 @@ def _close_cancelled_elsewhere() -> int:
     at = now()
     with transaction.atomic():
         ids = list(Pickup.objects.select_for_update(of=("self",), skip_locked=True)
-                   .filter(status=Pickup.Status.READY, order__status=S.CANCELLED).values_list("pk", flat=True))
+                   .filter(status=Pickup.Status.READY, order__status=S.CANCELLED)
+                   .values_list("pk", flat=True)[:EXPIRY_BATCH_SIZE])
         if ids:
             Pickup.objects.filter(pk__in=ids).update(status=Pickup.Status.CANCELLED, closed_at=at)
             PickupTicket.objects.filter(pickup_id__in=ids, voided_at__isnull=True, redeemed_at__isnull=True).update(

@@ -221,3 +221,14 @@ def test_order_resource_with_a_pickup_stays_constant_query(store, storefront, ma
     parcels.resend_notice(pickup, actor="staff:agent")
     with django_assert_max_num_queries(baseline):
         storefront.get(f"/api/v1/orders/{pickup.order.number}")
+
+
+def test_the_carrier_reports_the_arrival_through_the_api(store, carrier, storefront):
+    order, shipment = shipped_pickup_order(store)
+    r = carrier.json("post", f"/api/v1/shipments/{shipment.tracking_number}/events",
+                     {"type": "arrived_at_store", "occurred_at": ARRIVAL.isoformat(), "location": store.name,
+                      "store_code": store.code})
+    assert r.status_code == 201, r.json()
+    assert r.json()["order_status"] == "ready_for_pickup"
+    body = storefront.get(f"/api/v1/orders/{order.number}").json()
+    assert body["pickup"]["status"] == "ready" and body["pickup"]["auth_number"] == order.number[-7:]
