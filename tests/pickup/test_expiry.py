@@ -48,7 +48,7 @@ def test_a_parcel_past_its_deadline_is_cancelled_returned_and_refunded_without_f
     # The batch renders the template once; the text is what messages.render gives this order.
     assert (message.subject, message.body) == messages.render(
         "cancelled", {"customer": order.customer, "order": order, "refund": refund})
-    assert "返金いたします" in message.body
+    assert "返金いたします" in message.body and "キャンセル料はかかりません" in message.body
     assert PickupNoShow.objects.filter(order=order, customer=order.customer).exists()
 
 
