@@ -31,6 +31,8 @@ from shop.models import CancellationReason, Listing, Message, Order, OrderEvent,
 from shop.services.messages import render
 
 EXPIRY_BATCH_SIZE = 1000
+# Bounds one run's candidate list (ids only, a few MB); anything beyond waits for the next run.
+MAX_CANDIDATES_PER_RUN = 500_000
 ACTOR = "system:konbini_expiry"
 _MESSAGE_TASK_CHUNK = 200
 
@@ -45,28 +47,34 @@ def overdue_orders(at: datetime):
 
 def expire_overdue_payments(*, at: datetime | None = None, batch_size: int = EXPIRY_BATCH_SIZE,
                             order_ids: Iterable[int] | None = None, max_batches: int | None = None) -> dict:
-    """Cancel every overdue konbini order (``payment_expired``), batch by batch."""
+    """Cancel every overdue konbini order (``payment_expired``), batch by batch.
+
+    One unlocked pass lists the candidates' ids (at most ``MAX_CANDIDATES_PER_RUN``; the next
+    run takes the rest); each batch then locks its slice by primary key and re-checks every
+    condition under the lock, so a stale candidate (paid, cancelled meanwhile, or locked by a
+    confirmation) is simply left alone. Walking the list keeps each batch's cost constant
+    instead of rescanning the rows earlier batches already cancelled.
+    """
     at = at or now()
     candidates = overdue_orders(at)
     if order_ids is not None:
         candidates = candidates.filter(pk__in=list(order_ids))
+    ids = list(candidates.order_by("pk").values_list("pk", flat=True)[:MAX_CANDIDATES_PER_RUN])
     expired = batches = 0
-    while max_batches is None or batches < max_batches:
-        count = _expire_batch(candidates, at, batch_size)
-        if not count:
+    for start in range(0, len(ids), batch_size):
+        if max_batches is not None and batches >= max_batches:
             break
-        expired += count
+        expired += _expire_batch(candidates.filter(pk__in=ids[start:start + batch_size]), at)
         batches += 1
     orphans = _void_codes_of_voided_payments(at)
     return {"expired": expired, "batches": batches, "orphan_codes_voided": orphans}
 
 
-def _expire_batch(candidates, at: datetime, batch_size: int) -> int:
+def _expire_batch(candidates, at: datetime) -> int:
     with transaction.atomic():
         rows = list(
-            candidates.select_for_update(skip_locked=True, of=("self",))
-            .order_by("payment__deadline")  # the payment_due index: each batch starts where the last ended
-            .values_list("pk", "number", "customer_id", "customer__name", "payment__pk")[:batch_size]
+            candidates.select_for_update(skip_locked=True, of=("self",)).order_by()
+            .values_list("pk", "number", "customer_id", "customer__name", "payment__pk")
         )
         if not rows:
             return 0
