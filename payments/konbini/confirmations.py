@@ -23,7 +23,7 @@ from payments.konbini.chains import Chain
 from payments.konbini.codes import chain_of, parse_number
 from payments.konbini.models import PaymentCode, PaymentReceipt
 from payments.models import Payment
-from shop.models import Order, OrderStatus
+from shop.models import CancellationReason, Order, OrderStatus
 from shop.services import messages, orders
 
 # Decision: a chain's clock may run a little ahead of ours; a paid_at further in the future is
@@ -90,7 +90,8 @@ def _find(chain: Chain, number: str) -> PaymentCode:
             .filter(chain=chain.code, number=number, status=PaymentCode.Status.VOID)
             .order_by("-created_at", "-id").first())
     if void is not None and void.payment.order.status == OrderStatus.CANCELLED:
-        raise _cancelled()
+        expired = void.payment.order.cancellation_reason == CancellationReason.PAYMENT_EXPIRED
+        raise _expired(void.payment) if expired else _cancelled()
     if void is not None:
         raise NotFound(f"この{chain.number_name}は、お支払い先のコンビニが変更されたため無効です。",
                        code="payment_not_found", field="payment_number")
@@ -121,7 +122,8 @@ def _status_of(payment: Payment, order: Order, at: datetime) -> str:
     if payment.status == Payment.Status.PAID:
         return "paid"
     if order.status == OrderStatus.CANCELLED or payment.status == Payment.Status.VOIDED:
-        raise _cancelled() if order.cancellation_reason != "payment_expired" else _expired(payment)
+        expired = order.cancellation_reason == CancellationReason.PAYMENT_EXPIRED
+        raise _expired(payment) if expired else _cancelled()
     if at > payable_until(payment):
         raise _expired(payment)
     return "pending"

@@ -258,6 +258,7 @@ def test_after_the_expiry_job_a_confirmation_is_payment_expired(lawson, code, or
     assert expire_overdue_payments()["expired"] == 1
     r = lawson.json("post", CONFIRM, confirm_body(code, amount=2980))
     assert r.status_code == 410 and r.json()["code"] == "payment_expired"
+    assert "お支払い期限（2026年11月29日 23:59）を過ぎた" in r.json()["message"]
     order.refresh_from_db()
     assert order.status == "cancelled" and not PaymentReceipt.objects.exists()
 
