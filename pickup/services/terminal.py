@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, transaction
 
 from backoffice.errors import Conflict, DomainError, Gone, InvalidInput, NotFound
 from backoffice.normalize import digits
-from backoffice.timeutil import local, now
+from backoffice.timeutil import now
 from pickup import rules
 from pickup.models import Pickup, PickupAttempt, PickupTicket, Store
 from pickup.services import stores, throttle
@@ -278,6 +278,3 @@ def unlock(pickup: Pickup, *, actor: str) -> Pickup:
         events.note(order=pickup.order, kind="pickup_unlocked", actor=actor, note="受取端末のロックを解除")
     return pickup
 
-
-def ticket_expires_at_local(ticket: PickupTicket) -> str:
-    return local(ticket.expires_at).isoformat()
