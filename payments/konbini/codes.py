@@ -13,7 +13,7 @@ import secrets
 from django.db import IntegrityError, transaction
 
 from backoffice.checkdigits import luhn_check_digit, luhn_valid
-from backoffice.errors import Conflict, InvalidInput
+from backoffice.errors import Conflict, Gone, InvalidInput
 from backoffice.normalize import digits
 from backoffice.timeutil import local, now
 from payments.konbini.chains import CHAINS, Chain
@@ -68,7 +68,8 @@ def representation(code: PaymentCode, payment: Payment) -> dict:
 
 def issue(*, order: Order, chain_code: str, actor: str) -> tuple[PaymentCode, Payment]:
     """Give the order a code of ``chain_code``: the current one if it is already that chain's,
-    else a new one, voiding the previous chain's code. 409 unless the order awaits payment."""
+    else a new one, voiding the previous chain's code. 409 unless the order awaits payment,
+    410 once its deadline has passed."""
     chain = chain_of(chain_code)
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("customer").get(pk=order.pk)
@@ -80,6 +81,10 @@ def issue(*, order: Order, chain_code: str, actor: str) -> tuple[PaymentCode, Pa
                 code="not_pending_payment",
             )
         payment = Payment.objects.get(order=order)
+        if payment.deadline is not None and now() > payment.deadline:
+            # Decision: the late-payment grace is for cash already on its way, not for new numbers.
+            raise Gone(f"お支払い期限（{local(payment.deadline):%Y年%-m月%-d日 %H:%M}）を過ぎたため、"
+                       "お支払い番号を発行できません。ご注文は自動的にキャンセルされます。", code="payment_expired")
         current = PaymentCode.objects.filter(payment=payment, status=PaymentCode.Status.LIVE).first()
         if current is not None and current.chain == chain.code:
             return current, payment

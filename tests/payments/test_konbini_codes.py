@@ -113,7 +113,8 @@ def test_other_partners_cannot_choose_a_chain(make_client):
 
 @pytest.mark.parametrize("moment", [jst(2026, 11, 19, 3, 0), jst(2026, 11, 19, 4, 59, 59)])
 def test_in_the_maintenance_window_the_instructions_endpoint_answers_503(storefront, moment):
-    order = konbini_order()
+    with time_machine.travel(jst(2026, 11, 18, 12, 0), tick=False):
+        order = konbini_order()
     with time_machine.travel(moment, tick=False):
         r = _choose(storefront, order, "lawson")
     assert r.status_code == 503 and r.json()["code"] == "maintenance"
@@ -123,13 +124,15 @@ def test_in_the_maintenance_window_the_instructions_endpoint_answers_503(storefr
 
 
 def test_at_5_00_the_instructions_endpoint_is_open_again(storefront):
-    order = konbini_order()
+    with time_machine.travel(jst(2026, 11, 18, 12, 0), tick=False):
+        order = konbini_order()
     with time_machine.travel(jst(2026, 11, 19, 5, 0), tick=False):
         assert _choose(storefront, order, "lawson").status_code == 201
 
 
 def test_there_is_no_maintenance_in_december_2026(storefront):
-    order = konbini_order()
+    with time_machine.travel(jst(2026, 12, 15, 12, 0), tick=False):
+        order = konbini_order()
     with time_machine.travel(jst(2026, 12, 17, 4, 0), tick=False):  # 3rd Thursday of an even month
         assert _choose(storefront, order, "lawson").status_code == 201
 
@@ -159,3 +162,14 @@ def test_the_order_resource_shows_the_code_with_a_constant_number_of_queries(sto
     assert storefront.get(f"/api/v1/orders/{plain.number}").json()["payment"]["konbini"] is None
     konbini = storefront.get(f"/api/v1/orders/{switched.number}").json()["payment"]["konbini"]
     assert konbini["chain"] == "ministop" and konbini["check_code"] == "8888"
+
+
+def test_no_new_number_after_the_deadline(storefront):
+    with time_machine.travel(PLACED, tick=False):
+        order = konbini_order()
+    with time_machine.travel(DEADLINE, tick=False):
+        assert _choose(storefront, order, "lawson").status_code == 201
+    with time_machine.travel(jst(2026, 11, 30, 0, 0), tick=False):
+        r = _choose(storefront, order, "familymart")
+    assert r.status_code == 410 and r.json()["code"] == "payment_expired"
+    assert PaymentCode.objects.get(payment__order=order).chain == "lawson"
