@@ -148,7 +148,7 @@ def main() -> None:
     if not db_url.rsplit("/", 1)[1].startswith("kb_bench"):
         raise SystemExit("refusing to recreate a database whose name does not start with kb_bench")
     os.environ["DATABASE_URL"] = db_url
-    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
     os.environ.setdefault("VAR_DIR", "/tmp/kb-bench-konbini")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
