@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 
+from backoffice.admin_tools import ReadOnlyInline
 from backoffice.errors import DomainError
 from payments import bank, refunds
 from payments.models import (
@@ -40,17 +41,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_operate_permission(self, request) -> bool:
         """Actions need the model's change permission (finance, superusers), though no form edits."""
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 def _staff(request) -> str:

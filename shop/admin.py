@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 
+from backoffice.admin_tools import ReadOnlyInline
 from backoffice.errors import DomainError
 from shop.models import (
     CallbackRequest,
@@ -37,17 +38,6 @@ def number_search_terms(term: str) -> list[str]:
         forms.add(digits_only)
         forms.add("+81" + digits_only.lstrip("0"))
     return sorted(forms)
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderEventInline(ReadOnlyInline):

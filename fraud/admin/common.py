@@ -12,17 +12,6 @@ from backoffice.timeutil import local
 from fraud.services import logins
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 def _run(modeladmin, request, label: str, func) -> bool:
     """Call one service; its DomainError becomes a message instead of a 500."""
     try:

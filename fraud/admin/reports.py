@@ -9,8 +9,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from backoffice.admin_tools import ReadOnlyInline
 from backoffice.timeutil import local
-from fraud.admin.common import ReadOnlyInline, _run
+from fraud.admin.common import _run
 from fraud.models import HeldOrder, Report, ReportEvent
 from fraud.services import logins, playbook, reports, review
 from shop.models import OrderStatus

@@ -8,6 +8,7 @@ import unicodedata
 from django.contrib import admin, messages
 from django.db.models import Q
 
+from backoffice.admin_tools import ReadOnlyInline as _ReadOnlyInline
 from backoffice.timeutil import local, now
 from payments.konbini import codes, confirmations
 from payments.konbini.expiry import expire_overdue_payments
@@ -17,17 +18,6 @@ from payments.konbini.models import KonbiniPaymentRequest, PaymentCode, PaymentR
 
 def _digits(term: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", term) if ch.isdigit())
-
-
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class PaymentCodeInline(_ReadOnlyInline):

@@ -7,9 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,33 +22,9 @@ from payments import refunds
 from payments.models import GiftCardEntry, Payment, Refund, SandboxGatewayRefund
 from shop.models import Message, Order, OrderStatus
 from tests.factories import CustomerFactory, ListingFactory, place
+from tests.support import run_concurrently, wait_until
 
 S = Refund.Status
-WAIT = 60  # seconds: the bound of every wait for another thread or process
-
-
-def wait_until(predicate, *, timeout: float = WAIT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
-def run_concurrently(n: int, func):
-    barrier = threading.Barrier(n)
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=30)
-            return func(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(worker, range(n)))
-
-
 def delivered_card_order(price: int) -> Order:
     order = place(ListingFactory(price=price))
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.DELIVERED)
