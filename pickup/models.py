@@ -56,7 +56,7 @@ class Pickup(models.Model):
     notice_due_at = models.DateTimeField("通知予定日時")
     noticed_at = models.DateTimeField("通知日時", null=True, blank=True)
     notice_resent_count = models.PositiveSmallIntegerField("通知再送回数", default=0)
-    # 23:59:59 JST on notice date + PICKUP_DAYS; projected from notice_due_at until the notice goes out.
+    # 23:59:59 JST on notice date + PICKUP_DAYS; counted from the arrival date until the notice goes out.
     deadline = models.DateTimeField("受取期限")
     reminder_sent_at = models.DateTimeField("リマインド送信日時", null=True, blank=True)
     consecutive_failures = models.PositiveSmallIntegerField("連続失敗回数", default=0)

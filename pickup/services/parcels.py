@@ -65,7 +65,9 @@ def on_arrived_at_store(order: Order, event: ShipmentEvent, actor: str) -> Picku
     notice_due_at = event.occurred_at + settings.PICKUP_NOTICE_DELAY
     pickup = Pickup.objects.create(
         order=order, store=store, inquiry_number=order.shipment.tracking_number, auth_number=auth_number_for(order),
-        arrived_at=event.occurred_at, notice_due_at=notice_due_at, deadline=deadline_for(notice_due_at),
+        # Until the notice goes out (and fixes it from the notice date) the deadline counts from
+        # the arrival date: never later than the real one, so nothing waits past its window.
+        arrived_at=event.occurred_at, notice_due_at=notice_due_at, deadline=deadline_for(event.occurred_at),
     )
     orders.transition(order, S.READY_FOR_PICKUP, actor=actor, note=f"{store.name}に到着（受取可能）")
     countdown = max(0.0, (notice_due_at - now()).total_seconds())
