@@ -153,16 +153,23 @@ def _get_order(ctx: Context, n: int) -> list[Request]:
 
 @scenario("POST /orders")
 def _post_order(ctx: Context, n: int) -> list[Request]:
+    """Card orders from 500 different customers over 20 listings: the row locks a placement takes
+    (the customer's, the listing's stock) are spread as in real traffic, not one hot row."""
     from shop.models import Listing, Seller
 
-    listing = Listing.objects.create(seller=Seller.objects.first(), sku="BENCH-POST", title="ベンチ用商品", price=1980,
-                                     stock=10**7, fulfilled_by="platform")
-    body = {"customer": {"external_id": "bench-post", "email": "post@example.jp", "name": "ベンチ"},
-            "items": [{"sku": listing.sku, "quantity": 1}], "shipping_speed": "standard",
-            "destination": {"type": "home", "postal_code": "100-0001", "prefecture": "東京都", "city": "千代田区",
-                            "address_line": "千代田1-1", "recipient_name": "山田", "phone": "03-1234-5678"},
-            "payment_method": "card", "card_token": "tok_visa"}
-    return [("POST", "/api/v1/orders", json.dumps(body).encode(), ctx.headers("storefront")) for _ in range(n)]
+    seller = Seller.objects.first()
+    listings = [Listing.objects.create(seller=seller, sku=f"BENCH-POST-{i}", title="ベンチ用商品", price=1980,
+                                       stock=10**7, fulfilled_by="platform") for i in range(20)]
+    requests = []
+    for i in range(n):
+        body = {"customer": {"external_id": f"bench-post-{i % 500}", "email": f"post{i % 500}@example.jp",
+                             "name": "ベンチ"},
+                "items": [{"sku": listings[i % len(listings)].sku, "quantity": 1}], "shipping_speed": "standard",
+                "destination": {"type": "home", "postal_code": "100-0001", "prefecture": "東京都", "city": "千代田区",
+                                "address_line": "千代田1-1", "recipient_name": "山田", "phone": "03-1234-5678"},
+                "payment_method": "card", "card_token": "tok_visa"}
+        requests.append(("POST", "/api/v1/orders", json.dumps(body).encode(), ctx.headers("storefront")))
+    return requests
 
 
 @scenario("POST /konbini/payments/confirm", target=0.4)
