@@ -174,7 +174,7 @@ def place(
         order = _create_order(customer, seller, lines, fields, total, shipping_speed, payment_method,
                               held=risk.hold)
         _reserve_stock(lines)
-        _take_payment(order, customer, payment_method, card_token)
+        _take_payment(order, customer, payment_method, card_token, take_money=not risk.reject)
         events.placed(order=order, actor=actor, note=f"{order.get_payment_method_display()} {total:,}円")
         screening.settle(order, risk, actor=actor)  # ≥ 70 held for review; ≥ 90 cancelled here
         if order.status == S.CANCELLED:
@@ -225,9 +225,17 @@ def _release_stock(order: Order) -> None:
         Listing.objects.filter(pk=line.listing_id).update(stock=F("stock") + line.quantity)
 
 
-def _take_payment(order: Order, customer: Customer, method: str, card_token: str | None) -> Payment:
+def _take_payment(order: Order, customer: Customer, method: str, card_token: str | None, *,
+                  take_money: bool = True) -> Payment:
+    """Capture the card or spend the balance now; konbini and COD wait for the cash.
+
+    An order the risk score rejects outright (≥ 90) is never charged: its payment is recorded
+    voided instead of being captured and refunded a moment later.
+    """
     payment = Payment(order=order, method=method, amount=order.total, status=Payment.Status.PENDING)
-    if method == PaymentMethod.CARD:
+    if not take_money:
+        payment.status = Payment.Status.VOIDED
+    elif method == PaymentMethod.CARD:
         payment.gateway_reference = get_gateway().capture(token=card_token, amount=order.total, reference=order.number)
         payment.status, payment.captured_amount, payment.paid_at = Payment.Status.PAID, order.total, now()
     elif method == PaymentMethod.GIFT_CARD:

@@ -256,7 +256,7 @@ def test_score_89_is_held_not_cancelled():
     assert place(ListingFactory()).status == "on_hold"
 
 
-def test_score_90_is_created_then_cancelled_with_stock_released_and_card_refunded():
+def test_score_90_is_created_then_cancelled_with_stock_released_and_the_card_never_charged():
     only_weights(new_address=rules.RISK_REJECT_AT)
     listing = ListingFactory(stock=5, price=3000)
     order = place(listing, quantity=2)
@@ -264,8 +264,9 @@ def test_score_90_is_created_then_cancelled_with_stock_released_and_card_refunde
     assert order.status == "cancelled" and order.cancellation_reason == "risk_rejected"
     listing.refresh_from_db()
     assert listing.stock == 5
-    refund = Refund.objects.get(order=order)
-    assert refund.amount == 3000 * 2 and refund.reason == "risk_rejected"
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.captured_amount, payment.gateway_reference) == ("voided", 0, "")
+    assert not Refund.objects.filter(order=order).exists()  # nothing taken, nothing to give back
     report = Report.objects.get()
     assert report.type == ReportType.RISK_REVIEW and report.checks.filter(code="decided_order").exists()
     assert not order.messages.filter(kind="order_confirmed").exists()
