@@ -37,5 +37,12 @@ test: setup browser
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# Benchmarks print figures; they need PostgreSQL (DATABASE_URL) and Redis, as on the real stack.
+bench: setup
+	$(PY) bench/api.py
+	$(PY) bench/sweep_payments.py
+	$(PY) bench/sweep_pickups.py
+	$(PY) bench/staff_pages.py
+
 clean:
 	rm -rf var $(VENV)
