@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import time
 from datetime import timedelta
@@ -29,36 +28,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import drop_database, peak_rss_mb, recreate_database  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench_pickup"
 CHUNK = 5_000
 LISTINGS = 200
 STORES = 500
 REPEAT_CUSTOMERS = 100  # the first 3 × this many parcels: 3 no-shows each
-
-
-def _admin_url(url: str) -> tuple[str, str]:
-    return url.rsplit("/", 1)[0] + "/postgres", url.rsplit("/", 1)[1]
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    admin, name = _admin_url(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    admin, name = _admin_url(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 def base_data():
