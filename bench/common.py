@@ -29,3 +29,66 @@ def drop_database(url: str) -> None:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+# Targets shared by the sweep benchmarks (issues 3 and 5).
+MAX_TIME_RATIO = 12  # the large run may take at most 12× the small run's time
+MAX_PEAK_RSS_MB = 250
+
+
+def sweep_main(*, script: str, doc: str, default_db: str, unit: str, min_rate: int, base_data, run,
+               extra_report=None) -> None:
+    """The command line of a sweep benchmark: a scratch PostgreSQL database, a small and a large
+    run of ``run(n, offset, *base_data())`` (which returns the job's seconds), then the figures
+    against the targets. Celery goes to an in-memory broker unless CELERY_BROKER_URL says otherwise."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    db_url = os.environ.get("DATABASE_URL", default_db)
+    if not db_url.startswith("postgres"):
+        raise SystemExit(f"{script} runs on PostgreSQL: set DATABASE_URL=postgres://...")
+    if not db_url.rsplit("/", 1)[1].startswith("kb_bench"):
+        raise SystemExit("refusing to recreate a database whose name does not start with kb_bench")
+    os.environ["DATABASE_URL"] = db_url
+    broker = os.environ.setdefault("CELERY_BROKER_URL", "memory://localhost/")
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    os.environ.setdefault("VAR_DIR", f"/tmp/kb-bench-{unit}")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    recreate_database(db_url)
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        data = base_data()
+        print(f"{script} — PostgreSQL, {os.cpu_count()} CPUs, broker {broker.split('://')[0]}")
+        small = run(args.small, 0, *data)
+        large = run(args.large, args.small, *data)
+        if extra_report is not None:
+            extra_report()
+        rate, ratio, rss = args.large / large, large / small, peak_rss_mb()
+        print(f"throughput (large run): {rate:,.0f} {unit}/s (target ≥ {min_rate:,}) "
+              f"{'OK' if rate >= min_rate else 'BELOW TARGET'}")
+        print(f"time ratio {args.large // 1000}k/{args.small // 1000}k: {ratio:.1f}× (target ≤ {MAX_TIME_RATIO}×; "
+              f"linear = {args.large / args.small:.0f}×) {'OK' if ratio <= MAX_TIME_RATIO else 'ABOVE TARGET'}")
+        print(f"peak RSS: {rss:.1f} MB (target < {MAX_PEAK_RSS_MB} MB) "
+              f"{'OK' if rss < MAX_PEAK_RSS_MB else 'ABOVE TARGET'}")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if broker.startswith("redis"):
+            from backoffice.celery import app
+
+            app.control.purge()
+        if not args.keep:
+            drop_database(db_url)

@@ -14,8 +14,6 @@ delivery tasks enqueued, but no e-mail is sent.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from datetime import timedelta
@@ -24,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, peak_rss_mb, recreate_database  # noqa: E402
+from bench.common import peak_rss_mb, sweep_main  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench_konbini"
 CHUNK = 5_000
@@ -113,50 +111,8 @@ def run(n: int, offset: int, listing_ids, customer_ids) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--small", type=int, default=10_000)
-    parser.add_argument("--large", type=int, default=100_000)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    args = parser.parse_args()
-
-    db_url = os.environ.get("DATABASE_URL", DEFAULT_DB)
-    if not db_url.startswith("postgres"):
-        raise SystemExit("bench/sweep_payments.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    if not db_url.rsplit("/", 1)[1].startswith("kb_bench"):
-        raise SystemExit("refusing to recreate a database whose name does not start with kb_bench")
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["CELERY_BROKER_URL"] = "memory://localhost/"
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    os.environ.setdefault("VAR_DIR", "/tmp/kb-bench-konbini")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
-    recreate_database(db_url)
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        listing_ids, customer_ids = base_data()
-        from payments.konbini.expiry import EXPIRY_BATCH_SIZE
-
-        print(f"bench/sweep_payments.py — PostgreSQL, {os.cpu_count()} CPUs, batch size {EXPIRY_BATCH_SIZE}")
-        small = run(args.small, 0, listing_ids, customer_ids)
-        large = run(args.large, args.small, listing_ids, customer_ids)
-        rate = args.large / large
-        ratio = large / small
-        print(f"throughput (large run): {rate:,.0f} orders/s (target ≥ 2,000) "
-              f"{'OK' if rate >= 2000 else 'BELOW TARGET'}")
-        print(f"time ratio {args.large // 1000}k/{args.small // 1000}k: {ratio:.1f}× "
-              f"(target ≤ 12×; linear = {args.large / args.small:.0f}×) {'OK' if ratio <= 12 else 'ABOVE TARGET'}")
-        print(f"peak RSS: {peak_rss_mb():.1f} MB (target < 250 MB) {'OK' if peak_rss_mb() < 250 else 'ABOVE TARGET'}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database(db_url)
+    sweep_main(script="bench/sweep_payments.py", doc=__doc__, default_db=DEFAULT_DB, unit="orders", min_rate=2_000,
+               base_data=base_data, run=run)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ broker. The first 300 parcels belong to 100 customers (3 no-shows each), so the 
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from datetime import timedelta
@@ -29,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, peak_rss_mb, recreate_database  # noqa: E402
+from bench.common import peak_rss_mb, sweep_main  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench_pickup"
 CHUNK = 5_000
@@ -132,57 +130,16 @@ def run(n: int, offset: int, listing_ids, store_ids) -> float:
     return elapsed
 
 
+def report_fraud_cases() -> None:
+    from fraud.models import Report
+
+    reports = Report.objects.filter(type="repeated_pickup_cancellation").count()
+    print(f"fraud reports opened (3rd no-show): {reports}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--small", type=int, default=10_000)
-    parser.add_argument("--large", type=int, default=100_000)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    args = parser.parse_args()
-
-    db_url = os.environ.get("DATABASE_URL", DEFAULT_DB)
-    if not db_url.startswith("postgres"):
-        raise SystemExit("bench/sweep_pickups.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    if not db_url.rsplit("/", 1)[1].startswith("kb_bench"):
-        raise SystemExit("refusing to recreate a database whose name does not start with kb_bench")
-    os.environ["DATABASE_URL"] = db_url
-    broker = os.environ.setdefault("CELERY_BROKER_URL", "memory://")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    os.environ.setdefault("VAR_DIR", "/tmp/kb-bench-pickup")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
-    recreate_database(db_url)
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        listing_ids, store_ids = base_data()
-        print(f"bench/sweep_pickups.py — PostgreSQL, {os.cpu_count()} CPUs, broker {broker.split('://')[0]}")
-        small = run(args.small, 0, listing_ids, store_ids)
-        large = run(args.large, args.small, listing_ids, store_ids)
-        from fraud.models import Report
-
-        reports = Report.objects.filter(type="repeated_pickup_cancellation").count()
-        rate = args.large / large
-        ratio = large / small
-        print(f"fraud reports opened (3rd no-show): {reports}")
-        print(f"throughput (large run): {rate:,.0f} parcels/s (target ≥ 1,000) "
-              f"{'OK' if rate >= 1000 else 'BELOW TARGET'}")
-        print(f"time ratio {args.large // 1000}k/{args.small // 1000}k: {ratio:.1f}× "
-              f"(target ≤ 12×; linear = {args.large / args.small:.0f}×) {'OK' if ratio <= 12 else 'ABOVE TARGET'}")
-        print(f"peak RSS: {peak_rss_mb():.1f} MB (target < 250 MB) {'OK' if peak_rss_mb() < 250 else 'ABOVE TARGET'}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if broker.startswith("redis"):
-            from backoffice.celery import app
-
-            app.control.purge()
-        if not args.keep:
-            drop_database(db_url)
+    sweep_main(script="bench/sweep_pickups.py", doc=__doc__, default_db=DEFAULT_DB, unit="parcels", min_rate=1_000,
+               base_data=base_data, run=run, extra_report=report_fraud_cases)
 
 
 if __name__ == "__main__":
