@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.db import models
 
-# seed 000/001: コンビニ受取 at Lawson and Ministop (Loppi) and FamilyMart (Famiポート).
-PICKUP_CHAINS = {"lawson": "Loppi", "ministop": "Loppi", "familymart": "Famiポート"}
+from payments.konbini.chains import CHAINS
+
+# seed 000/001: コンビニ受取 at Lawson, Ministop and FamilyMart; each chain's terminal (Loppi,
+# Famiポート) is the one its row of the chain table names.
+PICKUP_CHAINS = {code: CHAINS[code].terminal for code in ("lawson", "ministop", "familymart")}
 
 
 class Store(models.Model):

@@ -32,8 +32,8 @@ def number_search_terms(term: str) -> list[str]:
     text = unicodedata.normalize("NFKC", term).strip()
     digits_only = "".join(ch for ch in text if ch.isdigit())
     forms = {text}
-    if len(digits_only) == 17:
-        forms.add(f"{digits_only[:3]}-{digits_only[3:10]}-{digits_only[10:]}")
+    if len(digits_only) == orders.ORDER_NUMBER_DIGITS:
+        forms.add(orders.hyphenate_order_number(digits_only))
     if len(digits_only) in (10, 11, 12, 13):
         forms.add(digits_only)
         forms.add("+81" + digits_only.lstrip("0"))

@@ -39,6 +39,7 @@ from shop.models import (
     Shipment,
     ShipmentEvent,
 )
+from shop.services.orders import ORDER_NUMBER_DIGITS, hyphenate_order_number
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 50
@@ -120,9 +121,9 @@ def search(query: str) -> SearchResult:
         return result
     n = len(compact)
     ids: set[int] = set()
-    if n == 17:
+    if n == ORDER_NUMBER_DIGITS:
         result.kind = "order_number"
-        ids |= set(Order.objects.filter(number=f"{compact[:3]}-{compact[3:10]}-{compact[10:]}")
+        ids |= set(Order.objects.filter(number=hyphenate_order_number(compact))
                    .values_list("pk", flat=True))
     if n == 12:  # the tracking number, which is also the pickup inquiry number (SPEC §4)
         result.kind = "tracking_number"

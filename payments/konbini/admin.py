@@ -11,9 +11,13 @@ from django.db.models import Q
 from backoffice.admin_tools import ReadOnlyInline as _ReadOnlyInline
 from backoffice.timeutil import local, now
 from payments.konbini import codes, confirmations
+from payments.konbini.chains import CHAINS
 from payments.konbini.expiry import expire_overdue_payments
 from payments.konbini.maintenance import next_maintenance_window
 from payments.konbini.models import KonbiniPaymentRequest, PaymentCode, PaymentReceipt
+from shop.services.orders import ORDER_NUMBER_DIGITS, hyphenate_order_number
+
+PAYMENT_NUMBER_LENGTHS = frozenset(chain.digits for chain in CHAINS.values())
 
 
 def _digits(term: str) -> str:
@@ -57,10 +61,10 @@ class KonbiniPaymentRequestAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         number = _digits(search_term)
-        if len(number) in (11, 13):  # a payment number, typed any way
+        if len(number) in PAYMENT_NUMBER_LENGTHS:  # a payment number, typed any way
             return queryset.filter(konbini_codes__number=number).distinct(), True
-        if len(number) == 17:
-            return queryset.filter(order__number=f"{number[:3]}-{number[3:10]}-{number[10:]}"), False
+        if len(number) == ORDER_NUMBER_DIGITS:
+            return queryset.filter(order__number=hyphenate_order_number(number)), False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="支払い受付期限（猶予込み）")
@@ -103,10 +107,10 @@ class PaymentCodeAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         number = _digits(search_term)
-        if len(number) in (11, 13):
+        if len(number) in PAYMENT_NUMBER_LENGTHS:
             return queryset.filter(number=number), False
-        if len(number) == 17:
-            return queryset.filter(payment__order__number=f"{number[:3]}-{number[3:10]}-{number[10:]}"), False
+        if len(number) == ORDER_NUMBER_DIGITS:
+            return queryset.filter(payment__order__number=hyphenate_order_number(number)), False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="注文番号", ordering="payment__order__number")
@@ -143,7 +147,7 @@ class PaymentReceiptAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         number = _digits(search_term)
-        if len(number) in (11, 13):
+        if len(number) in PAYMENT_NUMBER_LENGTHS:
             return queryset.filter(Q(code__number=number) | Q(receipt_number=search_term.strip())), False
         return super().get_search_results(request, queryset, search_term)
 

@@ -45,18 +45,29 @@ class Destination:
     store_code: str = ""
 
 
+# seed 001: the order number is 3-7-7 digits (111-2222222-3456789); the one place its shape lives.
+ORDER_NUMBER_GROUPS = (3, 7, 7)
+ORDER_NUMBER_DIGITS = sum(ORDER_NUMBER_GROUPS)
+
+
+def hyphenate_order_number(digits: str) -> str:
+    """17 digits → NNN-NNNNNNN-NNNNNNN, the stored form."""
+    a, b, _ = ORDER_NUMBER_GROUPS
+    return f"{digits[:a]}-{digits[a:a + b]}-{digits[a + b:]}"
+
+
 def new_order_number() -> str:
     """NNN-NNNNNNN-NNNNNNN, random and never sequential (seed 001)."""
-    digits = f"{secrets.randbelow(10**17):017d}"
-    return f"{digits[:3]}-{digits[3:10]}-{digits[10:]}"
+    return hyphenate_order_number(f"{secrets.randbelow(10**ORDER_NUMBER_DIGITS):0{ORDER_NUMBER_DIGITS}d}")
 
 
 def format_order_number(raw: str) -> str:
+    """What a person typed (full-width, hyphens optional) → the stored form, or 400."""
     from backoffice.normalize import digits
 
-    d = digits(raw, field="order_number", length=17, code="invalid_order_number",
+    d = digits(raw, field="order_number", length=ORDER_NUMBER_DIGITS, code="invalid_order_number",
                message="注文番号は3-7-7桁の数字で入力してください。")
-    return f"{d[:3]}-{d[3:10]}-{d[10:]}"
+    return hyphenate_order_number(d)
 
 
 def get_order(number: str, *, lock: bool = False) -> Order:
