@@ -3,21 +3,20 @@ operation: validate → check the partner's scope → call one service."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.api.idempotency import idempotent
-from backoffice.errors import Conflict, Forbidden, NotFound
+from backoffice.errors import Forbidden, NotFound
 from backoffice.models import Partner
 from payments import giftcards
 from payments.models import GiftCardEntry
 from shop import selectors
 from shop.api import serializers as s
-from shop.models import Listing, Order
-from shop.services import customers, orders, shipments
+from shop.models import Order
+from shop.services import catalog, customers, orders, shipments
 
 K = Partner.Kind
 
@@ -138,11 +137,7 @@ class ListingCreateView(APIView):
     @extend_schema(request=s.ListingIn, responses={201: s.ListingOut})
     def post(self, request):
         data = _valid(s.ListingIn, request.data)
-        try:
-            with transaction.atomic():
-                listing = Listing.objects.create(seller_id=request.auth.seller_id, **data)
-        except IntegrityError:
-            raise Conflict("このSKUは既に使われています。", code="sku_taken", field="sku") from None
+        listing = catalog.create_listing(seller=request.auth.seller, **data)
         return Response(s.ListingOut(listing).data, status=201)
 
 
@@ -152,13 +147,7 @@ class ListingUpdateView(APIView):
     @extend_schema(request=s.ListingPatchIn, responses={200: s.ListingOut})
     def patch(self, request, sku):
         data = _valid(s.ListingPatchIn, request.data)
-        listing = Listing.objects.filter(sku=sku, seller_id=request.auth.seller_id).first()
-        if listing is None:
-            raise NotFound("出品が見つかりません。", code="listing_not_found")
-        for name, value in data.items():
-            setattr(listing, name, value)
-        if data:
-            listing.save(update_fields=[*data, "updated_at"])
+        listing = catalog.update_listing(seller=request.auth.seller, sku=sku, changes=dict(data))
         return Response(s.ListingOut(listing).data)
 
 
@@ -176,11 +165,7 @@ class SellerSettingsView(APIView):
     @extend_schema(request=s.SellerSettingsIn, responses={200: s.SellerSettingsIn})
     def patch(self, request):
         data = _valid(s.SellerSettingsIn, request.data)
-        seller = request.auth.seller
-        for name, value in data.items():
-            setattr(seller, name, value)
-        if data:
-            seller.save(update_fields=list(data))
+        seller = catalog.update_seller_settings(seller=request.auth.seller, changes=dict(data))
         return Response(self._out(seller))
 
 
