@@ -84,8 +84,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    # Server-side binding lets psycopg prepare statements a connection repeats (planning once).
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
+    # Server-side binding plus a prepare threshold lets psycopg prepare the statements a
+    # connection repeats, so PostgreSQL parses and plans them once (Django disables preparing by
+    # default for transaction-pooling proxies: set DB_PREPARE_THRESHOLD= empty behind one).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "server_side_binding": env.bool("DB_SERVER_SIDE_BINDING", default=True),
+        "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=5) if env.str("DB_PREPARE_THRESHOLD", "5") else None,
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -159,6 +164,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Filled by each app's jobs module through backoffice.jobs.register(); see backoffice/celery.py.
 CELERY_BEAT_SCHEDULE: dict = {}
+# The message outbox relay (shop.jobs.send_pending_messages) runs this often: the longest a
+# customer's e-mail waits after the transaction that created its message.
+MESSAGE_RELAY_SECONDS = env.int("MESSAGE_RELAY_SECONDS", default=5)
 
 # --- Product rules that are configuration (SPEC.md) ---------------------------------------
 # SPEC §3, seed 003 (支払い期限を少し過ぎても間に合う場合もある): confirmations this long after

@@ -263,7 +263,11 @@ class Message(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "メッセージ"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-created_at"], name="message_customer_recent")]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="message_customer_recent"),
+            # The outbox relay's queue: only unsent messages, so it stays small however many were sent.
+            models.Index(fields=["created_at", "id"], condition=Q(emailed_at__isnull=True), name="message_unsent"),
+        ]
 
 
 class CallbackRequest(models.Model):

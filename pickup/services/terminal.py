@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
+from backoffice import rawsql
 from backoffice.errors import Conflict, DomainError, Gone, InvalidInput, NotFound
 from backoffice.normalize import digits
 from backoffice.timeutil import now
@@ -135,21 +136,9 @@ _PICKUP_COLUMNS = [f.attname for f in Pickup._meta.concrete_fields]
 @functools.cache
 def _parcel_sql(lock: bool) -> str:
     return _PARCEL_SQL.format(
-        columns=", ".join(f"p.{f.column}" for f in Pickup._meta.concrete_fields), ticket=PickupTicket._meta.db_table,
+        columns=rawsql.columns("p", Pickup, _PICKUP_COLUMNS), ticket=PickupTicket._meta.db_table,
         pickup=Pickup._meta.db_table, order=Order._meta.db_table, store=Store._meta.db_table,
         lock="FOR UPDATE OF p" if lock else "")
-
-
-def _converted(model, attnames: list[str], values) -> list:
-    """Apply the backend's and the fields' converters, as the ORM does (SQLite: aware datetimes)."""
-    out = []
-    for attname, value in zip(attnames, values, strict=True):
-        field = model._meta.get_field(attname)
-        col = field.get_col(model._meta.db_table)
-        for converter in [*connection.ops.get_db_converters(col), *field.get_db_converters(connection)]:
-            value = converter(value, col, connection)
-        out.append(value)
-    return out
 
 
 def _lock_parcel(inquiry: str) -> Pickup | None:
@@ -163,14 +152,12 @@ def _lock_parcel(inquiry: str) -> Pickup | None:
     if row is None:
         return None
     n = len(_PICKUP_COLUMNS)
-    pickup = Pickup.from_db(connection.alias, _PICKUP_COLUMNS, _converted(Pickup, _PICKUP_COLUMNS, row[:n]))
+    pickup = rawsql.instance(Pickup, _PICKUP_COLUMNS, row[:n])
     number, status, chain, code, name, throttled_until, has_open_ticket = row[n:]
-    [throttled_until] = _converted(Store, ["throttled_until"], [throttled_until])
     pickup.has_open_ticket = bool(has_open_ticket)
-    # from_db() takes the values in the model's field order.
-    pickup.order = Order.from_db(connection.alias, ["id", "number", "status"], [pickup.order_id, number, status])
-    pickup.store = Store.from_db(connection.alias, ["id", "chain", "code", "name", "throttled_until"],
-                                 [pickup.store_id, chain, code, name, throttled_until])
+    pickup.order = rawsql.instance(Order, ["id", "number", "status"], [pickup.order_id, number, status])
+    pickup.store = rawsql.instance(Store, ["id", "chain", "code", "name", "throttled_until"],
+                                   [pickup.store_id, chain, code, name, throttled_until])
     return pickup
 
 

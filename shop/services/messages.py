@@ -1,5 +1,12 @@
-"""Customer messages: created in the caller's transaction, e-mailed by Celery after commit,
-exactly once (the ``dedupe_key`` is unique; the task locks the row before sending)."""
+"""Customer messages through an outbox: created in the caller's transaction, e-mailed by the
+relay (``deliver_pending``, a periodic job every few seconds), exactly once.
+
+"Once" is two database facts: the unique ``dedupe_key`` (one message per cause) and the row lock
+taken before sending, with ``emailed_at`` set in the same transaction (one e-mail per message).
+No request talks to the broker: a rolled-back transaction leaves no message to send, a committed
+one cannot lose its e-mail to a broker hiccup, and the register's confirmation does not wait for
+a publish.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +24,17 @@ def render(kind: str, context: dict) -> tuple[str, str]:
     return subject.strip(), body.strip() + "\n"
 
 
+def cause_key(kind: str, *, customer: Customer, order: Order | None = None) -> str:
+    """The cause of a message, once per order (or per customer for account messages)."""
+    return f"{kind}:{order.number if order else customer.pk}"
+
+
 def notify(
     *, customer: Customer, kind: str, order: Order | None = None, context: dict | None = None,
     dedupe_key: str | None = None,
 ) -> Message:
-    """Create the message once for its cause and e-mail it after the transaction commits."""
-    key = dedupe_key or f"{kind}:{order.number if order else customer.pk}"
+    """Create the message once for its cause; the relay e-mails it once the transaction has committed."""
+    key = dedupe_key or cause_key(kind, customer=customer, order=order)
     subject, body = render(kind, {"customer": customer, "order": order, **(context or {})})
     try:
         # Insert first (one savepoint, one INSERT): the unique dedupe_key decides "once".
@@ -31,21 +43,29 @@ def notify(
                                              subject=subject, body=body, created_at=now())
     except IntegrityError:  # the same cause already created it (a retry, a concurrent request)
         return Message.objects.get(dedupe_key=key)
-    from shop.tasks import deliver_message
-
-    transaction.on_commit(lambda: deliver_message.delay(message.pk))
     return message
 
 
-def deliver(message_id: int) -> bool:
-    """Send the e-mail of one message unless it was already sent. Returns whether it sent."""
+def deliver(message_id: int, *, skip_locked: bool = False) -> bool:
+    """Send the e-mail of one message unless it was already sent. Returns whether it sent.
+    ``skip_locked``: a message another relay is sending right now is left to it."""
     from django.core.mail import send_mail
 
     with transaction.atomic():
-        message = Message.objects.select_for_update().select_related("customer").filter(pk=message_id).first()
+        message = (Message.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+                   .select_related("customer").filter(pk=message_id).first())
         if message is None or message.emailed_at is not None:
             return False
         send_mail(message.subject, message.body, None, [message.customer.email])
         message.emailed_at = now()
         message.save(update_fields=["emailed_at"])
     return True
+
+
+def deliver_pending(*, limit: int = 500) -> int:
+    """The relay: e-mail up to ``limit`` unsent messages, oldest first, each in its own transaction
+    (an SMTP failure stops the run and leaves the rest for the next one; nothing sent is sent
+    again). Concurrent relays skip each other's locked rows. Returns how many it sent."""
+    pending = (Message.objects.filter(emailed_at__isnull=True).order_by("created_at", "id")
+               .values_list("pk", flat=True)[:limit])
+    return sum(deliver(pk, skip_locked=True) for pk in list(pending))

@@ -11,7 +11,7 @@ from django.core import mail
 
 from backoffice.timeutil import now
 from shop.jobs import send_pending_messages
-from shop.models import Message, Order
+from shop.models import Message
 from tests.factories import ListingFactory, place
 
 pytestmark = pytest.mark.django_db
@@ -73,16 +73,31 @@ def test_staff_groups_exist_with_their_permissions():
     assert analyst.permissions.filter(codename="change_giftcardaccount").exists()
 
 
-def test_the_sweep_resends_a_message_whose_task_was_lost(django_capture_on_commit_callbacks):
-    order = place(ListingFactory())  # on_commit never ran: the task was "lost"
-    message = Message.objects.get(order=order)
-    assert message.emailed_at is None
-    assert send_pending_messages() == {"enqueued": 0}  # too recent: its task may still be on its way
-    with time_machine.travel(now() + timedelta(minutes=6)):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert send_pending_messages() == {"enqueued": 1}
-        with django_capture_on_commit_callbacks(execute=True):
-            assert send_pending_messages() == {"enqueued": 0}
-    message.refresh_from_db()
-    assert message.emailed_at is not None and len(mail.outbox) == 1
-    assert Order.objects.count() == 1
+def test_the_relay_sends_each_committed_message_once_oldest_first():
+    first = place(ListingFactory())
+    with time_machine.travel(now() + timedelta(seconds=2)):
+        second = place(ListingFactory(), external_id="later")
+    assert mail.outbox == []  # placing only wrote the messages (the outbox)
+    assert send_pending_messages(limit=1) == {"sent": 1}
+    assert [m.subject for m in mail.outbox] == [Message.objects.get(order=first).subject]
+    assert send_pending_messages() == {"sent": 1}
+    assert send_pending_messages() == {"sent": 0}
+    assert [m.subject for m in mail.outbox][1:] == [Message.objects.get(order=second).subject]
+    assert not Message.objects.filter(emailed_at__isnull=True).exists()
+
+
+def test_a_failed_send_is_retried_by_the_next_run(monkeypatch):
+    from django.core.mail.backends.locmem import EmailBackend
+
+    order = place(ListingFactory())
+    sent = EmailBackend.send_messages
+
+    def smtp_down(self, messages):
+        raise OSError("SMTP unreachable")
+
+    monkeypatch.setattr(EmailBackend, "send_messages", smtp_down)
+    with pytest.raises(OSError):
+        send_pending_messages()
+    assert Message.objects.get(order=order).emailed_at is None and mail.outbox == []
+    monkeypatch.setattr(EmailBackend, "send_messages", sent)
+    assert send_pending_messages() == {"sent": 1} and len(mail.outbox) == 1

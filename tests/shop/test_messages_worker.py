@@ -30,20 +30,39 @@ def worker():
         redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
 
 
-def test_the_confirmation_is_emailed_by_the_worker_after_commit(worker):
+def _relay_on_the_worker() -> None:
+    """What beat does every MESSAGE_RELAY_SECONDS: publish the relay job for the worker."""
+    from backoffice.tasks import run_job
+
+    run_job.delay("send_pending_messages")
+
+
+def test_the_confirmation_is_emailed_by_the_relay_on_the_worker(worker):
     order = place(ListingFactory())
     message = Message.objects.get(order=order, kind="order_confirmed")
+    _relay_on_the_worker()
     wait_until(lambda: Message.objects.get(pk=message.pk).emailed_at is not None, what="the e-mail")
     assert [m.subject for m in mail.outbox] == [message.subject]
 
 
-def test_a_rolled_back_order_enqueues_nothing(worker):
+def test_a_rolled_back_order_leaves_nothing_to_send(worker):
     with pytest.raises(RuntimeError), transaction.atomic():
         place(ListingFactory())
         raise RuntimeError("payment step failed")
-    sentinel = place(ListingFactory(), external_id="other")  # a later message proves the queue drained
+    sentinel = place(ListingFactory(), external_id="other")  # a later message proves the relay ran
+    _relay_on_the_worker()
     wait_until(lambda: Message.objects.filter(order=sentinel, emailed_at__isnull=False).exists(), what="the sentinel")
     assert len(mail.outbox) == 1 and Message.objects.count() == 1
+
+
+def test_relays_running_at_once_send_each_message_once(worker):
+    for i in range(12):
+        place(ListingFactory(), external_id=f"relay-{i}")
+    for _ in range(4):  # beat ticks piling up behind a slow run: overlapping relays
+        _relay_on_the_worker()
+    wait_until(lambda: not Message.objects.filter(emailed_at__isnull=True).exists(), what="every e-mail")
+    wait_until(lambda: redis.Redis.from_url(settings.CELERY_BROKER_URL).llen("celery") == 0, what="the queue")
+    assert sorted(m.subject for m in mail.outbox) == sorted(Message.objects.values_list("subject", flat=True))
 
 
 def test_a_message_delivered_twice_is_emailed_once(worker):

@@ -9,6 +9,7 @@ from django.core import mail
 
 from payments import giftcards
 from payments.models import GiftCardEntry, Payment
+from shop.jobs import send_pending_messages
 from shop.models import Customer, Listing, Message, Order
 from tests.factories import HOME, ListingFactory, SellerFactory, StoreFactory, order_payload, place
 
@@ -27,6 +28,7 @@ def test_card_order_is_captured_reserved_and_confirmed(storefront, django_captur
     assert listing.stock == 1
     payment = Payment.objects.get(order__number=body["order_number"])
     assert (payment.status, payment.captured_amount) == ("paid", 2400)
+    assert send_pending_messages() == {"sent": 1}
     assert [m.subject for m in mail.outbox] == [f"ご注文の確認 注文番号 {body['order_number']}"]
 
 
