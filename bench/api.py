@@ -6,7 +6,9 @@
 It (re)creates the bench database, migrates, prepares data through the ORM, starts gunicorn
 (gthread workers) on 127.0.0.1, then drives each scenario with C keep-alive clients spread over
 two client processes, printing requests/s, p50 and p99 latency and the ratio to the floor
-(authenticated, one primary-key read: ``GET /api/v1/ping``) measured in the same run.
+(authenticated, one primary-key read: ``GET /api/v1/ping``). The floor is measured alongside
+each scenario: the scenario runs in ``--rounds`` slices, each right after a slice of the floor,
+and the ratio compares the two sides' totals (the floor's own line is one plain run).
 
 Scenarios are entries of ``SCENARIOS``: a name, an optional target (fraction of the floor's
 throughput) and a ``prepare(ctx, n)`` returning n ready-made requests. Other apps add theirs
@@ -226,7 +228,11 @@ def _pickup_ticket(ctx: Context, n: int) -> list[Request]:
 
 # --- load generation -------------------------------------------------------------------------
 
-def _client(requests: list[Request], threads: int) -> tuple[list[float], int]:
+def _client(requests: list[Request], threads: int) -> tuple[list[float], int, float, float]:
+    """One client process: ``threads`` keep-alive connections. Returns latencies, errors and the
+    process's own start and end (CLOCK_MONOTONIC, comparable across processes), so the process
+    pool's start-up is not counted as serving time."""
+    started = time.monotonic()
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -261,18 +267,20 @@ def _client(requests: list[Request], threads: int) -> tuple[list[float], int]:
         w.start()
     for w in workers:
         w.join()
-    return latencies, errors
+    return latencies, errors, started, time.monotonic()
 
 
-def drive(requests: list[Request], concurrency: int, processes: int = 2) -> dict:
+def _run(requests: list[Request], concurrency: int, processes: int = 2) -> tuple[list[float], int, float]:
     parts = [requests[i::processes] for i in range(processes)]
     per_process = max(1, concurrency // processes)
-    start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=processes) as pool:
         results = list(pool.map(_client, parts, [per_process] * processes))
-    elapsed = time.perf_counter() - start
-    latencies = sorted(x for lat, _ in results for x in lat)
-    errors = sum(e for _, e in results)
+    elapsed = max(r[3] for r in results) - min(r[2] for r in results)
+    return [x for r in results for x in r[0]], sum(r[1] for r in results), elapsed
+
+
+def _summary(latencies: list[float], errors: int, elapsed: float) -> dict:
+    latencies = sorted(latencies)
     return {
         "rps": len(latencies) / elapsed,
         "p50": statistics.median(latencies) * 1000,
@@ -280,6 +288,24 @@ def drive(requests: list[Request], concurrency: int, processes: int = 2) -> dict
         "errors": errors,
         "n": len(latencies),
     }
+
+
+def drive(requests: list[Request], concurrency: int, processes: int = 2) -> dict:
+    return _summary(*_run(requests, concurrency, processes))
+
+
+def drive_paired(floor: list[Request], requests: list[Request], concurrency: int, rounds: int) -> tuple[dict, dict]:
+    """The scenario's requests in ``rounds`` slices, each right after a slice of the floor's: both
+    are measured under the same machine conditions (a shared host drifts by tens of percent over a
+    run), and each side's requests/s is its total requests over its total time."""
+    sides = {"floor": ([], 0, 0.0), "scenario": ([], 0, 0.0)}
+    for r in range(rounds):
+        for side, reqs in (("floor", floor), ("scenario", requests)):
+            chunk = reqs[r::rounds]
+            lat, err, elapsed = _run(chunk, concurrency)
+            before = sides[side]
+            sides[side] = (before[0] + lat, before[1] + err, before[2] + elapsed)
+    return _summary(*sides["floor"]), _summary(*sides["scenario"])
 
 
 def start_server(env: dict, workers: int, threads: int) -> subprocess.Popen:
@@ -309,6 +335,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--only", nargs="*", help="scenario names (substring match); the floor always runs")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="each scenario runs in this many slices, each paired with a slice of the floor")
     args = parser.parse_args()
 
     db_url = os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
@@ -335,13 +363,17 @@ def main() -> None:
         print(f"bench/api.py — PostgreSQL, gunicorn {args.workers}×{args.threads} gthread, "
               f"{args.concurrency} keep-alive clients, {args.requests} requests per scenario, "
               f"{os.cpu_count()} CPUs")
-        print(f"{'scenario':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs floor':>9} {'target':>8}")
-        floor_rps = None
+        print(f"{'scenario':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'floor r/s':>9} "
+              f"{'vs floor':>9} {'target':>8}")
+        floor = prepared[SCENARIOS[0].name]
         failed = []
         for s in chosen:
-            result = drive(prepared[s.name], args.concurrency)
-            if floor_rps is None:
+            if s.name == SCENARIOS[0].name:
+                paired, result = None, drive(floor, args.concurrency)
                 floor_rps = result["rps"]
+            else:
+                paired, result = drive_paired(floor, prepared[s.name], args.concurrency, args.rounds)
+                floor_rps = paired["rps"]
             ratio = result["rps"] / floor_rps
             verdict = ""
             if s.target is not None:
@@ -350,7 +382,7 @@ def main() -> None:
                 if not ok:
                     failed.append(s.name)
             print(f"{s.name:38} {result['rps']:9.1f} {result['p50']:8.1f} {result['p99']:8.1f} "
-                  f"{result['errors']:7d} {ratio:9.0%} {verdict:>8}")
+                  f"{result['errors']:7d} {floor_rps:9.1f} {ratio:9.0%} {verdict:>8}")
         if failed:
             print("below target:", ", ".join(failed))
     finally:
