@@ -12,5 +12,7 @@ def run_job(name: str) -> dict:
     """Beat entry point: run one registered periodic job."""
     job = jobs.load_all()[name]
     result = job.func()
-    log.info("job %s: %s", name, result)
+    # A job that found nothing to do (the message relay, every few seconds) logs at DEBUG only.
+    idle = isinstance(result, dict) and not any(result.values())
+    log.log(logging.DEBUG if idle else logging.INFO, "job %s: %s", name, result)
     return result
