@@ -40,6 +40,7 @@ lint: setup
 # Benchmarks print figures; they need PostgreSQL (DATABASE_URL) and Redis, as on the real stack.
 bench: setup
 	$(PY) bench/api.py
+	$(PY) bench/confirm_inprocess.py
 	$(PY) bench/sweep_payments.py
 	$(PY) bench/sweep_pickups.py
 	$(PY) bench/staff_pages.py
