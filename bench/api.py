@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import recreate_database  # noqa: E402
+from bench.common import scratch_database  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench"
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
@@ -339,13 +339,7 @@ def main() -> None:
                         help="each scenario runs in this many slices, each paired with a slice of the floor")
     args = parser.parse_args()
 
-    db_url = os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
-    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/9")
-    os.environ.setdefault("VAR_DIR", "/tmp/kb-bench")
-    os.environ["DEBUG"] = "false"
-    if not db_url.startswith("postgres"):
-        raise SystemExit("bench/api.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    recreate_database(db_url)
+    scratch_database("bench/api.py", DEFAULT_DB, broker="redis://127.0.0.1:6379/9", var_dir="/tmp/kb-bench")
     setup_django()
     ctx = base_context()
     chosen = [s for s in SCENARIOS if s.name.startswith("floor") or not args.only

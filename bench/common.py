@@ -27,6 +27,25 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def scratch_database(script: str, default_db: str, *, broker: str, var_dir: str) -> str:
+    """The benchmark's environment: DATABASE_URL (or ``default_db``) must name a PostgreSQL
+    database called ``kb_bench…``, which is dropped and created empty; the Celery broker and
+    VAR_DIR default to the given ones; DEBUG is off. Returns the database URL."""
+    import os
+
+    db_url = os.environ.get("DATABASE_URL", default_db)
+    if not db_url.startswith("postgres"):
+        raise SystemExit(f"{script} runs on PostgreSQL: set DATABASE_URL=postgres://...")
+    if not db_url.rsplit("/", 1)[1].startswith("kb_bench"):
+        raise SystemExit("refusing to recreate a database whose name does not start with kb_bench")
+    os.environ["DATABASE_URL"] = db_url
+    os.environ.setdefault("CELERY_BROKER_URL", broker)
+    os.environ.setdefault("VAR_DIR", var_dir)
+    os.environ["DEBUG"] = "false"
+    recreate_database(db_url)
+    return db_url
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
@@ -50,18 +69,11 @@ def sweep_main(*, script: str, doc: str, default_db: str, unit: str, min_rate: i
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
-    db_url = os.environ.get("DATABASE_URL", default_db)
-    if not db_url.startswith("postgres"):
-        raise SystemExit(f"{script} runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    if not db_url.rsplit("/", 1)[1].startswith("kb_bench"):
-        raise SystemExit("refusing to recreate a database whose name does not start with kb_bench")
-    os.environ["DATABASE_URL"] = db_url
-    broker = os.environ.setdefault("CELERY_BROKER_URL", "memory://localhost/")
+    db_url = scratch_database(script, default_db, broker="memory://localhost/", var_dir=f"/tmp/kb-bench-{unit}")
+    broker = os.environ["CELERY_BROKER_URL"]
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    os.environ.setdefault("VAR_DIR", f"/tmp/kb-bench-{unit}")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
-    recreate_database(db_url)
     try:
         import django
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, recreate_database  # noqa: E402
+from bench.common import drop_database, scratch_database  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench_inprocess"
 
@@ -30,13 +30,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args()
-    db_url = os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
-    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/9")
-    os.environ.setdefault("VAR_DIR", "/tmp/kb-bench")
-    os.environ["DEBUG"] = "false"
-    if not db_url.startswith("postgres"):
-        raise SystemExit("bench/confirm_inprocess.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    recreate_database(db_url)
+    db_url = scratch_database("bench/confirm_inprocess.py", DEFAULT_DB, broker="redis://127.0.0.1:6379/9",
+                              var_dir="/tmp/kb-bench")
     try:
         run(args.requests)
     finally:

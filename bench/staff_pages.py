@@ -22,25 +22,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import drop_database, scratch_database  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench_staff"
 CHUNK = 10_000
 CUSTOMERS = 100_000
 QUEUE = 2_000  # rows in each queue (call-backs, holds, failed refunds, locked pickups, due today)
 RUNS = 15
-
-
-def _admin_url(url: str) -> tuple[str, str]:
-    return url.rsplit("/", 1)[0] + "/postgres", url.rsplit("/", 1)[1]
-
-
-def recreate_database(url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    admin, name = _admin_url(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def order_number(i: int) -> str:
@@ -178,17 +167,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
-    db_url = os.environ.get("DATABASE_URL", DEFAULT_DB)
-    if not db_url.startswith("postgres"):
-        raise SystemExit("bench/staff_pages.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    if not db_url.rsplit("/", 1)[1].startswith("kb_bench"):
-        raise SystemExit("refusing to recreate a database whose name does not start with kb_bench")
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    os.environ.setdefault("VAR_DIR", "/tmp/kb-bench-staff")
+    os.environ["CELERY_BROKER_URL"] = "memory://"  # the page timings never publish
+    db_url = scratch_database("bench/staff_pages.py", DEFAULT_DB, broker="memory://", var_dir="/tmp/kb-bench-staff")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
-    recreate_database(db_url)
     try:
         import django
 
@@ -233,7 +215,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            recreate_database(db_url, drop_only=True)
+            drop_database(db_url)
 
 
 if __name__ == "__main__":
