@@ -8,8 +8,8 @@ a pending payment and a live Lawson code), runs the periodic job's code path
 (``payments.konbini.expiry.expire_overdue_payments``) over each, checks the outcome and prints
 orders/s, the 100k/10k time ratio and the process's peak RSS. The database is dropped at the
 end unless ``--keep``. Targets: ≥ 2,000 orders/s, 100k ≤ 12× the 10k time, peak RSS < 250 MB.
-Celery runs on the in-memory broker here: the cancellation messages are created and their
-delivery tasks enqueued, but no e-mail is sent.
+The cancellation messages are created in the job's transaction; the message relay (not run
+here) e-mails them, so no e-mail is sent.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ the 100k/10k time ratio and the process's peak RSS. Targets: ≥ 1,000 parcels/s
 10k time, peak RSS < 250 MB.
 
 Refunds are enqueued, not executed: Celery is not eager and no worker runs, so each refund's
-task (and each cancellation message's delivery task) goes to the broker — Redis when
+task goes to the broker (the cancellation messages wait for the message relay) — Redis when
 ``CELERY_BROKER_URL`` is given (the bench purges that queue at the end), else the in-memory
 broker. The first 300 parcels belong to 100 customers (3 no-shows each), so the run also opens
 100 fraud reports (``repeated_pickup_cancellation``). The database is dropped unless ``--keep``.

@@ -4,7 +4,6 @@ from celery import shared_task
 
 from payments import refunds
 from pickup.services import parcels
-from shop.services import messages
 
 
 @shared_task(name="pickup.send_pickup_notice", acks_late=True)
@@ -21,10 +20,3 @@ def enqueue_refunds(refund_ids: list[int]) -> int:
     for refund_id in refund_ids:
         refunds.enqueue(refund_id)
     return len(refund_ids)
-
-
-@shared_task(name="pickup.deliver_messages", acks_late=True, autoretry_for=(OSError,), retry_backoff=True,
-             max_retries=8)
-def deliver_messages(message_ids: list[int]) -> int:
-    """E-mail the expiry batch's cancellation messages; each is sent at most once."""
-    return sum(messages.deliver(pk) for pk in message_ids)

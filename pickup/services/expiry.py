@@ -17,7 +17,8 @@ of statements instead of ~25 per order:
   refund tasks are enqueued after commit through ``payments.refunds.enqueue`` (fanned out by a
   pickup task in chunks, so the job never runs a refund inline); ``refunds.sweep_stuck`` is
   the safety net for a lost task;
-- the ``cancelled`` message (same dedupe key as ``messages.notify``), e-mailed by Celery;
+- the ``cancelled`` message (``messages.notify_cancelled_in_bulk``: same cause key as
+  ``messages.notify``), e-mailed by the message relay;
 - the parcel ``expired``, its tickets voided, the return on the timeline, the no-show counted.
 
 A parcel with a live ticket (printed before the deadline, not yet redeemed or expired) is left
@@ -33,16 +34,15 @@ from collections import Counter
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
-from django.utils.html import conditional_escape
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from backoffice.timeutil import now
 from payments import refunds
 from payments.models import Payment, Refund
 from pickup import rules
 from pickup.models import Pickup, PickupNoShow, PickupTicket
-from shop.models import CancellationReason, Customer, Listing, Message, Order, OrderEvent, OrderLine, OrderStatus
-from shop.services.messages import render
+from shop.models import CancellationReason, Customer, Order, OrderEvent, OrderStatus
+from shop.services import messages, orders
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -107,7 +107,7 @@ def expire_batch(*, batch_size: int = EXPIRY_BATCH_SIZE, at: datetime | None = N
             status=S.CANCELLED, cancellation_reason=REASON, updated_at=at)
         if updated != len(order_ids):  # pragma: no cover - the rows are locked
             raise RuntimeError("pickup expiry: an order changed under its lock")
-        _release_stock(order_ids)
+        orders.release_stock(order_ids)
         new_refunds = _request_refunds(order_ids, at)
         labels = dict(Refund.Method.choices)
         # The timeline: the cancellation (with the parcel's return) and the refund, one INSERT.
@@ -119,13 +119,16 @@ def expire_batch(*, batch_size: int = EXPIRY_BATCH_SIZE, at: datetime | None = N
             *(OrderEvent(order_id=r.order_id, at=at, kind="refund_requested", actor=ACTOR,
                          note=f"返金#{r.pk} 受付 {r.amount:,}円（{labels[r.method]}）") for r in new_refunds),
         ])
-        message_ids = _cancellation_messages(rows, {r.order_id for r in new_refunds}, at)
+        refunded = {r.order_id for r in new_refunds}
+        messages.notify_cancelled_in_bulk(
+            [messages.CancelledOrder(order_id, number, customer_id, name, refunded=order_id in refunded)
+             for _pk, order_id, number, customer_id, name, _inquiry in rows], reason=REASON, at=at)
         refund_ids = [r.pk for r in new_refunds]
         Pickup.objects.filter(pk__in=pickup_ids).update(status=Pickup.Status.EXPIRED, closed_at=at)
         PickupTicket.objects.filter(pickup_id__in=pickup_ids, voided_at__isnull=True,
                                     redeemed_at__isnull=True).update(voided_at=at)
         _count_no_shows([(r[1], r[3]) for r in rows], at)
-        transaction.on_commit(lambda: _dispatch(refund_ids, message_ids))
+        transaction.on_commit(lambda: _enqueue_refunds(refund_ids))
     return len(rows), cursor
 
 
@@ -142,21 +145,6 @@ def _close_cancelled_elsewhere() -> int:
             PickupTicket.objects.filter(pickup_id__in=ids, voided_at__isnull=True, redeemed_at__isnull=True).update(
                 voided_at=at)
     return len(ids)
-
-
-def _release_stock(order_ids: list[int]) -> None:
-    """Give back the reserved units: one read and one UPDATE for the whole batch. Listings are
-    locked in primary-key order, the order placement uses: no deadlock."""
-    per_listing = dict(
-        OrderLine.objects.filter(order_id__in=order_ids).order_by().values("listing_id")
-        .annotate(units=Sum("quantity")).values_list("listing_id", "units")
-    )
-    if not per_listing:
-        return
-    list(Listing.objects.select_for_update().filter(pk__in=per_listing).order_by("pk").values_list("pk", flat=True))
-    Listing.objects.filter(pk__in=per_listing).update(
-        stock=F("stock") + Case(*(When(pk=pk, then=Value(units)) for pk, units in per_listing.items()),
-                                default=Value(0)))
 
 
 def _request_refunds(order_ids: list[int], at: datetime) -> list[Refund]:
@@ -180,57 +168,11 @@ def _request_refunds(order_ids: list[int], at: datetime) -> list[Refund]:
     return new
 
 
-class _Named:
-    """The little the ``cancelled`` template reads of an order or a customer."""
-
-    def __init__(self, **fields) -> None:
-        self.__dict__.update(fields)
-
-
-# Stand-ins rendered once per batch and replaced by each order's values, escaped as the template
-# engine escapes them: rendering per order would cost more than the rest of the cancellation.
-# tests/pickup/test_expiry.py checks the result equals ``messages.render`` for the same order.
-_NAME, _NUMBER = "\x00customer-name\x00", "\x00order-number\x00"
-
-
-def render_cancellation(customer_name: str, number: str, *, refunded: bool, _cache: dict | None = None):
-    cache = _cache if _cache is not None else {}
-    if refunded not in cache:
-        order = _Named(number=_NUMBER, cancellation_reason=REASON.value, get_cancellation_reason_display=lambda: REASON.label)
-        cache[refunded] = render("cancelled", {"customer": _Named(name=_NAME), "order": order,
-                                               "refund": True if refunded else None})
-    values = {_NAME: str(conditional_escape(customer_name)), _NUMBER: str(conditional_escape(number))}
-
-    def fill(text: str) -> str:
-        for placeholder, value in values.items():
-            text = text.replace(placeholder, value)
-        return text
-
-    subject, body = cache[refunded]
-    return fill(subject), fill(body)
-
-
-def _cancellation_messages(rows, refunded_orders: set[int], at: datetime) -> list[int]:
-    keys = {r[1]: f"cancelled:{r[2]}" for r in rows}
-    existing = set(Message.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
-    cache: dict = {}
-    new = []
-    for _pk, order_id, number, customer_id, customer_name, _inquiry in rows:
-        if keys[order_id] in existing:
-            continue
-        subject, body = render_cancellation(customer_name, number, refunded=order_id in refunded_orders, _cache=cache)
-        new.append(Message(customer_id=customer_id, order_id=order_id, kind=Message.Kind.CANCELLED, subject=subject,
-                           body=body, dedupe_key=keys[order_id], created_at=at))
-    return [m.pk for m in Message.objects.bulk_create(new)]
-
-
-def _dispatch(refund_ids: list[int], message_ids: list[int]) -> None:
-    from pickup.tasks import deliver_messages, enqueue_refunds
+def _enqueue_refunds(refund_ids: list[int]) -> None:
+    from pickup.tasks import enqueue_refunds
 
     for start in range(0, len(refund_ids), TASK_CHUNK):
         enqueue_refunds.delay(refund_ids[start:start + TASK_CHUNK])
-    for start in range(0, len(message_ids), TASK_CHUNK):
-        deliver_messages.delay(message_ids[start:start + TASK_CHUNK])
 
 
 # --- no-shows ---------------------------------------------------------------------------------

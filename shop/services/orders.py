@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Sum, Value, When
 
 from backoffice.errors import Conflict, DomainError, InvalidInput, NotFound
 from backoffice.timeutil import end_of_day_after, now
@@ -231,9 +231,20 @@ def _reserve_stock(lines) -> None:
             raise Conflict(f"「{listing.title}」の在庫が不足しています。", code="out_of_stock", field="items")
 
 
-def _release_stock(order: Order) -> None:
-    for line in sorted(order.lines.all(), key=lambda line: line.listing_id):
-        Listing.objects.filter(pk=line.listing_id).update(stock=F("stock") + line.quantity)
+def release_stock(order_ids: list[int]) -> None:
+    """Give back the units reserved by these orders (one, or an expiry job's batch): one read,
+    the listings locked in primary-key order — the order placement locks them in, so no
+    deadlock — and one UPDATE."""
+    per_listing = dict(
+        OrderLine.objects.filter(order_id__in=order_ids).order_by().values("listing_id")
+        .annotate(units=Sum("quantity")).values_list("listing_id", "units")
+    )
+    if not per_listing:
+        return
+    list(Listing.objects.select_for_update().filter(pk__in=per_listing).order_by("pk").values_list("pk", flat=True))
+    Listing.objects.filter(pk__in=per_listing).update(
+        stock=F("stock") + Case(*(When(pk=pk, then=Value(units)) for pk, units in per_listing.items()),
+                                default=Value(0)))
 
 
 def _take_payment(order: Order, customer: Customer, method: str, card_token: str | None, *,
@@ -295,7 +306,7 @@ def cancel(order: Order, *, reason: str, actor: str, note: str = "") -> Order:
         transition(order, S.CANCELLED, actor=actor, note=note, reason=reason)
         if not was_shipped or reason in (CancellationReason.COD_REFUSED, CancellationReason.RETURNED,
                                          CancellationReason.PICKUP_EXPIRED):
-            _release_stock(order)
+            release_stock([order.pk])
         Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(status=Payment.Status.VOIDED)
         refund = refunds.request_for_cancellation(order=order, actor=actor)
         messages.notify(customer=order.customer, kind="cancelled", order=order, context={"refund": refund})

@@ -11,6 +11,7 @@ from backoffice import jobs
 from payments.konbini.expiry import expire_overdue_payments
 from payments.konbini.models import PaymentCode
 from payments.models import Payment, Refund
+from shop.jobs import send_pending_messages
 from shop.models import Customer, Listing, Message, Order
 from shop.services import orders
 from tests.payments import konbini_support
@@ -64,6 +65,7 @@ def test_after_the_grace_the_order_is_cancelled_stock_released_code_voided_and_c
     message = Message.objects.get(order=order, kind="cancelled")
     assert message.dedupe_key == f"cancelled:{order.number}" and "支払い期限切れ" in message.body
     assert "ペナルティはありません" in message.body
+    send_pending_messages()  # the message relay
     assert [m.subject for m in mailoutbox if "キャンセル" in m.subject] == [message.subject]
     event = order.events.order_by("-id").first()
     assert (event.from_status, event.to_status, event.actor) == ("pending_payment", "cancelled",
@@ -146,8 +148,8 @@ def test_the_job_is_registered_for_beat_and_run_periodic_jobs(pending):
 
 
 def test_the_bulk_cancellation_message_is_exactly_what_the_single_path_renders():
-    from payments.konbini.expiry import render_cancellation
-    from shop.services.messages import render
+    from shop.models import CancellationReason
+    from shop.services.messages import cancellation_text, render
 
     with time_machine.travel(PLACED, tick=False):
         order = konbini_order(external_id="escape-me")
@@ -155,6 +157,6 @@ def test_the_bulk_cancellation_message_is_exactly_what_the_single_path_renders()
     customer.name = "山田 <太郎> & 花子"
     customer.save()
     order.status, order.cancellation_reason = "cancelled", "payment_expired"
-    bulk = render_cancellation([(order.pk, order.number, customer.pk, customer.name, 0)])[order.pk]
+    bulk = cancellation_text(customer.name, order.number, reason=CancellationReason.PAYMENT_EXPIRED, refunded=False)
     assert bulk == render("cancelled", {"customer": customer, "order": order, "refund": None})
     assert "&lt;太郎&gt;" in bulk[1]

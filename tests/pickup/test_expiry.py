@@ -11,6 +11,7 @@ from payments.models import Payment, Refund
 from pickup import rules
 from pickup.jobs import expire_pickups
 from pickup.models import PickupNoShow, PickupTicket
+from shop.jobs import send_pending_messages
 from shop.models import Listing, Message, Order
 from shop.services import messages
 from tests.pickup.conftest import ticket_body
@@ -144,6 +145,7 @@ def test_after_commit_celery_refunds_the_card_and_mails_the_cancellation(parcel,
             expire_pickups()
     refund = Refund.objects.get(order=parcel.order)
     assert (refund.method, refund.status) == ("card", "succeeded")
+    send_pending_messages()  # the message relay
     subjects = [m.subject for m in mail.outbox]
     assert f"ご注文のキャンセル 注文番号 {parcel.order.number}" in subjects
     timeline = list(parcel.order.events.values_list("kind", flat=True))
