@@ -45,3 +45,10 @@ class NumberStringField(StrictCharField):
 MAX_YEN = 100_000_000
 MAX_QUANTITY = 999
 MAX_STOCK = 1_000_000
+
+
+def validated(serializer_class, data, **kwargs) -> dict:
+    """The serializer's validated data, or the API's 400 error body (via the exception handler)."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -8,6 +8,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api.fields import validated
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import InvalidInput, NotFound
 from backoffice.models import Partner
@@ -22,11 +23,6 @@ from shop.services import customers, orders
 
 K = Partner.Kind
 
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def report_representation(report: Report) -> dict:
@@ -57,7 +53,7 @@ class ReportCreateView(APIView):
         partner = request.auth
         actor = f"{partner.kind}:{partner.name}"
         if partner.kind == K.SELLER:
-            data = _valid(s.SellerReportIn, request.data)
+            data = validated(s.SellerReportIn, request.data)
             found = []
             if data.get("order_number"):
                 # Only an order the seller is party to; any other is "not found" (no leak).
@@ -65,7 +61,7 @@ class ReportCreateView(APIView):
             report = reports.open_report(type=data["type"], orders=found, seller=partner.seller,
                                          description=data["description"], actor=actor)
         else:
-            data = _valid(s.StorefrontReportIn, request.data)
+            data = validated(s.StorefrontReportIn, request.data)
             customer = customers.get(data["customer_external_id"])
             found = []
             for number in data["order_numbers"]:
@@ -89,7 +85,7 @@ class LoginEventCreateView(APIView):
     @extend_schema(request=s.LoginEventIn, responses={201: dict})
     def post(self, request, external_id):
         customer = customers.get(external_id)
-        data = _valid(s.LoginEventIn, request.data)
+        data = validated(s.LoginEventIn, request.data)
         if data["occurred_at"] > now() + rules.LOGIN_MAX_CLOCK_SKEW:
             raise InvalidInput("occurred_at が未来の日時です。", code="invalid", field="occurred_at")
         event = logins.record_login(customer=customer, **data)
@@ -120,6 +116,6 @@ class PasswordResetView(APIView):
     @extend_schema(request=s.PasswordResetIn, responses={200: s.CustomerOut})
     def post(self, request, external_id):
         customer = customers.get(external_id)
-        data = _valid(s.PasswordResetIn, request.data)
+        data = validated(s.PasswordResetIn, request.data)
         accounts.redeem_password_reset(customer, data["token"])
         return Response(customer_representation(customer))

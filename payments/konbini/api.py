@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api.fields import MAX_YEN, NumberStringField, StrictCharField, StrictIntegerField
+from backoffice.api.fields import MAX_YEN, NumberStringField, StrictCharField, StrictIntegerField, validated
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
 from backoffice.models import Partner
@@ -19,11 +19,6 @@ from shop.services import orders
 
 K = Partner.Kind
 
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class ChooseChainIn(serializers.Serializer):
@@ -50,7 +45,7 @@ class KonbiniPaymentView(APIView):
     @extend_schema(request=ChooseChainIn, responses={201: PaymentCodeOut})
     def post(self, request, number):
         maintenance.ensure_instructions_available(now())
-        data = _valid(ChooseChainIn, request.data)
+        data = validated(ChooseChainIn, request.data)
         order = orders.get_order(number)
         code, payment = codes.issue(order=order, chain_code=data["chain"], actor=f"storefront:{request.auth.name}")
         return Response(codes.representation(code, payment), status=201)
@@ -86,7 +81,7 @@ class KonbiniLookupView(APIView):
         "amount": serializers.IntegerField(), "deadline": serializers.DateTimeField(),
         "status": serializers.CharField()})})
     def post(self, request):
-        data = _valid(LookupIn, request.data)
+        data = validated(LookupIn, request.data)
         return Response(confirmations.lookup(chain_code=request.auth.chain, payment_number=data["payment_number"],
                                              check_code_value=data.get("check_code")))
 
@@ -102,7 +97,7 @@ class KonbiniConfirmView(APIView):
         return idempotent(request, "konbini.confirm", lambda: self._confirm(request))
 
     def _confirm(self, request):
-        data = _valid(ConfirmIn, request.data)
+        data = validated(ConfirmIn, request.data)
         partner = request.auth
         body = confirmations.confirm(
             chain_code=partner.chain, payment_number=data["payment_number"], check_code_value=data.get("check_code"),

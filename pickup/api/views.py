@@ -8,18 +8,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api.fields import NumberStringField, StrictBooleanField, StrictCharField
+from backoffice.api.fields import NumberStringField, StrictBooleanField, StrictCharField, validated
 from backoffice.models import Partner
 from backoffice.timeutil import local
 from pickup.services import stores, terminal
 
 K = Partner.Kind
 
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _actor(request) -> str:
@@ -51,7 +46,7 @@ class StoreView(APIView):
     @extend_schema(request=StoreIn, responses={200: StoreOut, 201: StoreOut})
     def put(self, request, store_code):
         stores.ensure_pickup_chain(request.auth.chain)
-        data = _valid(StoreIn, request.data)
+        data = validated(StoreIn, request.data)
         store, created = stores.upsert(chain=request.auth.chain, code=store_code, **data)
         return Response(StoreOut(store).data, status=201 if created else 200)
 
@@ -74,7 +69,7 @@ class TicketIssueView(APIView):
 
     @extend_schema(request=TicketIn, responses={201: TicketOut})
     def post(self, request):
-        data = _valid(TicketIn, request.data)
+        data = validated(TicketIn, request.data)
         issued = terminal.issue_ticket(chain=request.auth.chain, store_code=data["store_code"],
                                        inquiry_number=data["inquiry_number"], auth_number=data["auth_number"],
                                        partner=_actor(request))
@@ -97,7 +92,7 @@ class TicketRedeemView(APIView):
 
     @extend_schema(request=RedeemIn, responses={200: RedeemOut})
     def post(self, request, ticket_number):
-        data = _valid(RedeemIn, request.data)
+        data = validated(RedeemIn, request.data)
         pickup = terminal.redeem(chain=request.auth.chain, ticket_number=ticket_number, store_code=data["store_code"],
                                  actor=_actor(request))
         return Response({"status": pickup.status})

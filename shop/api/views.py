@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api.fields import validated
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import Forbidden, NotFound
 from backoffice.models import Partner
@@ -20,11 +21,6 @@ from shop.services import catalog, customers, orders, shipments
 
 K = Partner.Kind
 
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def is_party_to(partner: Partner, *, fulfilling_seller_id: int | None, line_seller_ids) -> bool:
@@ -64,7 +60,7 @@ class OrderCreateView(APIView):
         return idempotent(request, "orders.create", lambda: self._place(request))
 
     def _place(self, request):
-        data = _valid(s.OrderIn, request.data)
+        data = validated(s.OrderIn, request.data)
         order = orders.place(
             customer_data=dict(data["customer"]), items=[dict(i) for i in data["items"]],
             shipping_speed=data["shipping_speed"], destination=orders.Destination(**data["destination"]),
@@ -89,7 +85,7 @@ class OrderCancelView(APIView):
 
     @extend_schema(request=s.CancelIn, responses={200: dict})
     def post(self, request, number):
-        data = _valid(s.CancelIn, request.data)
+        data = validated(s.CancelIn, request.data)
         order = orders.get_order(number)
         orders.cancel(order, reason=data["reason"], actor=f"storefront:{request.auth.name}")
         return order_response(order.number, partner=request.auth)
@@ -100,7 +96,7 @@ class ShipmentCreateView(APIView):
 
     @extend_schema(request=s.ShipmentIn, responses={201: dict})
     def post(self, request, number):
-        data = _valid(s.ShipmentIn, request.data)
+        data = validated(s.ShipmentIn, request.data)
         partner = request.auth
         order = visible_order(partner, number)
         ships_it = (partner.kind == K.WAREHOUSE and order.fulfilling_seller_id is None) or (
@@ -118,7 +114,7 @@ class CarrierEventView(APIView):
     @extend_schema(request=s.CarrierEventIn, responses={201: dict})
     def post(self, request, tracking_number):
         shipment = shipments.get_by_tracking_number(tracking_number)
-        data = _valid(s.CarrierEventIn, request.data)
+        data = validated(s.CarrierEventIn, request.data)
         event, created = shipments.record_event(
             shipment=shipment, type=data["type"], occurred_at=data["occurred_at"], location=data["location"],
             store_code=data.get("store_code", ""), actor=f"carrier:{request.auth.name}",
@@ -136,7 +132,7 @@ class ListingCreateView(APIView):
 
     @extend_schema(request=s.ListingIn, responses={201: s.ListingOut})
     def post(self, request):
-        data = _valid(s.ListingIn, request.data)
+        data = validated(s.ListingIn, request.data)
         listing = catalog.create_listing(seller=request.auth.seller, **data)
         return Response(s.ListingOut(listing).data, status=201)
 
@@ -146,7 +142,7 @@ class ListingUpdateView(APIView):
 
     @extend_schema(request=s.ListingPatchIn, responses={200: s.ListingOut})
     def patch(self, request, sku):
-        data = _valid(s.ListingPatchIn, request.data)
+        data = validated(s.ListingPatchIn, request.data)
         listing = catalog.update_listing(seller=request.auth.seller, sku=sku, changes=dict(data))
         return Response(s.ListingOut(listing).data)
 
@@ -164,7 +160,7 @@ class SellerSettingsView(APIView):
 
     @extend_schema(request=s.SellerSettingsIn, responses={200: s.SellerSettingsIn})
     def patch(self, request):
-        data = _valid(s.SellerSettingsIn, request.data)
+        data = validated(s.SellerSettingsIn, request.data)
         seller = catalog.update_seller_settings(seller=request.auth.seller, changes=dict(data))
         return Response(self._out(seller))
 
@@ -237,7 +233,7 @@ class GiftCardCreditView(APIView):
     @extend_schema(request=s.GiftCardCreditIn, responses={201: dict})
     def post(self, request, external_id):
         customer = customers.get(external_id)
-        data = _valid(s.GiftCardCreditIn, request.data)
+        data = validated(s.GiftCardCreditIn, request.data)
         giftcards.credit(customer=customer, amount=data["amount"], kind=GiftCardEntry.Kind.PURCHASE,
                          reference=data["reference"])
         return Response(gift_card_representation(customer), status=201)
@@ -249,7 +245,7 @@ class CallbackRequestView(APIView):
     @extend_schema(request=s.CallbackIn, responses={201: dict})
     def post(self, request, external_id):
         customer = customers.get(external_id)
-        data = _valid(s.CallbackIn, request.data)
+        data = validated(s.CallbackIn, request.data)
         order = None
         if data.get("order_number"):
             order = orders.get_order(data["order_number"])
