@@ -50,14 +50,14 @@ def create_overdue_orders(n: int, offset: int, listing_ids: list[int], customer_
     from django.db import transaction
 
     from backoffice.checkdigits import luhn_check_digit
-    from backoffice.timeutil import end_of_day_after, now
-    from payments.konbini.chains import KONBINI_PAYMENT_DAYS
+    from backoffice.timeutil import now
+    from payments.konbini.chains import payment_deadline
     from payments.konbini.models import PaymentCode
     from payments.models import Payment
     from shop.models import Order, OrderEvent, OrderLine
 
     placed = now().replace(microsecond=0) - timedelta(days=10)
-    deadline = end_of_day_after(placed, KONBINI_PAYMENT_DAYS)
+    deadline = payment_deadline(placed)
     for start in range(offset, offset + n, CHUNK):
         stop = min(start + CHUNK, offset + n)
         with transaction.atomic():

@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.db import transaction
 
 from backoffice.errors import Conflict
-from backoffice.timeutil import end_of_day_after, now
+from backoffice.timeutil import now
 from fraud.models import ReportType
 from fraud.services import reports
-from payments.konbini.chains import KONBINI_PAYMENT_DAYS
+from payments.konbini.chains import payment_deadline
 from payments.models import Payment
 from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod
 from shop.services import messages
@@ -55,7 +55,7 @@ def approve(order: Order, *, actor, note: str = "") -> Order:
         target = status_after_approval(order)
         if target == S.PENDING_PAYMENT:
             Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
-                deadline=end_of_day_after(now(), KONBINI_PAYMENT_DAYS))
+                deadline=payment_deadline(now()))
         order_service.transition(order, target, actor=name, note="審査承認" + (f"：{note}" if note else ""))
         if target == S.PENDING_PAYMENT:
             payment = Payment.objects.get(order=order)

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from backoffice.timeutil import end_of_day_after
 
 # seed 003: コンビニ支払いの上限額 — 30万円を超える商品はコンビニ払い不可 (300,000 itself is allowed).
 KONBINI_MAX_TOTAL = 300_000
 # seed 003: お支払い番号の有効期限は発行から6日間.
 KONBINI_PAYMENT_DAYS = 6
+
+
+def payment_deadline(issued_at: datetime) -> datetime:
+    """SPEC §3: 23:59:59 JST on the issue date + ``KONBINI_PAYMENT_DAYS`` (placed 2026-11-23 10:00
+    JST → 2026-11-29 23:59:59 JST). Placement and a held order's approval both issue with it."""
+    return end_of_day_after(issued_at, KONBINI_PAYMENT_DAYS)
+
+
 # seed 003: Loppi / Famiポート ask for the 確認番号 "8888", which people forget.
 LOPPI_CHECK_CODE = "8888"
 # seed 003: the merchant button on the Loppi / Famiポート menus (「Amazon.co.jp, Javari.jp」をタッチ).

@@ -10,11 +10,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Sum, Value, When
 
 from backoffice.errors import Conflict, DomainError, InvalidInput, NotFound
-from backoffice.timeutil import end_of_day_after, now
+from backoffice.timeutil import now
 from fraud.services import screening
 from payments import giftcards, refunds
 from payments.gateway import get_gateway
-from payments.konbini.chains import KONBINI_PAYMENT_DAYS
+from payments.konbini.chains import payment_deadline
 from payments.models import GiftCardAccount, Payment
 from pickup.models import Store
 from shop import events, states
@@ -268,7 +268,7 @@ def _take_payment(order: Order, customer: Customer, method: str, card_token: str
                               field="payment_method", reasons=[exc.code]) from exc
         payment.status, payment.captured_amount, payment.paid_at = Payment.Status.PAID, order.total, now()
     elif method == PaymentMethod.KONBINI:
-        payment.deadline = end_of_day_after(order.placed_at, KONBINI_PAYMENT_DAYS)
+        payment.deadline = payment_deadline(order.placed_at)
     payment.save()
     order.payment = payment
     return payment
