@@ -51,4 +51,7 @@ def install_beat_schedule(celery_app) -> None:
             "task": "backoffice.tasks.run_job",
             "schedule": float(job.every_seconds),
             "args": (job.name,),
+            # A run still queued when the next one is due is dropped: runs never pile up behind
+            # a busy or stopped worker (each run does all that is due anyway).
+            "options": {"expires": float(job.every_seconds)},
         }

@@ -113,6 +113,8 @@ STATIC_ROOT.mkdir(exist_ok=True)
 LOGIN_URL = "/staff/login/"
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# A mail server that stops answering fails the send (retried later) instead of stalling the relay.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@konbini-backoffice.example.jp")
 
 REST_FRAMEWORK = {
@@ -167,6 +169,8 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # The message outbox relay (shop.jobs.send_pending_messages) runs this often: the longest a
 # customer's e-mail waits after the transaction that created its message.
 MESSAGE_RELAY_SECONDS = env.int("MESSAGE_RELAY_SECONDS", default=5)
+# After this many failed sends a message stays unsent, its last error shown in the admin.
+MESSAGE_MAX_SEND_ATTEMPTS = env.int("MESSAGE_MAX_SEND_ATTEMPTS", default=8)
 
 # --- Product rules that are configuration (SPEC.md) ---------------------------------------
 # SPEC §3, seed 003 (支払い期限を少し過ぎても間に合う場合もある): confirmations this long after

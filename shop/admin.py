@@ -156,11 +156,12 @@ class ListingAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "kind", "customer", "order", "subject", "emailed_at")
-    list_filter = ("kind",)
+    list_display = ("created_at", "kind", "customer", "order", "subject", "emailed_at", "send_attempts", "last_error")
+    list_filter = ("kind", ("emailed_at", admin.EmptyFieldListFilter))
     search_fields = ("customer__email", "order__number", "subject")
     list_select_related = ("customer", "order")
-    readonly_fields = ("customer", "order", "kind", "subject", "body", "dedupe_key", "created_at", "emailed_at")
+    readonly_fields = ("customer", "order", "kind", "subject", "body", "dedupe_key", "created_at", "emailed_at",
+                       "bulk", "send_attempts", "next_attempt_at", "last_error")
 
 
 @admin.register(CallbackRequest)

@@ -259,6 +259,13 @@ class Message(models.Model):
     dedupe_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField("作成日時", db_index=True)
     emailed_at = models.DateTimeField("メール送信日時", null=True, blank=True)
+    # The outbox relay's bookkeeping (shop/services/messages.py): a bulk batch (an expiry job's
+    # cancellations) is sent after the messages people wait for; a failed send is retried with
+    # backoff until MESSAGE_MAX_SEND_ATTEMPTS, its error kept for staff.
+    bulk = models.BooleanField("一括送信", default=False)
+    send_attempts = models.PositiveSmallIntegerField("送信試行回数", default=0)
+    next_attempt_at = models.DateTimeField("次回送信予定", null=True, blank=True)
+    last_error = models.CharField("最後の送信エラー", max_length=300, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "メッセージ"
@@ -266,7 +273,8 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="message_customer_recent"),
             # The outbox relay's queue: only unsent messages, so it stays small however many were sent.
-            models.Index(fields=["created_at", "id"], condition=Q(emailed_at__isnull=True), name="message_unsent"),
+            models.Index(fields=["bulk", "created_at", "id"], condition=Q(emailed_at__isnull=True),
+                         name="message_unsent"),
         ]
 
 

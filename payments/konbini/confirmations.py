@@ -248,8 +248,9 @@ WITH code AS (
     INSERT INTO {event} (order_id, at, kind, from_status, to_status, actor, note)
     VALUES (%(order_id)s, %(at)s, %(event_kind)s, %(from_status)s, %(to_status)s, %(actor)s, %(note)s)
 ), message AS (
-    INSERT INTO {message} (customer_id, order_id, kind, subject, body, dedupe_key, created_at)
-    VALUES (%(customer_id)s, %(order_id)s, %(message_kind)s, %(subject)s, %(body)s, %(dedupe_key)s, %(at)s)
+    INSERT INTO {message} (customer_id, order_id, kind, subject, body, dedupe_key, created_at, bulk, send_attempts,
+                           last_error)
+    VALUES (%(customer_id)s, %(order_id)s, %(message_kind)s, %(subject)s, %(body)s, %(dedupe_key)s, %(at)s, false, 0, '')
     ON CONFLICT (dedupe_key) DO NOTHING  -- this cause's message exists already: it is sent once
 )
 SELECT (SELECT id FROM code), (SELECT id FROM payment), (SELECT id FROM moved), (SELECT id FROM receipt)

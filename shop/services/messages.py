@@ -1,25 +1,31 @@
 """Customer messages through an outbox: created in the caller's transaction, e-mailed by the
-relay (``deliver_pending``, a periodic job every few seconds), exactly once.
+relay (``deliver_pending``, a periodic job every few seconds).
 
-"Once" is two database facts: the unique ``dedupe_key`` (one message per cause) and the row lock
-taken before sending, with ``emailed_at`` set in the same transaction (one e-mail per message).
+"Once" is database facts: the unique ``dedupe_key`` (one message per cause), and a conditional
+UPDATE that claims a message before its e-mail is sent and ``emailed_at`` after (one e-mail per
+message; only a crash between the mail server's acceptance and that mark can repeat one).
 No request talks to the broker: a rolled-back transaction leaves no message to send, a committed
 one cannot lose its e-mail to a broker hiccup, and the register's confirmation does not wait for
-a publish.
+a publish. A failed send is retried with backoff and never holds up the other messages.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils.html import conditional_escape
 
 from backoffice.timeutil import now
 from shop.models import CancellationReason, Customer, Message, Order
+
+log = logging.getLogger(__name__)
 
 
 def render(kind: str, context: dict) -> tuple[str, str]:
@@ -56,29 +62,69 @@ def notify(
     return message
 
 
-def deliver(message_id: int, *, skip_locked: bool = False) -> bool:
-    """Send the e-mail of one message unless it was already sent. Returns whether it sent.
-    ``skip_locked``: a message another relay is sending right now is left to it."""
+# A claimed send that has not finished after this long is taken to have died with its process;
+# the message is claimed again (so a crash between the SMTP server's "OK" and the mark can
+# repeat one e-mail — nothing else does).
+SEND_CLAIM = timedelta(minutes=5)
+# The relay stops a run after this many failures in a row: the mail server is down, not the messages.
+RELAY_MAX_FAILURES_IN_A_ROW = 5
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the ``attempts``-th failed send: 1, 2, 4 … minutes, at most 1 hour."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def _due(at):
+    return (Q(emailed_at__isnull=True, send_attempts__lt=settings.MESSAGE_MAX_SEND_ATTEMPTS)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=at)))
+
+
+def deliver(message_id: int) -> bool:
+    """Send the e-mail of one message unless it was already sent (or is being sent, or waits for
+    its retry). Returns whether it sent; a failed send raises after recording the error and
+    the time of the next attempt.
+
+    The message is claimed by a conditional UPDATE (a short transaction of its own), sent with
+    no transaction open — a slow mail server never holds a database lock — then marked sent.
+    Two relays, or a relay and a redelivered task, cannot both claim it."""
     from django.core.mail import send_mail
 
-    with transaction.atomic():
-        message = (Message.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-                   .select_related("customer").filter(pk=message_id).first())
-        if message is None or message.emailed_at is not None:
-            return False
+    at = now()
+    claimed = Message.objects.filter(_due(at), pk=message_id).update(
+        next_attempt_at=at + SEND_CLAIM, send_attempts=F("send_attempts") + 1)
+    if not claimed:
+        return False
+    message = Message.objects.select_related("customer").get(pk=message_id)
+    try:
         send_mail(message.subject, message.body, None, [message.customer.email])
-        message.emailed_at = now()
-        message.save(update_fields=["emailed_at"])
+    except Exception as exc:
+        Message.objects.filter(pk=message_id).update(
+            next_attempt_at=now() + retry_delay(message.send_attempts), last_error=f"{type(exc).__name__}: {exc}"[:300])
+        raise
+    Message.objects.filter(pk=message_id).update(emailed_at=now(), next_attempt_at=None, last_error="")
     return True
 
 
 def deliver_pending(*, limit: int = 500) -> int:
-    """The relay: e-mail up to ``limit`` unsent messages, oldest first, each in its own transaction
-    (an SMTP failure stops the run and leaves the rest for the next one; nothing sent is sent
-    again). Concurrent relays skip each other's locked rows. Returns how many it sent."""
-    pending = (Message.objects.filter(emailed_at__isnull=True).order_by("created_at", "id")
-               .values_list("pk", flat=True)[:limit])
-    return sum(deliver(pk, skip_locked=True) for pk in list(pending))
+    """The relay: e-mail up to ``limit`` due messages — the ones people wait for first, then bulk
+    batches, oldest first within each. A message whose send fails is retried later with backoff
+    and never holds up the others; after ``RELAY_MAX_FAILURES_IN_A_ROW`` failures in a row the
+    run stops (the mail server is down). Returns how many it sent."""
+    pending = list(Message.objects.filter(_due(now())).order_by("bulk", "created_at", "id")
+                   .values_list("pk", flat=True)[:limit])
+    sent = failures_in_a_row = 0
+    for pk in pending:
+        try:
+            sent += deliver(pk)
+        except Exception:
+            log.warning("message %s: e-mail failed, retried later", pk, exc_info=True)
+            failures_in_a_row += 1
+            if failures_in_a_row >= RELAY_MAX_FAILURES_IN_A_ROW:
+                break
+        else:
+            failures_in_a_row = 0
+    return sent
 
 
 # --- the cancellation message of a batch (the expiry jobs) ------------------------------------
@@ -141,5 +187,5 @@ def notify_cancelled_in_bulk(orders: Sequence[CancelledOrder], *, reason: Cancel
         subject, body = cancellation_text(o.customer_name, o.number, reason=reason, refunded=o.refunded,
                                           _templates=templates)
         new.append(Message(customer_id=o.customer_id, order_id=o.order_id, kind=kind, subject=subject, body=body,
-                           dedupe_key=keys[o.order_id], created_at=at))
+                           dedupe_key=keys[o.order_id], created_at=at, bulk=True))
     return len(Message.objects.bulk_create(new))

@@ -312,8 +312,9 @@ def _written(order) -> dict:
     receipt = PaymentReceipt.objects.get(payment=payment)
     [event] = order.events.filter(kind="status_changed", from_status="pending_payment").values(
         "kind", "from_status", "to_status", "actor", "note")
-    [message] = order.messages.filter(kind="payment_received").values("kind", "customer_id", "subject", "body",
-                                                                      "dedupe_key", "emailed_at")
+    [message] = order.messages.filter(kind="payment_received").values(
+        "kind", "customer_id", "subject", "body", "dedupe_key", "emailed_at", "bulk", "send_attempts",
+        "next_attempt_at", "last_error")
     for key in ("subject", "body", "dedupe_key"):
         message[key] = message[key].replace(order.number, "<number>")
     return {

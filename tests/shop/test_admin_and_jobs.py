@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
 
 from backoffice.timeutil import now
 from shop.jobs import send_pending_messages
@@ -15,6 +16,7 @@ from shop.models import Message
 from tests.factories import ListingFactory, place
 
 pytestmark = pytest.mark.django_db
+_ACCEPT = EmailBackend.send_messages  # the test mail server, before a test makes it refuse
 
 
 @pytest.fixture
@@ -86,18 +88,79 @@ def test_the_relay_sends_each_committed_message_once_oldest_first():
     assert not Message.objects.filter(emailed_at__isnull=True).exists()
 
 
-def test_a_failed_send_is_retried_by_the_next_run(monkeypatch):
-    from django.core.mail.backends.locmem import EmailBackend
+def _refuse(monkeypatch, refused: set[str]):
+    """The mail server refuses these addresses (and accepts the others)."""
+    def send_messages(self, email_messages):
+        for m in email_messages:
+            if set(m.to) & refused:
+                raise OSError(f"550 recipient refused: {m.to[0]}")
+        return _ACCEPT(self, email_messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", send_messages)
+
+
+def test_a_failed_send_is_retried_by_the_next_run_after_its_backoff(monkeypatch, settings):
+    order = place(ListingFactory())
+    address = order.customer.email
+    _refuse(monkeypatch, {address})
+    assert send_pending_messages() == {"sent": 0}  # recorded, not raised: the run goes on
+    message = Message.objects.get(order=order)
+    assert message.emailed_at is None and mail.outbox == []
+    assert (message.send_attempts, message.last_error) == (1, f"OSError: 550 recipient refused: {address}")
+    _refuse(monkeypatch, set())
+    assert send_pending_messages() == {"sent": 0}  # waits for its retry time
+    with time_machine.travel(message.next_attempt_at + timedelta(seconds=1)):
+        assert send_pending_messages() == {"sent": 1} and len(mail.outbox) == 1
+    message.refresh_from_db()
+    assert (message.emailed_at is not None, message.next_attempt_at, message.last_error) == (True, None, "")
+
+
+def test_a_refused_recipient_does_not_hold_up_the_messages_behind_it(monkeypatch):
+    refused = place(ListingFactory(), external_id="refused")
+    with time_machine.travel(now() + timedelta(seconds=1)):
+        later = [place(ListingFactory(), external_id=f"later-{i}") for i in range(3)]
+    _refuse(monkeypatch, {refused.customer.email})
+    assert send_pending_messages() == {"sent": 3}
+    assert sorted(m.subject for m in mail.outbox) == sorted(Message.objects.get(order=o).subject for o in later)
+
+
+def test_a_message_is_given_up_after_the_last_attempt(monkeypatch, settings):
+    settings.MESSAGE_MAX_SEND_ATTEMPTS = 3
+    order = place(ListingFactory())
+    _refuse(monkeypatch, {order.customer.email})
+    at = now()
+    for _ in range(5):
+        send_pending_messages()
+        at += timedelta(hours=2)  # past any backoff
+        with time_machine.travel(at):
+            send_pending_messages()
+    message = Message.objects.get(order=order)
+    assert message.send_attempts == 3 and message.emailed_at is None and message.last_error
+
+
+def test_bulk_messages_wait_behind_the_ones_people_wait_for():
+    from shop.models import CancellationReason
+    from shop.services import messages
+
+    old = place(ListingFactory(), external_id="bulk-cancelled")
+    with time_machine.travel(now() + timedelta(seconds=1)):
+        messages.notify_cancelled_in_bulk(
+            [messages.CancelledOrder(old.pk, old.number, old.customer_id, old.customer.name)],
+            reason=CancellationReason.PAYMENT_EXPIRED, at=now())
+    with time_machine.travel(now() + timedelta(seconds=2)):
+        urgent = place(ListingFactory(), external_id="urgent")
+    Message.objects.filter(order=old, kind="order_confirmed").update(emailed_at=now())
+    assert send_pending_messages(limit=1) == {"sent": 1}
+    assert [m.subject for m in mail.outbox] == [Message.objects.get(order=urgent).subject]
+
+
+def test_a_message_being_sent_is_not_claimed_twice():
+    from shop.services import messages
 
     order = place(ListingFactory())
-    sent = EmailBackend.send_messages
-
-    def smtp_down(self, messages):
-        raise OSError("SMTP unreachable")
-
-    monkeypatch.setattr(EmailBackend, "send_messages", smtp_down)
-    with pytest.raises(OSError):
-        send_pending_messages()
-    assert Message.objects.get(order=order).emailed_at is None and mail.outbox == []
-    monkeypatch.setattr(EmailBackend, "send_messages", sent)
-    assert send_pending_messages() == {"sent": 1} and len(mail.outbox) == 1
+    message = Message.objects.get(order=order)
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=now() + messages.SEND_CLAIM, send_attempts=1)
+    assert messages.deliver(message.pk) is False  # another relay holds the claim
+    with time_machine.travel(now() + messages.SEND_CLAIM + timedelta(seconds=1)):
+        assert messages.deliver(message.pk) is True  # that relay died: claimed again
+    assert len(mail.outbox) == 1
