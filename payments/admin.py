@@ -9,8 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 
-from backoffice.admin_tools import ReadOnlyInline
-from backoffice.errors import DomainError
+from backoffice.admin_tools import ReadOnlyAdmin, ReadOnlyInline, run_each
 from payments import bank, refunds
 from payments.models import (
     BankAccount,
@@ -26,37 +25,8 @@ from payments.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written only by services: staff look and act through actions."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_operate_permission(self, request) -> bool:
-        """Actions need the model's change permission (finance, superusers), though no form edits."""
-        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
-
-
 def _staff(request) -> str:
     return f"staff:{request.user.get_username()}"
-
-
-def _run_each(modeladmin, request, objects, action, done: str) -> None:
-    ok = 0
-    for obj in objects:
-        try:
-            action(obj)
-            ok += 1
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
-    if ok:
-        modeladmin.message_user(request, f"{ok}件{done}", messages.SUCCESS)
 
 
 @admin.register(Payment)
@@ -80,12 +50,12 @@ class RefundAdminBase(ReadOnlyAdmin):
 
     @admin.action(description="失敗した返金を再試行する", permissions=["operate"])
     def retry_refunds(self, request, queryset):
-        _run_each(self, request, queryset, lambda r: refunds.retry(refund_id=r.pk, actor=_staff(request)),
+        run_each(self, request, queryset, lambda r: refunds.retry(refund_id=r.pk, actor=_staff(request)),
                   "の返金を再試行に回しました。")
 
     @admin.action(description="失敗した返金をギフト券残高で返金し直す", permissions=["operate"])
     def reissue_to_gift_card(self, request, queryset):
-        _run_each(self, request, queryset,
+        run_each(self, request, queryset,
                   lambda r: refunds.retry(refund_id=r.pk, actor=_staff(request), to_gift_card=True),
                   "の返金をギフト券残高での返金に切り替えました。")
 
@@ -137,6 +107,10 @@ class TransferBatchAdmin(ReadOnlyAdmin):
     actions = ("download_file", "mark_transferred", "discard_batches")
     change_list_template = "admin/payments/transferbatch/change_list.html"
 
+    def get_queryset(self, request):
+        # The file itself can be large: only download_file reads it (through bank.download).
+        return super().get_queryset(request).defer("content")
+
     def get_urls(self):
         return [path("create-now/", self.admin_site.admin_view(self.create_now_view),
                      name="payments_transferbatch_create_now"), *super().get_urls()]
@@ -158,22 +132,23 @@ class TransferBatchAdmin(ReadOnlyAdmin):
 
     @admin.action(description="振込ファイル（全銀）をダウンロードする", permissions=["operate"])
     def download_file(self, request, queryset):
-        if queryset.count() != 1:
+        pks = list(queryset.values_list("pk", flat=True)[:2])
+        if len(pks) != 1:
             self.message_user(request, "ダウンロードするバッチを1件だけ選んでください。", messages.ERROR)
             return None
-        filename, content = bank.download(batch_id=queryset.get().pk, actor=_staff(request))
+        filename, content = bank.download(batch_id=pks[0], actor=_staff(request))  # the one read of the file
         response = HttpResponse(content, content_type="text/plain; charset=Shift_JIS")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
     @admin.action(description="ダウンロード前のバッチを取り消す（返金は振込待ちに戻る）", permissions=["operate"])
     def discard_batches(self, request, queryset):
-        _run_each(self, request, list(queryset), lambda b: bank.discard(batch_id=b.pk, actor=_staff(request)),
+        run_each(self, request, list(queryset), lambda b: bank.discard(batch_id=b.pk, actor=_staff(request)),
                   "のバッチを取り消しました。")
 
     @admin.action(description="振込完了にする（返金を完了させる）", permissions=["operate"])
     def mark_transferred(self, request, queryset):
-        _run_each(self, request, queryset, lambda b: bank.mark_transferred(batch_id=b.pk, actor=_staff(request)),
+        run_each(self, request, queryset, lambda b: bank.mark_transferred(batch_id=b.pk, actor=_staff(request)),
                   "のバッチを振込完了にしました。")
 
 

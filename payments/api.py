@@ -23,6 +23,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api.fields import (
+    MAX_QUANTITY,
+    MAX_YEN,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    validated,
+)
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
 from backoffice.models import Partner
@@ -33,12 +41,13 @@ from shop.services import customers, orders
 
 class BankAccountIn(serializers.Serializer):
     # Strings, validated by the service (full-width digits, hyphens, 普通/当座, hiragana accepted).
-    bank_code = serializers.CharField()
-    branch_code = serializers.CharField()
-    account_type = serializers.CharField()
-    account_number = serializers.CharField()
-    holder_kana = serializers.CharField(max_length=100)
-    use_for_refunds = serializers.BooleanField(required=False)
+    # Codes keep their leading zeros, so a JSON number is refused rather than converted.
+    bank_code = StrictCharField()
+    branch_code = StrictCharField()
+    account_type = StrictCharField()
+    account_number = StrictCharField()
+    holder_kana = StrictCharField(max_length=100)
+    use_for_refunds = StrictBooleanField(required=False)
 
 
 class BankAccountOut(serializers.ModelSerializer):
@@ -61,21 +70,19 @@ class BankAccountView(APIView):
     @extend_schema(request=BankAccountIn, responses={200: BankAccountOut})
     def put(self, request, external_id):
         customer = customers.get(external_id)
-        serializer = BankAccountIn(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        account = bank.set_bank_account(customer=customer, **serializer.validated_data)
+        account = bank.set_bank_account(customer=customer, **validated(BankAccountIn, request.data))
         return Response(BankAccountOut(account).data)
 
 
 class ReturnLineIn(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    sku = StrictCharField(max_length=64)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class ReturnIn(serializers.Serializer):
     lines = ReturnLineIn(many=True, required=False)
-    amount = serializers.IntegerField(required=False, min_value=1, max_value=100_000_000)
-    reference = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    amount = StrictIntegerField(required=False, min_value=1, max_value=MAX_YEN)
+    reference = StrictCharField(required=False, allow_blank=True, max_length=64, default="")
 
 
 class ReturnOut(serializers.Serializer):
@@ -93,9 +100,7 @@ class OrderReturnView(APIView):
         return idempotent(request, "orders.return", lambda: self._return(request, number))
 
     def _return(self, request, number):
-        serializer = ReturnIn(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(ReturnIn, request.data)
         lines = [(line["sku"], line["quantity"]) for line in data["lines"]] if "lines" in data else None
         refund = refunds.refund_return(order=orders.get_order(number), lines=lines, amount=data.get("amount"),
                                        reference=data["reference"], actor=f"storefront:{request.auth.name}")

@@ -22,9 +22,13 @@ from payments.models import BankAccount, Refund, TransferBatch, TransferItem
 from shop import events
 from shop.models import Customer
 
-# What people type for 預金種目 → the stored value (API: ordinary | checking; 普通 / 当座 accepted).
-_ACCOUNT_TYPES = {"ordinary": "ordinary", "checking": "checking", "普通": "ordinary", "当座": "checking",
-                  "普通預金": "ordinary", "当座預金": "checking", "1": "ordinary", "2": "checking"}
+# What people type for 預金種目 → the stored value (API: ordinary | checking; 普通 / 当座 accepted,
+# with or without 預金, and the Zengin codes 1 / 2).
+_ACCOUNT_TYPES = {
+    typed: kind.value
+    for kind in BankAccount.AccountType
+    for typed in (kind.value, str(kind.label), f"{kind.label}預金", zengin.ACCOUNT_TYPE_CODES[kind.value])
+}
 # A batch carries at most this many transfers; the next run takes the rest.
 MAX_BATCH_SIZE = 5000
 
@@ -36,19 +40,20 @@ def set_bank_account(
     """Register or replace the customer's refund account after validating every field against
     the Zengin list; nothing is written on error. ``use_for_refunds`` (the customer's refund
     preference for konbini cash and COD) is left unchanged when None; a new account starts False."""
-    bank_code = digits(bank_code, field="bank_code", length=4, code="invalid_bank_code",
-                       message="金融機関コードは4桁の数字で入力してください。")
+    bank_code = digits(bank_code, field="bank_code", length=zengin.BANK_CODE_DIGITS, code="invalid_bank_code",
+                       message=f"金融機関コードは{zengin.BANK_CODE_DIGITS}桁の数字で入力してください。")
     if not zengin.bank_exists(bank_code):
         raise InvalidInput("この金融機関コードの銀行は見つかりません。", code="bank_not_found", field="bank_code")
-    branch_code = digits(branch_code, field="branch_code", length=3, code="invalid_branch_code",
-                         message="支店コードは3桁の数字で入力してください。")
+    branch_code = digits(branch_code, field="branch_code", length=zengin.BRANCH_CODE_DIGITS, code="invalid_branch_code",
+                         message=f"支店コードは{zengin.BRANCH_CODE_DIGITS}桁の数字で入力してください。")
     found = zengin.lookup(bank_code, branch_code)
     kind = _ACCOUNT_TYPES.get(nfkc(account_type) if isinstance(account_type, str) else "")
     if kind is None:
         raise InvalidInput("預金種目は ordinary（普通）または checking（当座）で指定してください。",
                            code="invalid_account_type", field="account_type")
-    number = digits(account_number, field="account_number", length=7, code="invalid_account_number",
-                    message="口座番号は7桁の数字で入力してください。")
+    number = digits(account_number, field="account_number", length=zengin.ACCOUNT_NUMBER_DIGITS,
+                    code="invalid_account_number",
+                    message=f"口座番号は{zengin.ACCOUNT_NUMBER_DIGITS}桁の数字で入力してください。")
     kana = zengin.holder_kana(holder_kana)
     if use_for_refunds is not None and not isinstance(use_for_refunds, bool):
         raise InvalidInput("use_for_refunds は true / false で指定してください。", code="invalid", field="use_for_refunds")
@@ -116,7 +121,7 @@ def download(*, batch_id: int, actor: str) -> tuple[str, bytes]:
     """The batch's file (always the same bytes). The first download marks it ``downloaded``:
     from then on it can only be marked transferred."""
     with transaction.atomic():
-        batch = _locked(batch_id)
+        batch = _locked(batch_id, with_content=True)
         if batch.status == TransferBatch.Status.CREATED:
             batch.status, batch.downloaded_at, batch.downloaded_by = TransferBatch.Status.DOWNLOADED, now(), actor
             batch.save(update_fields=["status", "downloaded_at", "downloaded_by"])
@@ -158,8 +163,12 @@ def discard(*, batch_id: int, actor: str) -> int:
     return len(items)
 
 
-def _locked(batch_id: int) -> TransferBatch:
-    batch = TransferBatch.objects.select_for_update().filter(pk=batch_id).first()
+def _locked(batch_id: int, *, with_content: bool = False) -> TransferBatch:
+    """The batch, locked; its file ``content`` is read only when asked for (download)."""
+    batches = TransferBatch.objects.select_for_update()
+    if not with_content:
+        batches = batches.defer("content")
+    batch = batches.filter(pk=batch_id).first()
     if batch is None:
         raise NotFound("振込バッチが見つかりません。", code="batch_not_found")
     return batch

@@ -29,7 +29,7 @@ def _book(account: GiftCardAccount, *, kind: str, amount: int, reference: str, o
 
 def credit(*, customer: Customer, amount: int, kind: str, reference: str, order: Order | None = None) -> GiftCardEntry:
     """Add to the balance once per (kind, reference): a repeated call returns the first entry."""
-    if not isinstance(amount, int) or amount <= 0:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:  # True is an int in Python
         raise InvalidInput("金額は1円以上の整数で指定してください。", code="invalid_amount", field="amount")
     with transaction.atomic():
         account = account_for(customer, lock=True)

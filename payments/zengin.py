@@ -34,17 +34,25 @@ NEWLINE = b"\r\n"
 ENCODING = "shift_jis"
 KIND_SOGO_FURIKOMI = "21"  # 種別コード: 総合振込
 CODE_DIVISION_JIS = "0"  # コード区分: 0 = JIS (SJIS)
+# The account format (SPEC: 4-digit bank code, 3-digit branch code, 7-digit account number): the
+# file's field widths and what bank.set_bank_account accepts. (BankAccount's max_length and check
+# constraints in payments/models.py repeat it, fixed by migrations.)
+BANK_CODE_DIGITS = 4
+BRANCH_CODE_DIGITS = 3
+ACCOUNT_NUMBER_DIGITS = 7
 # 預金種目: 1 普通, 2 当座 (全銀協).
 ACCOUNT_TYPE_CODES = {"ordinary": "1", "checking": "2"}
 # 振込指定区分: 7 = 電信 (テレ振込).
 TRANSFER_DESIGNATION = "7"
 
 HEADER_FIELDS = (("record_type", 1), ("kind", 2), ("code_division", 1), ("requester_code", 10),
-                 ("requester_name", 40), ("transfer_date", 4), ("bank_code", 4), ("bank_name", 15),
-                 ("branch_code", 3), ("branch_name", 15), ("account_type", 1), ("account_number", 7),
+                 ("requester_name", 40), ("transfer_date", 4), ("bank_code", BANK_CODE_DIGITS), ("bank_name", 15),
+                 ("branch_code", BRANCH_CODE_DIGITS), ("branch_name", 15), ("account_type", 1),
+                 ("account_number", ACCOUNT_NUMBER_DIGITS),
                  ("dummy", 17))
-DATA_FIELDS = (("record_type", 1), ("bank_code", 4), ("bank_name", 15), ("branch_code", 3),
-               ("branch_name", 15), ("clearing_house", 4), ("account_type", 1), ("account_number", 7),
+DATA_FIELDS = (("record_type", 1), ("bank_code", BANK_CODE_DIGITS), ("bank_name", 15),
+               ("branch_code", BRANCH_CODE_DIGITS), ("branch_name", 15), ("clearing_house", 4), ("account_type", 1),
+               ("account_number", ACCOUNT_NUMBER_DIGITS),
                ("holder_name", 30), ("amount", 10), ("new_code", 1), ("customer_code1", 10),
                ("customer_code2", 10), ("designation", 1), ("identification", 1), ("dummy", 7))
 TRAILER_FIELDS = (("record_type", 1), ("count", 6), ("total", 12), ("dummy", 101))
@@ -178,17 +186,18 @@ def build_file(*, transfers: list[Transfer], transfer_date: date, requester: Req
     header = _record(HEADER_FIELDS, [
         "1", KIND_SOGO_FURIKOMI, CODE_DIVISION_JIS, _field(requester.code, 10, numeric=True),
         _field(requester.name, 40), f"{transfer_date:%m%d}",
-        _field(requester.bank.bank_code, 4, numeric=True), _field(requester.bank.bank_kana, 15),
-        _field(requester.bank.branch_code, 3, numeric=True), _field(requester.bank.branch_kana, 15),
-        ACCOUNT_TYPE_CODES[requester.account_type], _field(requester.account_number, 7, numeric=True), " " * 17,
+        _field(requester.bank.bank_code, BANK_CODE_DIGITS, numeric=True), _field(requester.bank.bank_kana, 15),
+        _field(requester.bank.branch_code, BRANCH_CODE_DIGITS, numeric=True), _field(requester.bank.branch_kana, 15),
+        ACCOUNT_TYPE_CODES[requester.account_type],
+        _field(requester.account_number, ACCOUNT_NUMBER_DIGITS, numeric=True), " " * 17,
     ])
     records = [header]
     for t in transfers:
         target = lookup(t.bank_code, t.branch_code)
         records.append(_record(DATA_FIELDS, [
-            "2", _field(t.bank_code, 4, numeric=True), _field(target.bank_kana, 15),
-            _field(t.branch_code, 3, numeric=True), _field(target.branch_kana, 15), " " * 4,
-            ACCOUNT_TYPE_CODES[t.account_type], _field(t.account_number, 7, numeric=True),
+            "2", _field(t.bank_code, BANK_CODE_DIGITS, numeric=True), _field(target.bank_kana, 15),
+            _field(t.branch_code, BRANCH_CODE_DIGITS, numeric=True), _field(target.branch_kana, 15), " " * 4,
+            ACCOUNT_TYPE_CODES[t.account_type], _field(t.account_number, ACCOUNT_NUMBER_DIGITS, numeric=True),
             _field(t.holder_kana, 30), _field(str(t.amount), 10, numeric=True), "0",
             _field(t.customer_code, 10), " " * 10, TRANSFER_DESIGNATION, " ", " " * 7,
         ]))

@@ -8,7 +8,7 @@ import unicodedata
 from django.contrib import admin, messages
 from django.db.models import Q
 
-from backoffice.admin_tools import ReadOnlyInline as _ReadOnlyInline
+from backoffice.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 from backoffice.timeutil import local, now
 from payments.konbini import codes, confirmations
 from payments.konbini.chains import CHAINS
@@ -24,13 +24,13 @@ def _digits(term: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", term) if ch.isdigit())
 
 
-class PaymentCodeInline(_ReadOnlyInline):
+class PaymentCodeInline(ReadOnlyInline):
     model = PaymentCode
     fields = readonly_fields = ("chain", "number", "check_code", "status", "created_at", "voided_at")
     verbose_name_plural = "お支払い番号"
 
 
-class PaymentReceiptInline(_ReadOnlyInline):
+class PaymentReceiptInline(ReadOnlyInline):
     model = PaymentReceipt
     fk_name = "payment"
     fields = readonly_fields = ("chain", "receipt_number", "store_code", "amount", "paid_at", "late", "recorded_at")
@@ -38,7 +38,7 @@ class PaymentReceiptInline(_ReadOnlyInline):
 
 
 @admin.register(KonbiniPaymentRequest)
-class KonbiniPaymentRequestAdmin(admin.ModelAdmin):
+class KonbiniPaymentRequestAdmin(ReadOnlyAdmin):
     list_display = ("order", "amount", "status", "deadline", "payable_until", "live_code", "created_at")
     list_filter = ("status",)
     search_fields = ("order__number", "konbini_codes__number")
@@ -49,12 +49,6 @@ class KonbiniPaymentRequestAdmin(admin.ModelAdmin):
     fields = readonly_fields
     actions = ["expire_now"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("konbini_codes")
@@ -82,7 +76,7 @@ class KonbiniPaymentRequestAdmin(admin.ModelAdmin):
                          "title": f"コンビニ支払い請求（次回のお支払い方法ページのメンテナンス: {window.label}）"}
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="期限（＋猶予）を過ぎた選択中の注文を今すぐキャンセル", permissions=["change"])
+    @admin.action(description="期限（＋猶予）を過ぎた選択中の注文を今すぐキャンセル", permissions=["operate"])
     def expire_now(self, request, queryset):
         result = expire_overdue_payments(order_ids=queryset.values_list("order_id", flat=True))
         self.message_user(request, f"{result['expired']}件の注文を支払い期限切れでキャンセルしました。",
@@ -90,7 +84,7 @@ class KonbiniPaymentRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentCode)
-class PaymentCodeAdmin(admin.ModelAdmin):
+class PaymentCodeAdmin(ReadOnlyAdmin):
     list_display = ("number", "chain", "check_code", "status", "order_number", "deadline", "created_at", "voided_at")
     list_filter = ("chain", "status")
     search_fields = ("number", "payment__order__number")
@@ -98,12 +92,6 @@ class PaymentCodeAdmin(admin.ModelAdmin):
     readonly_fields = ("payment", "chain", "number", "check_code", "status", "created_at", "voided_at")
     actions = ["void_codes"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_search_results(self, request, queryset, search_term):
         number = _digits(search_term)
@@ -121,7 +109,7 @@ class PaymentCodeAdmin(admin.ModelAdmin):
     def deadline(self, obj):
         return local(obj.payment.deadline) if obj.payment.deadline else "-"
 
-    @admin.action(description="選択した有効なお支払い番号を無効化", permissions=["change"])
+    @admin.action(description="選択した有効なお支払い番号を無効化", permissions=["operate"])
     def void_codes(self, request, queryset):
         done = sum(codes.void(pk, actor=f"staff:{request.user.username}")
                    for pk in queryset.filter(status=PaymentCode.Status.LIVE).values_list("pk", flat=True))
@@ -129,21 +117,12 @@ class PaymentCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentReceipt)
-class PaymentReceiptAdmin(admin.ModelAdmin):
+class PaymentReceiptAdmin(ReadOnlyAdmin):
     list_display = ("recorded_at", "chain", "receipt_number", "store_code", "amount", "paid_at", "late", "order_number")
     list_filter = ("chain", "late")
     search_fields = ("receipt_number", "code__number", "payment__order__number", "store_code")
     list_select_related = ("payment__order", "code")
     readonly_fields = [f.name for f in PaymentReceipt._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_search_results(self, request, queryset, search_term):
         number = _digits(search_term)

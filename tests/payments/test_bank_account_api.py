@@ -72,6 +72,35 @@ def test_bad_input_is_refused_with_a_clear_code_and_nothing_is_written(storefron
     assert not BankAccount.objects.exists()
 
 
+@pytest.mark.parametrize("change, field", [
+    ({"use_for_refunds": "yes"}, "use_for_refunds"),
+    ({"use_for_refunds": "true"}, "use_for_refunds"),
+    ({"use_for_refunds": 1}, "use_for_refunds"),
+    ({"bank_code": 1}, "bank_code"),
+    ({"branch_code": 1}, "branch_code"),
+    ({"account_number": 1234567}, "account_number"),
+    ({"account_type": True}, "account_type"),
+    ({"holder_kana": ["ヤマダ"]}, "holder_kana"),
+])
+def test_wrong_types_are_a_400_and_nothing_is_written(storefront, customer, change, field):
+    response = storefront.json("put", URL, {**VALID, **change})
+
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    assert (body["code"], body["field"]) == ("invalid", field)
+    assert body["message"]
+    assert not BankAccount.objects.exists()
+
+
+def test_a_wrong_type_leaves_the_previous_account_and_refund_choice_untouched(storefront, customer):
+    storefront.json("put", URL, VALID)
+    response = storefront.json("put", URL, {**VALID, "account_number": "7777777", "use_for_refunds": "yes"})
+
+    assert response.status_code == 400
+    account = BankAccount.objects.get(customer=customer)
+    assert (account.account_number, account.use_for_refunds) == ("1234567", False)
+
+
 def test_an_error_leaves_the_previous_account_untouched(storefront, customer):
     storefront.json("put", URL, VALID)
     storefront.json("put", URL, {**VALID, "account_number": "7777777", "branch_code": "998"})

@@ -49,3 +49,36 @@ def test_staff_can_void_a_code_from_the_admin(admin_client, code):
 def test_payment_request_detail_and_receipts_pages_load(admin_client, code):
     assert admin_client.get(f"/admin/konbini/konbinipaymentrequest/{code.payment_id}/change/").status_code == 200
     assert admin_client.get("/admin/konbini/paymentreceipt/").status_code == 200
+
+
+def _staff_user(*, group: str, extra_perms: tuple[str, ...] = ()):
+    from django.contrib.auth.models import Group, Permission, User
+
+    from backoffice.groups import ensure_groups
+
+    ensure_groups()
+    user = User.objects.create_user(username=group, password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    for codename in extra_perms:
+        user.user_permissions.add(Permission.objects.get(content_type__app_label="konbini", codename=codename))
+    return user
+
+
+def test_konbini_records_are_read_only_and_actions_need_the_change_permission(client, code):
+    client.force_login(_staff_user(group="support_agent"))
+    assert client.get("/admin/konbini/paymentcode/").status_code == 200
+    assert client.get(f"/admin/konbini/konbinipaymentrequest/{code.payment_id}/change/").status_code == 200
+    assert client.get("/admin/konbini/paymentcode/add/").status_code == 403
+    assert client.get(f"/admin/konbini/paymentcode/{code.pk}/delete/").status_code == 403
+    assert "void_codes" not in client.get("/admin/konbini/paymentcode/").content.decode()
+    client.post("/admin/konbini/paymentcode/", {"action": "void_codes", "_selected_action": [code.pk]})
+    assert PaymentCode.objects.get(pk=code.pk).status == "live"
+
+
+def test_a_staff_member_with_the_change_permission_keeps_the_konbini_actions(client, code):
+    client.force_login(_staff_user(group="finance", extra_perms=("change_paymentcode", "change_konbinipaymentrequest")))
+    assert "expire_now" in client.get("/admin/konbini/konbinipaymentrequest/").content.decode()
+    assert client.get("/admin/konbini/paymentcode/add/").status_code == 403
+    r = client.post("/admin/konbini/paymentcode/", {"action": "void_codes", "_selected_action": [code.pk]})
+    assert r.status_code == 302
+    assert PaymentCode.objects.get(pk=code.pk).status == "void"

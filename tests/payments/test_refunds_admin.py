@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from payments import bank, giftcards
 from payments.models import GiftCardEntry, Refund, TransferBatch
@@ -80,6 +82,38 @@ def test_finance_downloads_the_zengin_file_then_marks_the_batch_transferred(clie
         client.post("/admin/payments/transferbatch/", {"action": "mark_transferred", "_selected_action": [batch.pk]})
     assert TransferBatch.objects.get().status == "transferred"
     assert Refund.objects.get(order=order).status == "succeeded"
+
+
+def _reads_of_the_file(queries) -> int:
+    return sum('"payments_transferbatch"."content"' in q["sql"] for q in queries)
+
+
+def test_the_batch_file_is_read_only_by_the_download_and_only_once(client, django_capture_on_commit_callbacks):
+    customer = CustomerFactory(external_id="cust-1")
+    bank.set_bank_account(customer=customer, bank_code="0001", branch_code="001", account_type="ordinary",
+                          account_number="1234567", holder_kana="ヤマダ タロウ", use_for_refunds=True)
+    order = place(ListingFactory(price=2000), method="cod")
+    orders.mark_paid(order, amount=order.total, actor="carrier:yamato")
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.cancel(order, reason=CancellationReason.SUPPORT, actor="staff:a")
+    batch = bank.create_batch()
+    client.force_login(staff("finance"))
+
+    with CaptureQueriesContext(connection) as listing:
+        assert client.get("/admin/payments/transferbatch/").status_code == 200
+        assert client.get(f"/admin/payments/transferbatch/{batch.pk}/change/").status_code == 200
+    assert _reads_of_the_file(listing.captured_queries) == 0
+
+    with CaptureQueriesContext(connection) as download:
+        response = client.post("/admin/payments/transferbatch/", {"action": "download_file",
+                                                                   "_selected_action": [batch.pk]})
+    assert response.content == bytes(batch.content)
+    assert _reads_of_the_file(download.captured_queries) == 1
+
+    with CaptureQueriesContext(connection) as done, django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/payments/transferbatch/", {"action": "mark_transferred", "_selected_action": [batch.pk]})
+    assert TransferBatch.objects.get().status == "transferred"
+    assert _reads_of_the_file(done.captured_queries) == 0
 
 
 def test_the_gift_card_ledger_of_a_customer_shows_every_entry(admin_client):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from payments.models import Refund
+from backoffice.api.fields import MAX_QUANTITY
+from payments.models import Refund, Return
 from shop.models import Order, OrderStatus
 from tests.factories import ListingFactory, place
 
@@ -53,6 +54,22 @@ def test_bad_returns_are_refused_and_nothing_is_written(storefront, delivered, b
     r = storefront.json("post", url(delivered), body)
     assert (r.status_code, r.json()["code"]) == (status, code)
     assert not Refund.objects.exists()
+
+
+@pytest.mark.parametrize("body", [
+    {"amount": "1000"},  # a string where the API takes integer yen
+    {"amount": 1000.5},
+    {"amount": True},
+    {"lines": [{"sku": "TEA-01", "quantity": MAX_QUANTITY + 1}]},
+    {"lines": [{"sku": "TEA-01", "quantity": "1"}]},
+    {"lines": [{"sku": 1, "quantity": 1}]},
+])
+def test_wrong_types_and_absurd_quantities_are_a_400_and_nothing_is_written(storefront, delivered, body):
+    r = storefront.json("post", url(delivered), body)
+    assert r.status_code == 400, r.json()
+    assert r.json()["code"] and r.json()["message"]
+    assert not Refund.objects.exists()
+    assert not Return.objects.exists()
 
 
 def test_an_order_not_yet_delivered_cannot_be_returned(storefront):
