@@ -21,8 +21,15 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.SHIPPED, S.CANCELLED): "受取拒否・返送",
     (S.READY_FOR_PICKUP, S.DELIVERED): "店舗で受取",
     (S.READY_FOR_PICKUP, S.CANCELLED): "受取期限切れ",
-    # A delivered digital order can still be cancelled (access revoked); guarded in `allowed`.
+    # A delivered digital order can still be cancelled (access revoked); DIGITAL_ONLY below.
     (S.DELIVERED, S.CANCELLED): "デジタル商品の利用停止",
+}
+
+# Only a digital order (nothing to ship) is delivered without being shipped, and only a digital
+# delivery can be taken back.
+DIGITAL_ONLY = {
+    (S.ON_HOLD, S.DELIVERED), (S.PENDING_PAYMENT, S.DELIVERED), (S.PROCESSING, S.DELIVERED),
+    (S.DELIVERED, S.CANCELLED),
 }
 
 INITIAL = {S.ON_HOLD, S.PENDING_PAYMENT, S.PROCESSING, S.CANCELLED}
@@ -32,9 +39,7 @@ NOT_YET_SHIPPED = {S.ON_HOLD, S.PENDING_PAYMENT, S.PROCESSING}
 def allowed(from_status: str, to_status: str, *, digital: bool = False) -> bool:
     if (from_status, to_status) not in TRANSITIONS:
         return False
-    if from_status == S.DELIVERED:
-        return digital
-    return True
+    return digital or (from_status, to_status) not in DIGITAL_ONLY
 
 
 def cancellable_by_support(status: str, *, digital: bool) -> bool:

@@ -25,6 +25,9 @@ ALLOWED = {
     (S.SHIPPED, S.READY_FOR_PICKUP), (S.SHIPPED, S.DELIVERED), (S.SHIPPED, S.CANCELLED),
     (S.READY_FOR_PICKUP, S.DELIVERED), (S.READY_FOR_PICKUP, S.CANCELLED),
 }
+# Only a digital order skips shipping on its way to delivered, or is cancelled once delivered.
+DIGITAL_ONLY = {(S.ON_HOLD, S.DELIVERED), (S.PENDING_PAYMENT, S.DELIVERED), (S.PROCESSING, S.DELIVERED),
+                (S.DELIVERED, S.CANCELLED)}
 PAIRS = [(a, b) for a, b in itertools.product(S.values, S.values) if a != b]
 
 
@@ -37,7 +40,7 @@ def order_in(status: str, *, digital: bool = False) -> Order:
 
 @pytest.mark.parametrize(("from_status", "to_status"), sorted(ALLOWED))
 def test_allowed_transition_moves_and_is_on_the_timeline(from_status, to_status):
-    order = order_in(from_status)
+    order = order_in(from_status, digital=(from_status, to_status) in DIGITAL_ONLY)
     reason = "support" if to_status == S.CANCELLED else ""
     orders.transition(order, to_status, actor="test", reason=reason)
     order.refresh_from_db()
@@ -74,3 +77,12 @@ def test_a_stale_copy_cannot_move_an_order_someone_else_moved():
     with pytest.raises(Conflict):
         orders.transition(stale, S.CANCELLED, actor="second", reason="support")
     assert Order.objects.get(pk=order.pk).status == S.SHIPPED
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), sorted(DIGITAL_ONLY))
+def test_a_parcel_is_never_delivered_without_shipping_nor_cancelled_once_delivered(from_status, to_status):
+    parcel = order_in(from_status)
+    with pytest.raises(Conflict) as err:
+        orders.transition(parcel, to_status, actor="test", reason="support" if to_status == S.CANCELLED else "")
+    assert err.value.code == "invalid_transition"
+    assert Order.objects.get(pk=parcel.pk).status == from_status
