@@ -12,6 +12,7 @@ Status: ``requested → processing → succeeded | failed``; every step is on th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.timeutil import now
 from payments import giftcards
 from payments.gateway import GatewayError, get_gateway
-from payments.models import BankAccount, GiftCardEntry, Payment, Refund, Return, ReturnLine
+from payments.models import GiftCardEntry, Payment, Refund, Return, ReturnLine
 from shop import events
 from shop.models import Order, OrderStatus, PaymentMethod
 
@@ -35,6 +36,8 @@ RETRY_BASE_SECONDS = 60
 # or processing (card/gift card) longer than STUCK_PROCESSING (longer than the whole backoff).
 STUCK_REQUESTED = timedelta(minutes=10)
 STUCK_PROCESSING = timedelta(minutes=30)
+# The cause of the refund of a cancelled order (one per order, see ``request``).
+CANCEL_CAUSE = "cancel"
 
 S = Refund.Status
 M = Refund.Method
@@ -67,12 +70,26 @@ def transition(refund: Refund, to: str, *, actor: str, note: str) -> None:
 def method_for(payment: Payment) -> str:
     """Card → the card; gift card → the balance; konbini cash and COD → the customer's choice:
     bank transfer if they registered an account for refunds, else the gift-card balance (default)."""
-    if payment.method == PaymentMethod.CARD:
-        return M.CARD
-    if payment.method in (PaymentMethod.KONBINI, PaymentMethod.COD) and BankAccount.objects.filter(
-            customer__orders=payment.order_id, use_for_refunds=True).exists():  # one query, order not loaded
-        return M.BANK_TRANSFER
-    return M.GIFT_CARD
+    return methods_for([payment])[payment.pk]
+
+
+_CUSTOMERS_CHOICE = (PaymentMethod.KONBINI, PaymentMethod.COD)
+
+
+def methods_for(payments: Iterable[Payment]) -> dict[int, str]:
+    """``method_for`` of many payments, by payment id: one query for all the konbini / COD ones
+    (the customers who chose bank transfer), none otherwise; the orders are not loaded."""
+    payments = list(payments)
+    asking = [p.order_id for p in payments if p.method in _CUSTOMERS_CHOICE]
+    to_bank = set(
+        Order.objects.filter(pk__in=asking, customer__bank_account__use_for_refunds=True).values_list("pk", flat=True)
+    ) if asking else set()
+    return {
+        p.pk: M.CARD if p.method == PaymentMethod.CARD
+        else M.BANK_TRANSFER if p.method in _CUSTOMERS_CHOICE and p.order_id in to_bank
+        else M.GIFT_CARD
+        for p in payments
+    }
 
 
 def request(*, order: Order, amount: int, cause: str, reason: str, actor: str) -> Refund:
@@ -111,7 +128,7 @@ def request_for_cancellation(*, order: Order, actor: str) -> Refund | None:
     payment = Payment.objects.filter(order=order).first()
     if payment is None or payment.refundable <= 0:
         return None
-    return request(order=order, amount=payment.refundable, cause="cancel", reason=order.cancellation_reason, actor=actor)
+    return request(order=order, amount=payment.refundable, cause=CANCEL_CAUSE, reason=order.cancellation_reason, actor=actor)
 
 
 def refund_return(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from backoffice.admin_tools import ReadOnlyInline
 from backoffice.errors import DomainError
 from pickup.models import Pickup, PickupAttempt, PickupNoShow, PickupTicket, Store
 from pickup.services import parcels, terminal, throttle
@@ -38,18 +39,6 @@ class StoreAdmin(admin.ModelAdmin):
         for store in queryset:
             throttle.lift(store)
         self.message_user(request, "端末制限を解除しました。", messages.SUCCESS)
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class AttemptInline(ReadOnlyInline):

@@ -6,6 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from backoffice.timeutil import local
 from pickup.models import Pickup
+from pickup.services import parcels
 from shop.models import Order, OrderStatus
 
 # What the storefront sees before the parcel reaches the store.
@@ -29,7 +30,7 @@ def pickup_block(order: Order, with_auth_number: bool) -> dict | None:
             block["status"] = Pickup.Status.CANCELLED.value
         return block
     status = pickup.status
-    if status == Pickup.Status.READY and order.status != OrderStatus.READY_FOR_PICKUP:
+    if status == Pickup.Status.READY and not parcels.is_live(pickup, order.status):
         status = Pickup.Status.CANCELLED.value  # cancelled by another path; the keys are dead
     block["status"] = status
     block["deadline"] = local(pickup.deadline).isoformat()

@@ -13,7 +13,7 @@ of statements instead of ~25 per order:
 - order ``ready_for_pickup`` → ``cancelled`` (conditional update) + its timeline events;
 - reserved units back to stock (listings locked in primary-key order, as placement does);
 - the refund of what was captured: one ``Refund`` per order (cause ``cancel``, the method
-  chosen by ``payments.refunds.method_for``), the amount reserved on the locked payment; the
+  chosen by ``payments.refunds.methods_for``, one query for the batch), the amount reserved on the locked payment; the
   refund tasks are enqueued after commit through ``payments.refunds.enqueue`` (fanned out by a
   pickup task in chunks, so the job never runs a refund inline); ``refunds.sweep_stuck`` is
   the safety net for a lost task;
@@ -41,6 +41,7 @@ from payments import refunds
 from payments.models import Payment, Refund
 from pickup import rules
 from pickup.models import Pickup, PickupNoShow, PickupTicket
+from pickup.services import parcels
 from shop.models import CancellationReason, Customer, Order, OrderEvent, OrderStatus
 from shop.services import messages, orders
 
@@ -78,7 +79,7 @@ def expire_batch(*, batch_size: int = EXPIRY_BATCH_SIZE, at: datetime | None = N
     starts after it, so it never re-reads the index entries this batch just made dead — or None
     when there was nothing left."""
     at = at or now()
-    candidates = Pickup.objects.filter(status=Pickup.Status.READY, deadline__lt=at, order__status=S.READY_FOR_PICKUP)
+    candidates = Pickup.objects.filter(parcels.LIVE, deadline__lt=at)
     if after is not None:
         candidates = candidates.filter(Q(deadline__gt=after[0]) | Q(deadline=after[0], pk__gt=after[1]))
     with transaction.atomic():
@@ -153,14 +154,15 @@ def _request_refunds(order_ids: list[int], at: datetime) -> list[Refund]:
     database's unique constraint), reserving it on the locked payment."""
     Payment.objects.filter(order_id__in=order_ids, status=Payment.Status.PENDING).update(
         status=Payment.Status.VOIDED)
-    payments = [p for p in Payment.objects.select_for_update(of=("self",)).select_related("order")
-                .only("pk", "order_id", "method", "captured_amount", "refunded_amount", "order__customer_id")
+    payments = [p for p in Payment.objects.select_for_update()
+                .only("pk", "order_id", "method", "captured_amount", "refunded_amount")
                 .filter(order_id__in=order_ids).order_by("pk") if p.refundable > 0]
     if not payments:
         return []
+    methods = refunds.methods_for(payments)
     new = Refund.objects.bulk_create(
-        Refund(order_id=p.order_id, payment_id=p.pk, amount=p.refundable, method=refunds.method_for(p),
-               reason=REASON, cause="cancel", updated_at=at)
+        Refund(order_id=p.order_id, payment_id=p.pk, amount=p.refundable, method=methods[p.pk],
+               reason=REASON, cause=refunds.CANCEL_CAUSE, updated_at=at)
         for p in payments
     )
     # Locked rows: refunded_amount + refundable == captured_amount, exactly.

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from backoffice.errors import Conflict
 from backoffice.normalize import nfkc
@@ -103,8 +104,20 @@ def _locked(pickup_id: int) -> Pickup | None:
             .filter(pk=pickup_id).first())
 
 
+def is_live(pickup: Pickup, order_status: str, at: datetime | None = None) -> bool:
+    """The one rule of a parcel whose keys work: ``ready`` at the store and its order still
+    ``ready_for_pickup`` (a carrier return or a staff cancellation kills the keys at once, before
+    the expiry job closes the parcel) and, given ``at``, not past its deadline. ``LIVE`` is the
+    same rule (without the deadline) for querysets of parcels."""
+    return (pickup.status == Pickup.Status.READY and order_status == S.READY_FOR_PICKUP
+            and (at is None or at <= pickup.deadline))
+
+
+LIVE = Q(status=Pickup.Status.READY, order__status=S.READY_FOR_PICKUP)
+
+
 def _is_live(pickup: Pickup) -> bool:
-    return pickup.status == Pickup.Status.READY and pickup.order.status == S.READY_FOR_PICKUP
+    return is_live(pickup, pickup.order.status)
 
 
 def _send_notice_locked(pickup: Pickup, *, actor: str) -> bool:
@@ -136,8 +149,7 @@ def send_due_notices(*, batch_size: int = 200) -> int:
     with transaction.atomic():
         batch = list(
             Pickup.objects.select_for_update(of=("self",), skip_locked=True).select_related("order__customer", "store")
-            .filter(noticed_at__isnull=True, status=Pickup.Status.READY, notice_due_at__lte=now(),
-                    order__status=S.READY_FOR_PICKUP)
+            .filter(LIVE, noticed_at__isnull=True, notice_due_at__lte=now())
             .order_by("notice_due_at")[:batch_size]
         )
         return sum(_send_notice_locked(pickup, actor="system") for pickup in batch)
@@ -168,7 +180,7 @@ def send_reminders(*, batch_size: int = 200) -> int:
     with transaction.atomic():
         batch = list(
             Pickup.objects.select_for_update(of=("self",), skip_locked=True).select_related("order__customer", "store")
-            .filter(status=Pickup.Status.READY, order__status=S.READY_FOR_PICKUP, noticed_at__isnull=False,
+            .filter(LIVE, noticed_at__isnull=False,
                     reminder_sent_at__isnull=True, deadline__gte=current,
                     deadline__lte=current + rules.REMINDER_BEFORE_DEADLINE)
             .order_by("deadline")[:batch_size]

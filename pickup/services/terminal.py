@@ -24,7 +24,7 @@ from backoffice.normalize import digits
 from backoffice.timeutil import now
 from pickup import rules
 from pickup.models import Pickup, PickupAttempt, PickupTicket, Store
-from pickup.services import stores, throttle
+from pickup.services import parcels, stores, throttle
 from shop import events
 from shop.models import Order, OrderStatus
 from shop.services import orders, shipments
@@ -183,7 +183,7 @@ def _try_issue(chain: str, code: str, inquiry: str, auth: str):
     if pickup.status == Pickup.Status.PICKED_UP:
         return Outcome.ALREADY_PICKED_UP, pickup, None, store
     current = now()
-    if pickup.status != Pickup.Status.READY or pickup.order.status != S.READY_FOR_PICKUP or current > pickup.deadline:
+    if not parcels.is_live(pickup, pickup.order.status, current):
         return Outcome.EXPIRED, pickup, None, store
     if pickup.has_open_ticket:  # a new ticket voids the old one
         PickupTicket.objects.filter(pickup=pickup, voided_at__isnull=True, redeemed_at__isnull=True).update(
@@ -241,7 +241,10 @@ def redeem(*, chain: str, ticket_number: object, store_code: object, actor: str)
         if ticket.redeemed_at is not None:
             raise Conflict("この申し込み券は既に使用されています。", code="ticket_already_used")
         current = now()
-        if ticket.voided_at is not None or current > ticket.expires_at or pickup.status != Pickup.Status.READY:
+        # A live ticket outlasts the parcel's deadline (expiry waits for it), not its order: a
+        # carrier return or a staff cancellation kills it at once (API.md: 410, never a 409).
+        if (ticket.voided_at is not None or current > ticket.expires_at
+                or not parcels.is_live(pickup, pickup.order.status)):
             raise Gone("申し込み券の有効期限が切れています。端末で再度発行してください。", code="ticket_expired")
         ticket.redeemed_at = current
         ticket.save(update_fields=["redeemed_at"])

@@ -33,10 +33,13 @@ def throttled_until(store: Store) -> datetime | None:
     return until if until is not None and until > now() else None
 
 
-def failures_in_window(store_id: int) -> int:
+def _window_keys(store_id: int) -> list[str]:
     current = int(now().timestamp()) // _BUCKET_SECONDS
-    keys = [_bucket_key(store_id, b) for b in range(current - _BUCKETS + 1, current + 1)]
-    return sum(cache.get_many(keys).values())
+    return [_bucket_key(store_id, b) for b in range(current - _BUCKETS + 1, current + 1)]
+
+
+def failures_in_window(store_id: int) -> int:
+    return sum(cache.get_many(_window_keys(store_id)).values())
 
 
 def record_failure(store: Store) -> bool:
@@ -55,5 +58,7 @@ def record_failure(store: Store) -> bool:
 
 
 def lift(store: Store) -> None:
-    """Staff: end a store's throttle now (e.g. after confirming a terminal fault)."""
+    """Staff: end a store's throttle now (e.g. after confirming a terminal fault). The failure
+    counters of the window go too: otherwise the next wrong key would throttle it again."""
     Store.objects.filter(pk=store.pk).update(throttled_until=None)
+    cache.delete_many(_window_keys(store.pk))

@@ -323,3 +323,21 @@ def test_a_finished_refund_cannot_change_status_again(django_capture_on_commit_c
             refunds.transition(refund, to, actor="staff:a", note="")
         assert exc.value.code == "refund_invalid_transition"
     assert Refund.objects.get(pk=refund.pk).status == S.SUCCEEDED
+
+
+def test_methods_for_many_payments_asks_for_the_customers_choice_once(django_assert_num_queries):
+    to_bank = CustomerFactory(external_id="cust-bank")
+    bank.set_bank_account(customer=to_bank, bank_code="0001", branch_code="001", account_type="ordinary",
+                          account_number="1234567", holder_kana="ヤマダ タロウ", use_for_refunds=True)
+    card = place(ListingFactory(), method="card", external_id="cust-bank")
+    konbini_bank = paid_cash_order("konbini", external_id="cust-bank")
+    cod_gift = paid_cash_order("cod", external_id="cust-gift")
+    payments = list(Payment.objects.filter(order__in=[card, konbini_bank, cod_gift]))
+    by_order = {p.order_id: p.pk for p in payments}
+    with django_assert_num_queries(1):
+        methods = refunds.methods_for(payments)
+    assert methods == {by_order[card.pk]: "card", by_order[konbini_bank.pk]: "bank_transfer",
+                       by_order[cod_gift.pk]: "gift_card"}
+    assert all(refunds.method_for(p) == methods[p.pk] for p in payments)
+    with django_assert_num_queries(0):
+        assert refunds.methods_for([p for p in payments if p.order_id == card.pk]) == {by_order[card.pk]: "card"}

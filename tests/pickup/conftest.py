@@ -5,13 +5,17 @@ from __future__ import annotations
 import itertools
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.core.cache import cache
 
 from backoffice.checkdigits import seven_dr_number
 from backoffice.models import Partner
 from backoffice.timeutil import now
+from pickup.jobs import send_due_pickup_notices
 from pickup.models import Pickup
-from shop.services import shipments
+from shop.models import Order, OrderStatus
+from shop.services import orders, shipments
 from tests.factories import ListingFactory, StoreFactory, place
 
 _serial = itertools.count(30_000_000_000)
@@ -48,6 +52,9 @@ def shipped_pickup_order(store, *, price: int = 1500, method: str = "card", exte
     listing = ListingFactory(price=price)
     order = place(listing, method=method, destination={"type": "pickup_store", "store_code": store.code},
                   external_id=external_id)
+    if method == "konbini":  # paid at the konbini before it ships
+        orders.mark_paid(order, amount=order.total, actor="konbini:lawson")
+        orders.transition(order, OrderStatus.PROCESSING, actor="konbini:lawson", note="コンビニ入金")
     shipment = shipments.register(order=order, carrier="yamato", tracking_number=new_tracking_number(), actor="test")
     return order, shipment
 
@@ -55,6 +62,17 @@ def shipped_pickup_order(store, *, price: int = 1500, method: str = "card", exte
 def arrive(shipment, store_code: str, *, at=None):
     return shipments.record_event(shipment=shipment, type="arrived_at_store", occurred_at=at or now(),
                                   location="店舗", store_code=store_code, actor="carrier:test")
+
+
+def arrive_and_notify(store, at, **kwargs) -> Order:
+    """A pickup order that arrives at ``store`` at ``at``; the sweep sends its pickup-ready notice
+    when due (``PICKUP_NOTICE_DELAY`` later), which fixes the parcel's deadline."""
+    with time_machine.travel(at, tick=False):
+        order, shipment = shipped_pickup_order(store, **kwargs)
+        arrive(shipment, store.code)
+    with time_machine.travel(at + settings.PICKUP_NOTICE_DELAY, tick=False):
+        assert send_due_pickup_notices() == {"sent": 1}
+    return order
 
 
 @pytest.fixture

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 
+from backoffice.timeutil import JST
 from pickup import rules
-from pickup.models import Pickup
+from pickup.models import Pickup, Store
 from shop.models import Message
 from tests.pickup.conftest import ticket_body
 
@@ -44,3 +48,18 @@ def test_staff_unlock_a_locked_parcel_from_the_admin(admin_client, parcel, lawso
 def test_staff_resend_the_notice_from_the_admin(admin_client, parcel):
     admin_client.post("/admin/pickup/pickup/", {"action": "resend_notice", "_selected_action": [parcel.pk]})
     assert Message.objects.filter(order=parcel.order, kind="pickup_ready").count() == 1
+
+
+def test_staff_lift_a_store_throttle_and_the_next_wrong_key_is_a_404_again(admin_client, parcel, lawson):
+    unknown = [f"{n:011d}{n % 7}" for n in range(10_000_000_000, 10_000_000_000 + rules.STORE_THROTTLE_FAILURES + 2)]
+    with time_machine.travel(datetime(2026, 11, 24, 12, 0, tzinfo=JST), tick=False):
+        for number in unknown[:rules.STORE_THROTTLE_FAILURES + 1]:
+            lawson.json("post", "/api/v1/pickup/tickets", ticket_body(parcel, inquiry_number=number))
+        assert lawson.json("post", "/api/v1/pickup/tickets", ticket_body(parcel)).status_code == 429
+        r = admin_client.post("/admin/pickup/store/", {"action": "lift_throttle", "_selected_action": [parcel.store_id]})
+        assert r.status_code == 302
+        assert Store.objects.get(pk=parcel.store_id).throttled_until is None
+        # The window's failure counters went with the throttle: one more wrong key is just wrong.
+        r = lawson.json("post", "/api/v1/pickup/tickets", ticket_body(parcel, inquiry_number=unknown[-1]))
+        assert r.status_code == 404 and r.json()["code"] == "pickup_not_found"
+        assert lawson.json("post", "/api/v1/pickup/tickets", ticket_body(parcel)).status_code == 201

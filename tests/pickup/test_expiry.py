@@ -6,7 +6,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from payments import bank
 from payments.models import Payment, Refund
 from pickup import rules
 from pickup.jobs import expire_pickups
@@ -14,7 +17,8 @@ from pickup.models import PickupNoShow, PickupTicket
 from shop.jobs import send_pending_messages
 from shop.models import Listing, Message, Order
 from shop.services import messages
-from tests.pickup.conftest import ticket_body
+from tests.factories import CustomerFactory
+from tests.pickup.conftest import arrive, shipped_pickup_order, ticket_body
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +154,24 @@ def test_after_commit_celery_refunds_the_card_and_mails_the_cancellation(parcel,
     assert f"ご注文のキャンセル 注文番号 {parcel.order.number}" in subjects
     timeline = list(parcel.order.events.values_list("kind", flat=True))
     assert {"status_changed", "refund_requested", "refund_succeeded"} <= set(timeline)
+
+
+def test_konbini_paid_parcels_are_refunded_the_way_each_customer_chose_with_one_query(store):
+    to_bank = CustomerFactory(external_id="cust-bank")
+    bank.set_bank_account(customer=to_bank, bank_code="0001", branch_code="001", account_type="ordinary",
+                          account_number="1234567", holder_kana="ヤマダ タロウ", use_for_refunds=True)
+    parcels = []
+    for external_id in ("cust-bank", "cust-gift", "cust-bank", "cust-gift"):
+        order, shipment = shipped_pickup_order(store, method="konbini", external_id=external_id)
+        arrive(shipment, store.code)
+        parcels.append(order)
+    deadline = max(o.pickup.deadline for o in Order.objects.filter(pk__in=[o.pk for o in parcels]))
+    with time_machine.travel(deadline + timedelta(minutes=1), tick=False):
+        with CaptureQueriesContext(connection) as one_batch:
+            assert expire_pickups()["expired"] == 4
+    methods = {r.order.customer.external_id: r.method for r in Refund.objects.select_related("order__customer")}
+    assert methods == {"cust-bank": "bank_transfer", "cust-gift": "gift_card"}
+    assert Refund.objects.filter(method="bank_transfer").count() == 2
+    assert {r.amount for r in Refund.objects.all()} == {o.total for o in parcels}
+    # One look-up of the customers' refund choice for the whole batch, not one per payment.
+    assert sum("bankaccount" in q["sql"] for q in one_batch.captured_queries) == 1

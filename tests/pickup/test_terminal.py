@@ -32,7 +32,7 @@ def test_keys_at_the_right_store_print_a_ticket_valid_30_minutes(lawson, parcel)
     assert r.status_code == 201, r.json()
     body = r.json()
     assert len(body["ticket_number"]) == rules.TICKET_NUMBER_DIGITS
-    assert datetime.fromisoformat(body["expires_at"]) == issued_at + timedelta(minutes=30)
+    assert datetime.fromisoformat(body["expires_at"]) == issued_at + rules.TICKET_VALIDITY
     assert body["expires_at"].endswith("+09:00")
     assert PickupAttempt.objects.get().outcome == "issued"
 
@@ -79,6 +79,22 @@ def test_the_ticket_works_for_exactly_30_minutes(lawson, make_parcel, store):
     assert r.status_code == 410 and r.json()["code"] == "ticket_expired"
     late.refresh_from_db()
     assert late.status == "ready"  # a fresh ticket at the terminal still works
+
+
+def test_a_ticket_of_a_parcel_the_carrier_returned_is_expired_not_a_conflict(lawson, carrier, parcel):
+    number = lawson.json("post", TICKETS, ticket_body(parcel)).json()["ticket_number"]
+    r = carrier.json("post", f"/api/v1/shipments/{parcel.inquiry_number}/events",
+                     {"type": "returned", "occurred_at": parcel.arrived_at.isoformat(), "location": "センター"})
+    assert r.status_code == 201, r.json()
+    assert Pickup.objects.get(pk=parcel.pk).status == "ready"  # until the expiry job closes it
+    r = redeem(lawson, number, parcel.store.code)
+    assert r.status_code == 410 and r.json()["code"] == "ticket_expired"
+    parcel.refresh_from_db()
+    parcel.order.refresh_from_db()
+    assert parcel.order.status == "cancelled" and parcel.status == "ready" and parcel.picked_up_at is None
+    assert PickupTicket.objects.get(number=number).redeemed_at is None
+    r = lawson.json("post", TICKETS, ticket_body(parcel))  # nor does the terminal print a new one
+    assert r.status_code == 410 and r.json()["code"] == "pickup_expired"
 
 
 def test_a_ticket_only_works_at_the_store_the_parcel_is_at(lawson, parcel):
