@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.admin_tools import ReadOnlyInline
 from backoffice.errors import DomainError
+from backoffice.normalize import SEPARATORS, nfkc, phone_e164
 from shop.models import (
     CallbackRequest,
     CancellationReason,
@@ -27,16 +26,18 @@ from shop.services import customers, orders
 
 
 def number_search_terms(term: str) -> list[str]:
-    """What a person typed → the forms we store: NFKC (full-width digits), and for a 17-digit
-    order number typed without hyphens, the hyphenated form."""
-    text = unicodedata.normalize("NFKC", term).strip()
-    digits_only = "".join(ch for ch in text if ch.isdigit())
+    """What a person typed → the forms we store: NFKC (full-width digits), for a 17-digit order
+    number typed without hyphens the hyphenated form, and for a phone number its +81 form
+    (``backoffice.normalize.phone_e164``, the rule the API stores phones with)."""
+    text = nfkc(term)
+    compact = SEPARATORS.sub("", text)
     forms = {text}
-    if len(digits_only) == orders.ORDER_NUMBER_DIGITS:
-        forms.add(orders.hyphenate_order_number(digits_only))
-    if len(digits_only) in (10, 11, 12, 13):
-        forms.add(digits_only)
-        forms.add("+81" + digits_only.lstrip("0"))
+    if compact.isdigit() and len(compact) == orders.ORDER_NUMBER_DIGITS:
+        forms.add(orders.hyphenate_order_number(compact))
+    try:
+        forms.add(phone_e164(compact))
+    except DomainError:
+        pass  # not a phone number
     return sorted(forms)
 
 
@@ -133,11 +134,12 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ("external_id", "name", "email", "phone")
 
     def get_search_results(self, request, queryset, search_term):
-        queryset, dup = super().get_search_results(request, queryset, search_term)
+        found, dup = super().get_search_results(request, queryset, search_term)
         extra = [f for f in number_search_terms(search_term) if f.startswith("+81")]
         if extra:
-            queryset = queryset | self.model.objects.filter(phone__in=extra)
-        return queryset, dup
+            # ``queryset`` carries the list's filters: the phone form widens the search, not the filters.
+            found = found | queryset.filter(phone__in=extra)
+        return found, dup
 
 
 @admin.register(Seller)

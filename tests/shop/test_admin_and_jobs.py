@@ -48,6 +48,24 @@ def test_admin_finds_an_order_by_phone_typed_with_hyphens(admin_client_ja):
     assert order.number in r.content.decode()
 
 
+def test_customer_admin_phone_search_stays_within_the_lists_filters(admin_client_ja):
+    from shop.models import Customer
+
+    Customer.objects.create(external_id="active", email="a@example.jp", name="有効", phone="+819012345678")
+    Customer.objects.create(external_id="stopped", email="s@example.jp", name="停止中", phone="+819012345678",
+                            suspended=True)
+    r = admin_client_ja.get("/admin/shop/customer/", {"q": "０９０－１２３４－５６７８", "suspended__exact": "1"})
+    assert [c.external_id for c in r.context["cl"].result_list] == ["stopped"]
+
+
+def test_number_search_forms_follow_the_stored_phone_rule():
+    from shop.admin import number_search_terms
+
+    assert "+819012345678" in number_search_terms("０９０－１２３４－５６７８")
+    assert "+8100123456789" not in number_search_terms("000123456789")  # one leading 0 dropped, not all
+    assert "180-0000000-0000001" in number_search_terms("18000000000000001")
+
+
 def test_admin_cancel_action_goes_through_the_service(admin_client_ja):
     order = place(ListingFactory(price=1000))
     r = admin_client_ja.post("/admin/shop/order/", {"action": "cancel_by_support", "_selected_action": [order.pk]})
