@@ -7,6 +7,11 @@ The API layer maps them to an HTTP status and the error body in one place
 from __future__ import annotations
 
 
+def error_body(code: str, message: str, field: str | None = None, reasons: list | None = None) -> dict:
+    """The API's error body (API.md): every refusal, whatever raised it, has this shape."""
+    return {"code": code, "message": str(message), "field": field, "reasons": reasons or []}
+
+
 class DomainError(Exception):
     status = 400
     code = "invalid"
@@ -34,7 +39,7 @@ class DomainError(Exception):
         super().__init__(self.message)
 
     def as_body(self) -> dict:
-        return {"code": self.code, "message": str(self.message), "field": self.field, "reasons": self.reasons}
+        return error_body(self.code, self.message, self.field, self.reasons)
 
 
 class InvalidInput(DomainError):

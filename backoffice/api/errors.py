@@ -13,7 +13,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from backoffice.errors import DomainError
+from backoffice.errors import DomainError, error_body
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,6 @@ _GENERIC = {
     exceptions.NotAcceptable: ("not_acceptable", "この形式では応答できません。"),
     exceptions.Throttled: ("throttled", "リクエストが多すぎます。しばらくしてから再度お試しください。"),
 }
-
-
-def error_body(code: str, message: str, field: str | None = None, reasons: list | None = None) -> dict:
-    return {"code": code, "message": str(message), "field": field, "reasons": reasons or []}
 
 
 def _first_validation_error(detail, path: str | None = None) -> tuple[str | None, exceptions.ErrorDetail | str]:
@@ -108,7 +104,7 @@ class ApiExceptionMiddleware:
         if not request.path.startswith("/api/"):
             return None
         if isinstance(exception, DomainError):
-            return JsonResponse(exception.as_body(), status=exception.status)
+            return JsonResponse(exception.as_body(), status=exception.status, headers=exception.headers)
         log.exception("unhandled error on %s", request.path)
         return JsonResponse(
             error_body("internal_error", "システムエラーが発生しました。時間をおいて再度お試しください。"), status=500

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.management import call_command
 
@@ -333,3 +335,14 @@ def test_openapi_schema_is_served_and_valid(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn.jsdelivr.net" not in docs.content and b"/static/drf_spectacular_sidecar/" in docs.content
+
+
+def test_the_last_resort_handler_keeps_a_domain_errors_body_and_headers(rf):
+    from backoffice.api.errors import ApiExceptionMiddleware
+    from backoffice.errors import DomainError
+
+    refused = DomainError("メンテナンス中です。", code="maintenance", status=503, headers={"Retry-After": "600"})
+    response = ApiExceptionMiddleware(lambda request: None).process_exception(rf.get("/api/v1/anything"), refused)
+    assert response.status_code == 503 and response["Retry-After"] == "600"
+    assert json.loads(response.content) == {"code": "maintenance", "message": "メンテナンス中です。", "field": None,
+                                            "reasons": []}
