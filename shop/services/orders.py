@@ -168,7 +168,9 @@ def place(
     checkout = eligibility.Checkout(
         total=total, shipping_speed=shipping_speed, destination_type=destination.type,
         listings=[listing for listing, _ in lines], fulfilling_seller=seller,
-        gift_card=GiftCardAccount.objects.filter(customer=customer).first(),
+        # Read only when it decides anything: one query fewer for every other order.
+        gift_card=(GiftCardAccount.objects.filter(customer=customer).first()
+                   if payment_method == PaymentMethod.GIFT_CARD else None),
         address_reasons=list(address.cod_reasons),
     )
     reasons = eligibility.unavailable_reasons(payment_method, checkout)
