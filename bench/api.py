@@ -176,17 +176,18 @@ def _konbini_confirm(ctx: Context, n: int) -> list[Request]:
     from payments.konbini.models import PaymentCode
     from payments.models import Payment
 
+    lawson = CHAINS["lawson"]
     pending = place_orders(n, method="konbini")
     numbers: set[str] = set()
     while len(numbers) < len(pending):
-        numbers.add(new_number(CHAINS["lawson"]))
+        numbers.add(new_number(lawson))
     payments = Payment.objects.filter(order__in=pending).order_by("order_id")
     PaymentCode.objects.bulk_create(
-        PaymentCode(payment=p, chain="lawson", number=number, check_code="8888", created_at=now())
+        PaymentCode(payment=p, chain=lawson.code, number=number, check_code=lawson.check_code, created_at=now())
         for p, number in zip(payments, sorted(numbers), strict=True))
     paid_at = local(now()).isoformat()
     return [("POST", "/api/v1/konbini/payments/confirm",
-             json.dumps({"payment_number": code.number, "check_code": "8888", "amount": code.payment.amount,
+             json.dumps({"payment_number": code.number, "check_code": lawson.check_code, "amount": code.payment.amount,
                          "store_code": "LS0001", "paid_at": paid_at, "receipt_number": f"R-{i:08d}"}).encode(),
              ctx.headers("lawson"))
             for i, code in enumerate(PaymentCode.objects.select_related("payment").filter(chain="lawson"))]

@@ -51,10 +51,12 @@ def create_overdue_orders(n: int, offset: int, listing_ids: list[int], customer_
 
     from backoffice.checkdigits import luhn_check_digit
     from backoffice.timeutil import now
-    from payments.konbini.chains import payment_deadline
+    from payments.konbini.chains import CHAINS, payment_deadline
     from payments.konbini.models import PaymentCode
     from payments.models import Payment
     from shop.models import Order, OrderEvent, OrderLine
+
+    lawson = CHAINS["lawson"]
 
     placed = now().replace(microsecond=0) - timedelta(days=10)
     deadline = payment_deadline(placed)
@@ -78,8 +80,9 @@ def create_overdue_orders(n: int, offset: int, listing_ids: list[int], customer_
                 Payment(order_id=o.pk, method="konbini", amount=1980, status="pending", deadline=deadline)
                 for o in orders)
             PaymentCode.objects.bulk_create(
-                PaymentCode(payment_id=p.pk, chain="lawson", number=f"{i:010d}" + luhn_check_digit(f"{i:010d}"),
-                            check_code="8888", created_at=placed)
+                PaymentCode(payment_id=p.pk, chain=lawson.code, number=f"{i:0{lawson.digits - 1}d}"
+                            + luhn_check_digit(f"{i:0{lawson.digits - 1}d}"), check_code=lawson.check_code,
+                            created_at=placed)
                 for i, p in zip(range(start, stop), payments, strict=True))
             del orders, payments
     from django.db import connection

@@ -56,14 +56,15 @@ def create_expired_parcels(n: int, offset: int, listing_ids: list[int], store_id
     from django.db import connection, transaction
 
     from backoffice.checkdigits import seven_dr_number
-    from backoffice.timeutil import end_of_day_after, now
+    from backoffice.timeutil import now
     from payments.models import Payment
     from pickup.models import Pickup
     from pickup.rules import PICKUP_DAYS
+    from pickup.services.parcels import auth_number_for, deadline_for
     from shop.models import Customer, Order, OrderEvent, OrderLine, Shipment
 
     arrived = now().replace(microsecond=0) - timedelta(days=PICKUP_DAYS + 2)
-    deadline = end_of_day_after(arrived, PICKUP_DAYS)
+    deadline = deadline_for(arrived)
     for start in range(offset, offset + n, CHUNK):
         stop = min(start + CHUNK, offset + n)
         with transaction.atomic():
@@ -98,7 +99,7 @@ def create_expired_parcels(n: int, offset: int, listing_ids: list[int], store_id
                 Shipment(order_id=o.pk, carrier="yamato", tracking_number=tracking[o.pk]) for o in orders)
             Pickup.objects.bulk_create(
                 Pickup(order_id=o.pk, store_id=o.pickup_store_id, inquiry_number=tracking[o.pk],
-                       auth_number=o.number[-7:], arrived_at=arrived, notice_due_at=arrived, noticed_at=arrived,
+                       auth_number=auth_number_for(o), arrived_at=arrived, notice_due_at=arrived, noticed_at=arrived,
                        deadline=deadline) for o in orders)
             del orders
     with connection.cursor() as cursor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,8 @@ from tests.factories import ListingFactory, place
 # SPEC §3 example: placed 2026-11-23 10:00 JST → deadline 2026-11-29 23:59:59 JST.
 PLACED = datetime(2026, 11, 23, 10, 0, tzinfo=JST)
 DEADLINE = datetime(2026, 11, 29, 23, 59, 59, tzinfo=JST)
+# The last moment a payment is accepted with the default late-payment grace (SPEC §3: 60 minutes).
+GRACE_END = DEADLINE + timedelta(minutes=60)
 
 
 def jst(*args) -> datetime:

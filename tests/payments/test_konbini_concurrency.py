@@ -15,7 +15,7 @@ from payments.konbini.models import PaymentReceipt
 from payments.models import Payment
 from shop.models import Message, Order
 from tests.payments import konbini_support
-from tests.payments.konbini_support import DEADLINE, PLACED, confirm_body, issue, konbini_order
+from tests.payments.konbini_support import DEADLINE, GRACE_END, PLACED, confirm_body, issue, konbini_order
 from tests.shop.test_concurrency import client_like, run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -24,7 +24,6 @@ chain_client = konbini_support.chain_client
 lawson = konbini_support.lawson
 
 CONFIRM = "/api/v1/konbini/payments/confirm"
-GRACE_END = DEADLINE + timedelta(minutes=60)
 
 
 def _pending(external_id: str = "cust-1"):

@@ -17,6 +17,7 @@ from shop.services import orders
 from tests.payments import konbini_support
 from tests.payments.konbini_support import (
     DEADLINE,
+    GRACE_END,
     PLACED,
     confirm_body,
     issue,
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.django_db
 chain_client = konbini_support.chain_client
 lawson = konbini_support.lawson
 
-GRACE_END = DEADLINE + timedelta(minutes=60)
 
 
 @pytest.fixture
