@@ -8,7 +8,7 @@ import unicodedata
 from backoffice.errors import InvalidInput
 
 # Hyphen-like characters people type between digit groups (ASCII, full-width, dashes, ー).
-_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ーｰ－]")
+SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ーｰ－]")
 
 
 def nfkc(value: str) -> str:
@@ -20,7 +20,7 @@ def digits(value: object, *, field: str, length: int | tuple[int, ...] | None = 
     """Return the digits of ``value`` (full-width accepted, hyphens/spaces dropped) or raise."""
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise InvalidInput(message or "番号の形式が正しくありません。", code=code, field=field)
-    text = _SEPARATORS.sub("", nfkc(str(value)))
+    text = SEPARATORS.sub("", nfkc(str(value)))
     lengths = (length,) if isinstance(length, int) else length
     if not text.isascii() or not text.isdigit() or (lengths and len(text) not in lengths):
         if lengths:
@@ -34,7 +34,7 @@ def digits(value: object, *, field: str, length: int | tuple[int, ...] | None = 
 
 def phone_e164(value: str, *, field: str = "phone") -> str:
     """Japanese phone number to +81 form (drop the leading 0). 090-1234-5678 → +819012345678."""
-    text = _SEPARATORS.sub("", nfkc(str(value))).replace("(", "").replace(")", "")
+    text = SEPARATORS.sub("", nfkc(str(value))).replace("(", "").replace(")", "")
     if text.startswith("+81"):
         national = text[3:]
     elif text.startswith("0"):

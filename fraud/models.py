@@ -24,6 +24,10 @@ class ReportStatus(models.TextChoices):
     DISMISSED = "dismissed", "対応不要"
 
 
+# A report still being worked on (the queue, linking, the gift-card hold): everything but closed.
+OPEN_REPORT_STATUSES = (ReportStatus.OPEN, ReportStatus.IN_PROGRESS)
+
+
 class ReportPriority(models.IntegerChoices):
     NORMAL = 1, "通常"
     HIGH = 2, "高"
@@ -72,7 +76,11 @@ class Report(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (ReportStatus.OPEN, ReportStatus.IN_PROGRESS)
+        return self.status in OPEN_REPORT_STATUSES
+
+    @property
+    def is_high_priority(self) -> bool:
+        return self.priority == ReportPriority.HIGH
 
 
 class ReportEvent(models.Model):

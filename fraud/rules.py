@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+
+def _hours(window: timedelta) -> int:
+    """A window in whole hours, for the rule descriptions staff read."""
+    return int(window.total_seconds() // 3600)
+
+
 # --- risk score (SPEC §5 "Risk score") -------------------------------------------------------
 RISK_MAX = 100
 RISK_HOLD_AT = 70  # SPEC §5: score ≥ 70 → on_hold + a risk_review report
@@ -21,20 +27,6 @@ HIGH_VALUE_TOTAL = 50_000
 ORDER_VELOCITY_COUNT = 3
 ORDER_VELOCITY_WINDOW = timedelta(hours=1)
 
-# code → (Japanese description shown to staff, default weight). Seeded into RiskRule.
-DEFAULT_RISK_RULES: dict[str, tuple[str, int]] = {
-    "new_device_24h": ("24時間以内に新しい端末からのログインがある", 30),  # seed 002
-    "new_address": ("この顧客にとって初めての配送先住所", 15),  # seed 004
-    "cod": ("代金引換での注文", 10),  # seed 004
-    "high_value": (f"高額注文（{HIGH_VALUE_TOTAL:,}円超）", 20),
-    "address_unverified": ("郵便番号と都道府県・市区町村が一致しない住所", 40),  # seed 004 架空の住所
-    "address_cod_refusals": ("この住所で90日以内に代引きの受取拒否がある", 30),  # seed 004
-    "order_velocity": (f"{int(ORDER_VELOCITY_WINDOW.total_seconds() // 60)}分以内に"
-                       f"{ORDER_VELOCITY_COUNT}件以上の注文がある", 20),
-    "open_report": ("この顧客に未解決の不正報告がある", 40),  # seeds 002, 004
-    "digital_new_device": ("新しい端末からのデジタル商品の注文", 40),  # seed 002 (streamed video)
-}
-
 # --- COD harassment (seed 004) ---------------------------------------------------------------
 # seed 004: harassment COD parcels to fictitious/unknowing addresses get refused. SPEC §5:
 # 2 refused COD parcels to one address within 90 days block COD there until staff lift it.
@@ -45,7 +37,21 @@ COD_ADDRESS_VELOCITY_ORDERS = 3
 COD_ADDRESS_VELOCITY_CUSTOMERS = 2
 COD_ADDRESS_VELOCITY_WINDOW = timedelta(hours=24)
 COD_ADDRESS_VELOCITY_RULE = ("cod_address_velocity",
-                             "24時間以内に同じ住所へ複数の顧客から代引き注文が集中している")
+                             f"{_hours(COD_ADDRESS_VELOCITY_WINDOW)}時間以内に同じ住所へ複数の顧客から代引き注文が集中している")
+
+# code → (Japanese description shown to staff, default weight). Seeded into RiskRule.
+DEFAULT_RISK_RULES: dict[str, tuple[str, int]] = {
+    "new_device_24h": (f"{_hours(NEW_DEVICE_WINDOW)}時間以内に新しい端末からのログインがある", 30),  # seed 002
+    "new_address": ("この顧客にとって初めての配送先住所", 15),  # seed 004
+    "cod": ("代金引換での注文", 10),  # seed 004
+    "high_value": (f"高額注文（{HIGH_VALUE_TOTAL:,}円超）", 20),
+    "address_unverified": ("郵便番号と都道府県・市区町村が一致しない住所", 40),  # seed 004 架空の住所
+    "address_cod_refusals": (f"この住所で{COD_REFUSAL_WINDOW.days}日以内に代引きの受取拒否がある", 30),  # seed 004
+    "order_velocity": (f"{int(ORDER_VELOCITY_WINDOW.total_seconds() // 60)}分以内に"
+                       f"{ORDER_VELOCITY_COUNT}件以上の注文がある", 20),
+    "open_report": ("この顧客に未解決の不正報告がある", 40),  # seeds 002, 004
+    "digital_new_device": ("新しい端末からのデジタル商品の注文", 40),  # seed 002 (streamed video)
+}
 
 # --- reports (SPEC §5 "Reports") -------------------------------------------------------------
 # seed 004「何度も粘り強く通報するのが大事」: the 3rd report about the same customer, address or

@@ -8,7 +8,6 @@ List pages filter and sort on indexed columns only: ``Order(status, placed_at)``
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -18,9 +17,9 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.errors import DomainError
-from backoffice.normalize import nfkc, phone_e164
+from backoffice.normalize import SEPARATORS, nfkc, phone_e164
 from backoffice.timeutil import JST, local, now
-from fraud.models import LoginEvent, Report, ReportPriority, ReportStatus
+from fraud.models import OPEN_REPORT_STATUSES, LoginEvent, Report, ReportPriority
 from fraud.rules import DEFAULT_RISK_RULES
 from fraud.services import logins as login_service
 from fraud.services import review as review_service
@@ -40,10 +39,10 @@ from shop.models import (
     ShipmentEvent,
 )
 from shop.services.orders import ORDER_NUMBER_DIGITS, hyphenate_order_number
+from shop.services.shipments import TRACKING_DIGITS
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 50
-_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ーｰ－]")
 
 
 def paginate(queryset: QuerySet, page_number, per_page: int = PAGE_SIZE) -> Page:
@@ -111,7 +110,7 @@ def search(query: str) -> SearchResult:
         result.customers = list(Customer.objects.filter(email__in={text, text.lower()})[:SEARCH_LIMIT])
         result.orders = _orders(_orders_of(result.customers))
         return result
-    compact = _SEPARATORS.sub("", text)
+    compact = SEPARATORS.sub("", text)
     if compact.startswith("+81") and compact[3:].isdigit():
         compact = "0" + compact[3:]
     if not (compact.isascii() and compact.isdigit()):
@@ -125,7 +124,7 @@ def search(query: str) -> SearchResult:
         result.kind = "order_number"
         ids |= set(Order.objects.filter(number=hyphenate_order_number(compact))
                    .values_list("pk", flat=True))
-    if n == 12:  # the tracking number, which is also the pickup inquiry number (SPEC §4)
+    if n == TRACKING_DIGITS:  # the tracking number, which is also the pickup inquiry number (SPEC §4)
         result.kind = "tracking_number"
         ids |= set(Shipment.objects.filter(tracking_number=compact).values_list("order_id", flat=True))
     code_ids = _konbini_code_orders(compact)
@@ -290,7 +289,7 @@ def pickups_locked() -> QuerySet[Pickup]:
 
 def open_reports() -> QuerySet[Report]:
     """Open and in-progress reports, high priority first, oldest first (``fraud_report_queue``)."""
-    return (Report.objects.filter(status__in=[ReportStatus.OPEN, ReportStatus.IN_PROGRESS])
+    return (Report.objects.filter(status__in=OPEN_REPORT_STATUSES)
             .select_related("customer", "seller", "assignee").order_by("-priority", "created_at", "id"))
 
 

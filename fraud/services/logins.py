@@ -8,6 +8,8 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
+from backoffice.errors import InvalidInput
+from backoffice.timeutil import now
 from fraud import rules
 from fraud.models import KnownDevice, LoginEvent
 from shop.models import Customer, Order
@@ -19,7 +21,10 @@ def record_login(*, customer: Customer, occurred_at: datetime, ip: str, user_age
 
     "Never seen" is the unique (customer, device) row: two simultaneous first logins from one
     device create it once, so exactly one of them is new and one message goes out.
+    A login more than ``rules.LOGIN_MAX_CLOCK_SKEW`` in the future is a wrong value: refused.
     """
+    if occurred_at > now() + rules.LOGIN_MAX_CLOCK_SKEW:
+        raise InvalidInput("occurred_at が未来の日時です。", code="invalid", field="occurred_at")
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from backoffice.errors import Conflict
 from backoffice.timeutil import local, now
-from fraud.models import Report, ReportType
+from fraud.models import OPEN_REPORT_STATUSES, Report, ReportType
 from fraud.services import accounts, reports, review
 from fraud.services.reports import record
 from payments import giftcards
@@ -128,6 +128,7 @@ def report_unauthorized_order(*, customer: Customer, orders: list[Order], secure
     """The storefront's report of orders the customer never placed (seed 002), with the
     playbook run at once when it asks for ``secure_account`` — all or nothing."""
     with transaction.atomic():
+        _lock_orders_then_customer(orders, customer)
         report = reports.open_report(type=ReportType.UNAUTHORIZED_ORDER, customer=customer, orders=orders,
                                      description=description, actor=actor)
         if secure_account:
@@ -136,3 +137,34 @@ def report_unauthorized_order(*, customer: Customer, orders: list[Order], secure
 
 
 _run_playbook = secure_account  # the flag above shadows the function's name
+
+
+def _lock_orders_then_customer(orders: list[Order], customer: Customer | None) -> None:
+    """Take the locks in the documented order (orders → customer, see reports.py) before
+    ``open_report`` locks the customer, so that filing never waits in the opposite order."""
+    list(Order.objects.select_for_update().filter(pk__in=[o.pk for o in orders]).order_by("pk").values_list("pk"))
+    if customer is not None:
+        list(Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values_list("pk"))
+
+
+def open_unauthorized_report(order: Order) -> Report | None:
+    """The open "unauthorized order" report about this order, if any (the oldest)."""
+    return (reports.for_order(order, type=ReportType.UNAUTHORIZED_ORDER)
+            .filter(status__in=OPEN_REPORT_STATUSES).order_by("created_at", "id").first())
+
+
+def secure_account_for_order(order: Order, *, actor, description: str = "") -> Report:
+    """Staff's "secure account" from an order page: run the playbook on the order's open
+    unauthorized-order report, or file one (with the playbook) when there is none.
+
+    The order row and then the customer row are locked before the look-up, so two clicks (or a
+    click and the storefront filing its report) are serialised: the second one finds the first's
+    report, and the playbook runs once — one report, one reset link.
+    """
+    with transaction.atomic():
+        _lock_orders_then_customer([order], order.customer)
+        report = open_unauthorized_report(order)
+        if report is not None:
+            return secure_account(report, actor=actor).report
+        return report_unauthorized_order(customer=order.customer, orders=[order], secure_account=True,
+                                         description=description, actor=actor)

@@ -17,7 +17,7 @@ from django.db.models import Q
 from backoffice.errors import Conflict, InvalidInput
 from backoffice.timeutil import now
 from fraud import rules
-from fraud.models import Report, ReportCheck, ReportEvent, ReportPriority, ReportStatus, ReportType
+from fraud.models import OPEN_REPORT_STATUSES, Report, ReportCheck, ReportEvent, ReportPriority, ReportStatus, ReportType
 from shop.models import Customer, Order, Seller
 
 R = ReportStatus
@@ -28,7 +28,6 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (R.IN_PROGRESS, R.RESOLVED): "解決",
     (R.IN_PROGRESS, R.DISMISSED): "対応不要として終了",
 }
-OPEN_STATUSES = (R.OPEN, R.IN_PROGRESS)
 
 
 def actor_name(actor) -> str:
@@ -242,7 +241,7 @@ def _close(report: Report, to_status: str, *, actor, note: str) -> Report:
 
 
 def open_reports_of(customer: Customer):
-    return Report.objects.filter(customer=customer, status__in=OPEN_STATUSES)
+    return Report.objects.filter(customer=customer, status__in=OPEN_REPORT_STATUSES)
 
 
 def for_order(order: Order, *, type: str | None = None):

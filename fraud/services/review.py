@@ -10,7 +10,7 @@ from django.db import transaction
 
 from backoffice.errors import Conflict
 from backoffice.timeutil import now
-from fraud.models import ReportType
+from fraud.models import OPEN_REPORT_STATUSES, ReportType
 from fraud.services import reports
 from payments.konbini.chains import payment_deadline
 from payments.models import Payment
@@ -79,6 +79,6 @@ def reject(order: Order, *, actor, note: str = "") -> Order:
 
 def note_decision(order: Order, kind: str, actor, note: str) -> None:
     """Put the decision on the order's open risk-review reports and tick their checklist item."""
-    for report in reports.for_order(order, type=ReportType.RISK_REVIEW).filter(status__in=reports.OPEN_STATUSES):
+    for report in reports.for_order(order, type=ReportType.RISK_REVIEW).filter(status__in=OPEN_REPORT_STATUSES):
         reports.record(report, kind, actor, note, order=order)
         reports.complete_check(report, code="decided_order", actor=actor)

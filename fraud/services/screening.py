@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Subquery
 
 from backoffice.timeutil import now
 from fraud import rules
-from fraud.models import CodRefusal, LoginEvent, Report, ReportType, RiskRule
+from fraud.models import OPEN_REPORT_STATUSES, CodRefusal, LoginEvent, Report, ReportType, RiskRule
 from fraud.services import addresses, reports
 from fraud.services.addresses import AddressScreen
 from shop import events
@@ -92,7 +92,7 @@ def _facts(customer: Customer, key: str, at) -> dict:
             cod_refusals=Exists(CodRefusal.objects.filter(
                 address_key=key, refused_at__gt=at - rules.COD_REFUSAL_WINDOW, refused_at__lte=at)),
             recent_orders=Subquery(recent),
-            open_report=Exists(Report.objects.filter(customer=me, status__in=reports.OPEN_STATUSES)
+            open_report=Exists(Report.objects.filter(customer=me, status__in=OPEN_REPORT_STATUSES)
                                .exclude(type=ReportType.RISK_REVIEW)),
         )
         .values("new_device", "known_address", "cod_refusals", "recent_orders", "open_report")

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.timeutil import local
+from fraud import rules
 from staff import permissions
 
 register = template.Library()
@@ -38,6 +39,17 @@ def yen(value: int | None) -> str:
     if value is None:
         return "—"
     return f"{intcomma(value)}円"
+
+
+@register.filter
+def risk_holds(score: int | None) -> bool:
+    """The score puts an order on hold (``fraud.rules.RISK_HOLD_AT``): shown as high."""
+    return score is not None and score >= rules.RISK_HOLD_AT
+
+
+@register.simple_tag
+def risk_max() -> int:
+    return rules.RISK_MAX
 
 
 @register.simple_tag(takes_context=True)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backoffice.errors import DomainError
-from fraud.models import ReportStatus, ReportType
+from fraud.models import ReportType
 from fraud.services import playbook
 from fraud.services import review as review_service
 from payments import refunds as refund_service
@@ -138,10 +138,16 @@ def _reject(request, order: Order, data: dict) -> str:
 
 # --- secure account (unauthorized order, seed 002) -----------------------------------------------
 
+def _reports(order: Order) -> list:
+    """The order's reports, read once per request: the page, the action check and the confirm
+    step share them."""
+    if not hasattr(order, "_staff_reports"):
+        order._staff_reports = selectors.reports_of_order(order)
+    return order._staff_reports
+
+
 def _open_unauthorized_report(order: Order):
-    return next((r for r in selectors.reports_of_order(order)
-                 if r.type == ReportType.UNAUTHORIZED_ORDER and r.status in (ReportStatus.OPEN, ReportStatus.IN_PROGRESS)),
-                None)
+    return next((r for r in _reports(order) if r.type == ReportType.UNAUTHORIZED_ORDER and r.is_open), None)
 
 
 def _secure_available(order: Order) -> bool:
@@ -161,14 +167,7 @@ def _secure_consequences(order: Order) -> list[str]:
 
 
 def _secure(request, order: Order, data: dict) -> str:
-    report = _open_unauthorized_report(order)
-    actor = actor_of(request)
-    if report is not None:
-        result = playbook.secure_account(report, actor=actor)
-        report = result.report
-    else:
-        report = playbook.report_unauthorized_order(customer=order.customer, orders=[order], secure_account=True,
-                                                    description=data.get("note", ""), actor=actor)
+    report = playbook.secure_account_for_order(order, actor=actor_of(request), description=data.get("note", ""))
     return _("アカウント保護を実行しました（不正報告 #%(id)s）。") % {"id": report.pk}
 
 
@@ -228,7 +227,7 @@ class OrderDetailView(StaffView):
             "timeline": list(order.events.all()),
             "refunds": list(order.refunds.all()),
             "risk_rules": selectors.risk_rules_in_words(order),
-            "reports": selectors.reports_of_order(order),
+            "reports": _reports(order),
             "login_events": selectors.logins_around(order),
             "actions": actions,
             "status_labels": dict(OrderStatus.choices),

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 
 from backoffice.models import Partner
 from backoffice.timeutil import now
+from fraud import rules
 from fraud.models import LoginEvent, Report, ReportType
 from fraud.services import accounts
 from shop.models import Listing, Message
@@ -58,6 +60,22 @@ def test_bad_login_event_is_400_and_nothing_is_written(storefront, bad):
     r = storefront.json("post", "/api/v1/customers/cust-1/login-events", _login_body(**bad))
     assert r.status_code == 400 and r.json()["code"] and r.json()["field"]
     assert not LoginEvent.objects.exists()
+
+
+@pytest.mark.parametrize(("ahead", "status"), [
+    (rules.LOGIN_MAX_CLOCK_SKEW - timedelta(seconds=1), 201),
+    (rules.LOGIN_MAX_CLOCK_SKEW + timedelta(seconds=1), 400),
+])
+def test_a_login_ahead_of_our_clock_is_accepted_up_to_the_allowed_skew(storefront, ahead, status):
+    place(ListingFactory())
+    t0 = now().replace(microsecond=0)
+    with time_machine.travel(t0, tick=False):
+        r = storefront.json("post", "/api/v1/customers/cust-1/login-events",
+                            _login_body(occurred_at=(t0 + ahead).isoformat()))
+    assert r.status_code == status, r.json()
+    if status == 400:
+        assert r.json()["code"] == "invalid" and r.json()["field"] == "occurred_at"
+    assert LoginEvent.objects.exists() is (status == 201)
 
 
 def test_login_event_of_an_unknown_customer_is_404(storefront):

@@ -190,3 +190,35 @@ def test_three_reports_filed_at_once_about_one_customer_end_high_priority():
     customer = place(ListingFactory()).customer
     run_concurrently([lambda: reports.open_report(type="other", customer=customer).pk for _ in range(3)])
     assert set(Report.objects.values_list("priority", flat=True)) == {ReportPriority.HIGH}
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_staff_clicks_on_secure_account_file_one_report_and_one_reset_link(attempt):
+    from fraud.models import PasswordResetToken, Report
+    from shop.models import Message
+
+    order = place(ListingFactory(price=3000))
+    results = run_concurrently([
+        (lambda who=who: playbook.secure_account_for_order(order, actor=f"staff:{who}", description="電話").pk)
+        for who in ("a", "b")
+    ])
+    report = Report.objects.get(orders=order)
+    assert results == [report.pk, report.pk], results
+    assert report.secured_at is not None
+    assert Message.objects.filter(customer=order.customer, kind="password_reset_required").count() == 1
+    assert PasswordResetToken.objects.filter(customer=order.customer).count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_staff_secure_account_racing_the_storefronts_report_runs_the_playbook_once(attempt):
+    from fraud.models import Report
+    from shop.models import Message
+
+    order = place(ListingFactory(price=3000))
+    run_concurrently([
+        lambda: playbook.secure_account_for_order(order, actor="staff:a").pk,
+        lambda: playbook.report_unauthorized_order(customer=order.customer, orders=[order], secure_account=False,
+                                                   description="", actor="storefront:test").pk,
+    ])
+    assert Report.objects.filter(orders=order, secured_at__isnull=False).count() == 1
+    assert Message.objects.filter(customer=order.customer, kind="password_reset_required").count() == 1

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from fraud.models import Report, ReportStatus
+from fraud.services import playbook
 from payments import refunds
 from payments.models import GiftCardAccount, Refund, TransferBatch
 from pickup.models import Pickup
@@ -175,6 +176,23 @@ def test_secure_account_from_the_order_page_files_a_report_and_runs_the_playbook
     page = agent.get(response["Location"]).content.decode()
     assert f"#{report.pk}" in page and 'data-testid="login-events"' in page
     assert 'data-action="secure_account"' not in page  # done once
+
+
+def test_secure_account_from_the_order_page_runs_on_the_storefronts_open_report(agent):
+    order = factories.place(factories.ListingFactory(price=4_000))
+    filed = playbook.report_unauthorized_order(customer=order.customer, orders=[order], secure_account=False,
+                                               description="身に覚えがない", actor="storefront:test")
+    body = agent.get(f"/staff/orders/{order.number}/actions/secure-account/").content.decode()
+    assert f"不正報告 #{filed.pk} に対してアカウント保護を実行します。" in body
+    response = agent.post(f"/staff/orders/{order.number}/actions/secure-account/", {"note": "お客様から電話"})
+    assert response.status_code == 302
+    report = Report.objects.get(orders=order)  # still exactly one
+    assert report.pk == filed.pk and report.secured_at is not None
+    assert Message.objects.filter(customer=order.customer, kind="password_reset_required").count() == 1
+    response = agent.post(f"/staff/orders/{order.number}/actions/secure-account/", {"note": "もう一度"})
+    assert response.status_code == 302
+    assert Report.objects.filter(orders=order).count() == 1
+    assert Message.objects.filter(customer=order.customer, kind="password_reset_required").count() == 1
 
 
 def test_report_checklist_must_be_complete_before_resolving(analyst):

@@ -16,19 +16,31 @@ pytestmark = pytest.mark.django_db
 MAX_QUERIES = 14
 
 
-def _queries(client, url: str) -> int:
+def _page(client, url: str) -> tuple[int, str]:
+    """The number of queries the page took, and the page."""
     with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
+        response = client.get(url)
+        assert response.status_code == 200
+    return len(ctx.captured_queries), response.content.decode()
 
 
-def _constant(client, url: str, grow, django_assert_max_num_queries) -> None:
+def _queries(client, url: str) -> int:
+    return _page(client, url)[0]
+
+
+def _rows(html: str) -> int:
+    return html.count("<tr")
+
+
+def _constant(client, url: str, grow, django_assert_max_num_queries, grown_rows: int = 10) -> None:
+    """Grow the data by 2 rows then 10 more: the page shows them and takes as many queries."""
     grow(2)
-    small = _queries(client, url)
+    small, small_page = _page(client, url)
     grow(10)
     with django_assert_max_num_queries(MAX_QUERIES):
-        large = _queries(client, url)
+        large, large_page = _page(client, url)
     assert large == small
+    assert _rows(large_page) - _rows(small_page) == grown_rows  # the grown rows are really on the page
 
 
 def test_callback_queue(agent, django_assert_max_num_queries):
@@ -66,7 +78,7 @@ def test_fraud_reports_queue(analyst, django_assert_max_num_queries):
     def grow(n):
         for _ in range(n):
             order = factories.place(factories.ListingFactory())
-            analyst.post(f"/staff/orders/{order.number}/actions/secure-account/")
+            assert analyst.post(f"/staff/orders/{order.number}/actions/secure-account/").status_code == 302
 
     _constant(analyst, "/staff/reports/", grow, django_assert_max_num_queries)
 
@@ -111,7 +123,8 @@ def test_dashboard(agent, django_assert_max_num_queries, django_capture_on_commi
             scenario.pickup_order(external_id=f"d-{i}", failed_attempts=5)
             scenario.callback(factories.CustomerFactory(), f"用件{i}")
 
-    _constant(agent, "/staff/", grow, django_assert_max_num_queries)
+    # The dashboard lists the 10 oldest callbacks: 2 rows, then 10.
+    _constant(agent, "/staff/", grow, django_assert_max_num_queries, grown_rows=8)
 
 
 def test_order_page_with_pickup_attempts_and_logins(agent, django_assert_max_num_queries):
