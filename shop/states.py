@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shop.models import OrderStatus as S
+from shop.models import PaymentMethod
 
 # (from, to) → a short Japanese description of when it happens. Anything else is refused.
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -45,3 +46,14 @@ def allowed(from_status: str, to_status: str, *, digital: bool = False) -> bool:
 def cancellable_by_support(status: str, *, digital: bool) -> bool:
     """SPEC §2: support may cancel any order not yet shipped, and a digital order."""
     return status in NOT_YET_SHIPPED or (digital and status != S.CANCELLED)
+
+
+def released_status(*, method: str, digital: bool, paid: bool) -> str:
+    """Where an order stands once nothing holds it (SPEC §2): a konbini order not yet paid awaits
+    its payment; a paid digital order is delivered (nothing to ship, seed 002); anything else is
+    processed. Placement, a review's approval and a konbini payment all move an order with it."""
+    if method == PaymentMethod.KONBINI and not paid:
+        return S.PENDING_PAYMENT
+    if digital and paid:
+        return S.DELIVERED
+    return S.PROCESSING

@@ -14,7 +14,8 @@ from fraud.models import OPEN_REPORT_STATUSES, ReportType
 from fraud.services import reports
 from payments.konbini.chains import payment_deadline
 from payments.models import Payment
-from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod
+from shop import states
+from shop.models import CancellationReason, Order, OrderStatus
 from shop.services import messages
 from shop.services import orders as order_service
 
@@ -27,14 +28,9 @@ def held_orders():
 
 
 def status_after_approval(order: Order) -> str:
-    """The status the order would have had without the hold: konbini → awaiting payment; a paid
-    digital order → delivered (nothing to ship, seed 002); anything else → processing."""
-    if order.payment_method == PaymentMethod.KONBINI:
-        return S.PENDING_PAYMENT
+    """The status the order would have had without the hold (``shop.states.released_status``)."""
     paid = Payment.objects.filter(order=order, status=Payment.Status.PAID).exists()
-    if order.is_digital and paid:
-        return S.DELIVERED
-    return S.PROCESSING
+    return states.released_status(method=order.payment_method, digital=order.is_digital, paid=paid)
 
 
 def _lock_held(order: Order) -> Order:

@@ -204,7 +204,7 @@ def confirm(*, chain_code: str, payment_number: object, check_code_value: object
         note = f"コンビニ入金 {chain.name} 店舗{cash.store_code} レシート{cash.receipt_number}"
         if receipt.late:
             note += "（期限後の猶予内）"
-        to_status = OrderStatus.DELIVERED if order.is_digital else OrderStatus.PROCESSING
+        to_status = states.released_status(method=payment.method, digital=order.is_digital, paid=True)
         record = _record_in_one_statement if connection.vendor == "postgresql" else _record_with_services
         record(chain, order, receipt, to_status, actor=actor, note=note, at=at)
     return _receipt_body(receipt, number)

@@ -192,8 +192,10 @@ def place(
         screening.settle(order, risk, actor=actor)  # ≥ 70 held for review; ≥ 90 cancelled here
         if order.status == S.CANCELLED:
             return order
-        if order.is_digital and order.status == S.PROCESSING:
-            transition(order, S.DELIVERED, actor="system", note="デジタル商品の提供開始")
+        if order.status == S.PROCESSING:
+            paid = order.payment.status == Payment.Status.PAID
+            if states.released_status(method=payment_method, digital=order.is_digital, paid=paid) == S.DELIVERED:
+                transition(order, S.DELIVERED, actor="system", note="デジタル商品の提供開始")
         messages.notify(customer=customer, kind="order_confirmed", order=order)
         if payment_method == PaymentMethod.KONBINI and order.status == S.PENDING_PAYMENT:
             messages.notify(customer=customer, kind="payment_instructions", order=order,
@@ -202,7 +204,7 @@ def place(
 
 
 def _create_order(customer, seller, lines, fields, total, speed, method, held: bool = False) -> Order:
-    status = S.PENDING_PAYMENT if method == PaymentMethod.KONBINI else S.PROCESSING
+    status = states.released_status(method=method, digital=False, paid=False)  # nothing is paid yet
     if held:  # fraud review; approval moves it to `status` (fraud.services.review)
         status = S.ON_HOLD
     for _ in range(5):

@@ -86,3 +86,15 @@ def test_a_parcel_is_never_delivered_without_shipping_nor_cancelled_once_deliver
         orders.transition(parcel, to_status, actor="test", reason="support" if to_status == S.CANCELLED else "")
     assert err.value.code == "invalid_transition"
     assert Order.objects.get(pk=parcel.pk).status == from_status
+
+
+@pytest.mark.parametrize(("method", "digital", "paid", "status"), [
+    ("konbini", False, False, S.PENDING_PAYMENT), ("konbini", True, False, S.PENDING_PAYMENT),
+    ("konbini", False, True, S.PROCESSING), ("konbini", True, True, S.DELIVERED),
+    ("card", False, True, S.PROCESSING), ("card", True, True, S.DELIVERED),
+    ("cod", False, False, S.PROCESSING), ("gift_card", True, True, S.DELIVERED),
+])
+def test_where_an_order_stands_once_nothing_holds_it(method, digital, paid, status):
+    from shop.states import released_status
+
+    assert released_status(method=method, digital=digital, paid=paid) == status
