@@ -34,10 +34,6 @@ class RefundForm(forms.Form):
     reference = forms.CharField(label=_("返品受付番号（任意・二重登録を防ぎます）"), max_length=64, required=False)
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("理由"), max_length=500)
-
-
 class RetryRefundForm(NoteForm):
     to_gift_card = forms.BooleanField(label=_("ギフト券残高への返金に切り替える（カードが使えない場合など）"),
                                       required=False)

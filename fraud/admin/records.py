@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from backoffice.admin_tools import ReadOnlyAdmin
 from fraud.admin.common import ReasonForm, _reason_page, _run
 from fraud.models import AccountAction, AddressReputation, CustomerAccount, LoginEvent, RiskRule
 from fraud.services import accounts, addresses
@@ -67,38 +68,20 @@ class AddressReputationAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoginEvent)
-class LoginEventAdmin(admin.ModelAdmin):
+class LoginEventAdmin(ReadOnlyAdmin):
     list_display = ("customer", "occurred_at", "ip", "device_id", "new_device", "user_agent")
     list_filter = ("new_device",)
     search_fields = ("customer__external_id", "customer__email", "ip", "device_id")
     list_select_related = ("customer",)
     date_hierarchy = "occurred_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AccountAction)
-class AccountActionAdmin(admin.ModelAdmin):
+class AccountActionAdmin(ReadOnlyAdmin):
     list_display = ("customer", "kind", "reason", "actor", "at", "report")
     list_filter = ("kind",)
     search_fields = ("customer__external_id", "customer__email", "reason")
     list_select_related = ("customer", "report")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CustomerAccount)

@@ -67,7 +67,7 @@ class FailedRefundsView(StaffView):
 
 
 class ReviewQueueView(StaffView):
-    """Orders on hold for risk review, oldest first."""
+    """Orders on hold for risk review, highest risk first, then oldest (``review.held_orders``)."""
 
     page = "review_queue"
 
