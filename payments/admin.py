@@ -70,10 +70,9 @@ class FailedRefundAdmin(RefundAdminBase):
     """The failed-refunds queue: oldest first."""
 
     list_filter = ("method", "reason")
-    ordering = ("updated_at", "id")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(status=Refund.Status.FAILED)
+        return refunds.failed_queue(super().get_queryset(request))
 
 
 class ReturnLineInline(ReadOnlyInline):

@@ -309,3 +309,10 @@ def sweep_stuck(*, batch_size: int = 500) -> int:
         for pk in ids:
             transaction.on_commit(lambda pk=pk: enqueue(pk))
     return len(ids)
+
+
+def failed_queue(queryset=None):
+    """The failed-refunds queue staff work through (admin and staff console): the longest-failed
+    first (``updated_at`` is when it failed; nothing updates a failed refund until it is retried)."""
+    queryset = Refund.objects.all() if queryset is None else queryset
+    return queryset.filter(status=Refund.Status.FAILED).order_by("updated_at", "id")

@@ -23,6 +23,7 @@ from fraud.models import OPEN_REPORT_STATUSES, LoginEvent, Report, ReportPriorit
 from fraud.rules import DEFAULT_RISK_RULES
 from fraud.services import logins as login_service
 from fraud.services import review as review_service
+from payments import refunds
 from payments.konbini.chains import CHAINS
 from payments.konbini.maintenance import next_maintenance_window
 from payments.konbini.models import PaymentCode
@@ -240,8 +241,7 @@ def waiting_callbacks() -> QuerySet[CallbackRequest]:
 
 
 def failed_refunds() -> QuerySet[Refund]:
-    return (Refund.objects.filter(status=Refund.Status.FAILED)
-            .select_related("order", "order__customer").order_by("created_at", "id"))
+    return refunds.failed_queue().select_related("order", "order__customer")
 
 
 def orders_on_hold() -> QuerySet[Order]:

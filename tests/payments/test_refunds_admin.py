@@ -147,3 +147,19 @@ def test_finance_can_batch_waiting_transfers_now_and_support_cannot(client, djan
     assert "今すぐ振込データを作成" in client.get("/admin/payments/transferbatch/").content.decode()
     assert client.post("/admin/payments/transferbatch/create-now/").status_code == 302
     assert TransferBatch.objects.get().items.get().refund.order_id == order.pk
+
+
+def test_the_admin_and_the_staff_console_show_the_failed_queue_in_the_same_order(
+        client, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from backoffice.timeutil import now
+    from staff import selectors
+
+    first, second = (failed_card_refund(django_capture_on_commit_callbacks) for _ in range(2))
+    # The refund created second failed first: the longest-failed leads both queues.
+    Refund.objects.filter(pk=second.pk).update(updated_at=now() - timedelta(hours=1))
+    client.force_login(staff("finance"))
+    admin_order = [r.pk for r in client.get("/admin/payments/failedrefund/").context["cl"].result_list]
+    assert admin_order == [second.pk, first.pk]
+    assert [r.pk for r in selectors.failed_refunds()] == admin_order
