@@ -20,12 +20,17 @@ def luhn_valid(number: str) -> bool:
     return len(number) >= 2 and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
 
 
+# Yamato/Sagawa 伝票番号 (SPEC §2, seed 003) — also the pickup お問い合わせ番号 (seed 001: 12桁):
+# 11 digits and a 7DR check digit.
+TRACKING_NUMBER_DIGITS = 12
+
+
 def seven_dr_valid(tracking_number: str) -> bool:
-    """Yamato/Sagawa 伝票番号: 12 digits, the last = first 11 digits mod 7 (SPEC §2, seed 003)."""
+    """A 伝票番号: ``TRACKING_NUMBER_DIGITS`` digits, the last = the others mod 7."""
     return (
-        len(tracking_number) == 12
+        len(tracking_number) == TRACKING_NUMBER_DIGITS
         and tracking_number.isdigit()
-        and int(tracking_number[:11]) % 7 == int(tracking_number[11])
+        and int(tracking_number[:-1]) % 7 == int(tracking_number[-1])
     )
 
 

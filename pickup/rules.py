@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from backoffice.checkdigits import TRACKING_NUMBER_DIGITS
+
 # seed 001: お問い合わせ番号:12桁 — the shipment's 伝票番号 (7DR check digit, SPEC §2).
-INQUIRY_NUMBER_DIGITS = 12
+INQUIRY_NUMBER_DIGITS = TRACKING_NUMBER_DIGITS
 # seeds 000/001: 認証番号:7桁 — 「認証番号は注文番号の下7桁です」.
 AUTH_NUMBER_DIGITS = 7
 # seed 001: 受取期間は、メールの受信日から11日以内 → 23:59:59 JST on notice date + 11 (SPEC §1, §4).

@@ -93,6 +93,8 @@ def message_context(pickup: Pickup) -> dict:
         "steps": rules.TERMINAL_STEPS[store.terminal],
         "inquiry_number": pickup.inquiry_number,
         "auth_number": pickup.auth_number,
+        "inquiry_digits": rules.INQUIRY_NUMBER_DIGITS,
+        "auth_digits": rules.AUTH_NUMBER_DIGITS,
         "deadline": local(pickup.deadline),
         "pickup_days": rules.PICKUP_DAYS,
         "ticket_minutes": int(rules.TICKET_VALIDITY.total_seconds() // 60),

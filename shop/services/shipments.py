@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
-from backoffice.checkdigits import seven_dr_valid
+from backoffice.checkdigits import TRACKING_NUMBER_DIGITS, seven_dr_valid
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.normalize import digits
 from shop import events
@@ -14,7 +14,7 @@ from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod, S
 from shop.services import messages, orders
 
 S = OrderStatus
-TRACKING_DIGITS = 12
+TRACKING_DIGITS = TRACKING_NUMBER_DIGITS
 
 
 def normalize_tracking_number(value: object, *, field: str = "tracking_number") -> str:
