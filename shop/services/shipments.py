@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from backoffice.checkdigits import TRACKING_NUMBER_DIGITS, seven_dr_valid
-from backoffice.errors import Conflict, InvalidInput, NotFound
+from backoffice.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backoffice.normalize import digits
 from shop import events
 from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod, Shipment, ShipmentEvent
@@ -26,11 +26,22 @@ def normalize_tracking_number(value: object, *, field: str = "tracking_number") 
     return number
 
 
-def register(*, order: Order, carrier: str, tracking_number: str, actor: str) -> Shipment:
-    """Hand the parcel to a carrier: order ``processing`` → ``shipped`` and the shipped message."""
+# ``register``'s caller acts as the order's own fulfiller (the demo data, staff tools, tests).
+AS_FULFILLER = object()
+
+
+def register(*, order: Order, carrier: str, tracking_number: str, actor: str,
+             shipper_seller_id: int | None | object = AS_FULFILLER) -> Shipment:
+    """Hand the parcel to a carrier: order ``processing`` → ``shipped`` and the shipped message.
+
+    ``shipper_seller_id`` is who ships it: ``None`` for the platform's warehouse, a seller's id
+    for a seller. Only the order's fulfiller may (SPEC §2: platform-fulfilled orders ship from
+    the warehouse, a self-fulfilled order from its seller)."""
     number = normalize_tracking_number(tracking_number)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
+        if shipper_seller_id is not AS_FULFILLER and order.fulfilling_seller_id != shipper_seller_id:
+            raise Forbidden("この注文は出荷できません（発送元が異なります）。")
         if order.is_digital:
             raise Conflict("デジタル商品は出荷できません。", code="invalid_transition")
         if order.status != S.PROCESSING:

@@ -219,3 +219,19 @@ def test_delivered_event_time_is_kept_in_jst(warehouse, carrier):
     event(carrier, "delivered", at="2026-11-24T01:30:00Z")
     e = ShipmentEvent.objects.get(shipment__order=order)
     assert e.occurred_at == datetime(2026, 11, 24, 10, 30, tzinfo=JST)
+
+
+def test_the_shipper_rule_lives_in_the_service_not_only_the_api():
+    from backoffice.errors import Forbidden
+    from shop.models import Seller
+    from shop.services import shipments
+
+    order = place(ListingFactory())  # fulfilled by the platform: the warehouse ships it
+    other = Seller.objects.create(name="別の出品者")
+    with pytest.raises(Forbidden):
+        shipments.register(order=order, carrier="yamato", tracking_number=TRACKING, actor="test",
+                           shipper_seller_id=other.pk)
+    order.refresh_from_db()
+    assert order.status == "processing" and not hasattr(order, "shipment")
+    shipments.register(order=order, carrier="yamato", tracking_number=TRACKING, actor="test", shipper_seller_id=None)
+    assert Order.objects.get(pk=order.pk).status == "shipped"
