@@ -10,7 +10,6 @@ from rest_framework.views import APIView
 
 from backoffice.api.fields import validated
 from backoffice.api.idempotency import idempotent
-from backoffice.errors import NotFound
 from backoffice.models import Partner
 from fraud.api import serializers as s
 from fraud.models import Report
@@ -63,10 +62,7 @@ class ReportCreateView(APIView):
             customer = customers.get(data["customer_external_id"])
             found = []
             for number in data["order_numbers"]:
-                order = orders.get_order(number)
-                if order.customer_id != customer.pk:
-                    raise NotFound("注文が見つかりません。", code="order_not_found", field="order_numbers")
-                found.append(order)
+                found.append(orders.get_customer_order(number, customer, field="order_numbers"))
             report = playbook.report_unauthorized_order(
                 customer=customer, orders=found, secure_account=data["secure_account"],
                 description=data.get("description", ""), actor=actor,

@@ -245,9 +245,7 @@ class CallbackRequestView(APIView):
         data = validated(s.CallbackIn, request.data)
         order = None
         if data.get("order_number"):
-            order = orders.get_order(data["order_number"])
-            if order.customer_id != customer.pk:
-                raise NotFound("注文が見つかりません。", code="order_not_found", field="order_number")
+            order = orders.get_customer_order(data["order_number"], customer, field="order_number")
         cb = customers.request_callback(customer=customer, phone=data["phone"], topic=data["topic"], order=order)
         return Response({"id": cb.pk, "phone": cb.phone, "topic": cb.topic, "status": cb.status,
                          "order_number": order.number if order else None,

@@ -78,6 +78,14 @@ def get_order(number: str, *, lock: bool = False) -> Order:
     return order
 
 
+def get_customer_order(number: str, customer: Customer, *, field: str) -> Order:
+    """The customer's own order; another customer's is not found (its existence must not leak)."""
+    order = Order.objects.filter(number=format_order_number(number), customer=customer).first()
+    if order is None:
+        raise NotFound("注文が見つかりません。", code="order_not_found", field=field)
+    return order
+
+
 # --- the state machine -----------------------------------------------------------------------
 
 def transition(order: Order, to_status: str, *, actor: str, note: str = "", reason: str = "") -> Order:

@@ -213,6 +213,17 @@ def test_callback_request_normalises_the_phone_to_plus_81(storefront):
     assert r.json()["phone"] == "+81312345678" and r.json()["status"] == "waiting"
 
 
+def test_a_callback_naming_another_customers_order_is_404_and_writes_nothing(storefront):
+    from shop.models import CallbackRequest
+
+    theirs = place(ListingFactory(), external_id="someone-else")
+    place(ListingFactory())  # cust-1 exists
+    r = storefront.json("post", "/api/v1/customers/cust-1/callback-requests",
+                        {"phone": "03-1234-5678", "topic": "注文について", "order_number": theirs.number})
+    assert r.status_code == 404 and (r.json()["code"], r.json()["field"]) == ("order_not_found", "order_number")
+    assert not CallbackRequest.objects.exists()
+
+
 def test_delivered_event_time_is_kept_in_jst(warehouse, carrier):
     order = place(ListingFactory())
     ship(warehouse, order)
