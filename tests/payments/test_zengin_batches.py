@@ -177,3 +177,21 @@ def test_a_downloaded_batch_is_immutable(two_refunds):
         bank.discard(batch_id=batch.pk, actor="staff:finance")
     assert exc.value.code == "batch_immutable"
     assert TransferBatch.objects.get().items.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_batches_created_at_once_share_the_waiting_refunds_each_in_exactly_one(django_capture_on_commit_callbacks):
+    """SPEC §6: the daily job may run twice at once (a retry, a staff click): ``skip_locked``."""
+    from tests.support import run_concurrently
+
+    with time_machine.travel(MONDAY, tick=False):
+        waiting = [bank_refund(django_capture_on_commit_callbacks, external_id=f"c{i}", price=1000 + i)
+                   for i in range(6)]
+    batches = [b for b in run_concurrently(4, lambda i: bank.create_batch(actor=f"job-{i}")) if b is not None]
+    assert batches  # at least one run batched them
+    in_batches = sorted(TransferItem.objects.values_list("refund_id", flat=True))
+    assert in_batches == sorted(r.pk for r in waiting)  # every refund in exactly one batch
+    for batch in TransferBatch.objects.all():
+        items = TransferItem.objects.filter(batch=batch)
+        assert (batch.count, batch.total) == (items.count(), sum(i.amount for i in items))
