@@ -45,6 +45,7 @@ def build(n: int) -> dict:
     from backoffice.checkdigits import seven_dr_number
     from backoffice.timeutil import end_of_day_after, now
     from fraud.models import Report
+    from payments import refunds
     from payments.models import Payment, Refund
     from pickup.models import Pickup, Store
     from shop.models import CallbackRequest, Customer, Listing, Order, OrderEvent, OrderLine, Seller, Shipment
@@ -98,7 +99,7 @@ def build(n: int) -> dict:
                 for o in orders if o.status == "delivered")
             Refund.objects.bulk_create(
                 Refund(order_id=o.pk, payment_id=p.pk, amount=1980, method="card", status="failed",
-                       reason="support", cause="cancel", attempts=5, last_error="sandbox: refused")
+                       reason="support", cause=refunds.CANCEL_CAUSE, attempts=5, last_error="sandbox: refused")
                 for (i, o), p in zip(rows, payments, strict=True) if i % every == 3)
             Pickup.objects.bulk_create(
                 Pickup(order_id=o.pk, store_id=store.pk, inquiry_number=f"9{o.pk:011d}", auth_number="1234567",

@@ -35,7 +35,7 @@ def seed(command) -> None:
 
     failed = _place(FAILED_CUSTOMER, "デモ顧客 返金失敗", PaymentMethod.CARD, listing, card_token="tok_refund_fail")
     orders.cancel(failed, reason=CancellationReason.SUPPORT, actor="seed_demo")
-    refund = Refund.objects.get(order=failed, cause="cancel")
+    refund = Refund.objects.get(order=failed, cause=refunds.CANCEL_CAUSE)
     refunds.process(refund.pk)
     command.log(f"refunds: order {failed.number}: card refund failed (返金失敗キュー)")
 
@@ -45,6 +45,6 @@ def seed(command) -> None:
                           use_for_refunds=True)
     orders.mark_paid(cod, amount=cod.total, actor="seed_demo")
     orders.cancel(cod, reason=CancellationReason.SUPPORT, actor="seed_demo")
-    refund = Refund.objects.get(order=cod, cause="cancel")
+    refund = Refund.objects.get(order=cod, cause=refunds.CANCEL_CAUSE)
     refunds.process(refund.pk)
     command.log(f"refunds: order {cod.number}: bank-transfer refund waiting for the Zengin batch")

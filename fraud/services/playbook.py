@@ -17,7 +17,7 @@ from backoffice.timeutil import local, now
 from fraud.models import OPEN_REPORT_STATUSES, Report, ReportType
 from fraud.services import accounts, reports, review
 from fraud.services.reports import record
-from payments import giftcards
+from payments import giftcards, refunds
 from payments.models import Refund
 from shop import states
 from shop.models import CancellationReason, Customer, Order, OrderStatus
@@ -87,7 +87,7 @@ def _cancel_order(report: Report, order: Order, actor, result: PlaybookResult) -
     if was_held:  # it was waiting in the review queue: that review is decided too
         review.note_decision(order, "order_rejected", actor,
                              f"注文 {order.number} を不正報告 #{report.pk} のアカウント保護でキャンセル")
-    refund = Refund.objects.filter(order=order, cause="cancel").first()
+    refund = Refund.objects.filter(order=order, cause=refunds.CANCEL_CAUSE).first()
     result.cancelled.append(order.number)
     note = f"注文 {order.number} をキャンセル"
     if refund is not None:
