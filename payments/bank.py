@@ -87,6 +87,11 @@ def create_batch(*, actor: str = "system") -> TransferBatch | None:
             .filter(method=Refund.Method.BANK_TRANSFER, status=Refund.Status.PROCESSING, transfer_item__isnull=True)
             .order_by("pk")[:MAX_BATCH_SIZE]
         )
+        # A fresh statement, now that the rows are ours: a batch committed after the query's
+        # snapshot but before we got the locks (batching inserts items, it does not update the
+        # refund rows, so the lock alone does not show it) already holds some of them.
+        taken = set(TransferItem.objects.filter(refund__in=waiting).values_list("refund_id", flat=True))
+        waiting = [r for r in waiting if r.pk not in taken]
         accounts = {a.customer_id: a for a in BankAccount.objects.filter(
             customer_id__in={r.order.customer_id for r in waiting})} if waiting else {}
         items = []
