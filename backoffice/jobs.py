@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from django.apps import apps
+from django.conf import settings
+
+from backoffice import outbox
 
 
 @dataclass(frozen=True)
@@ -21,14 +24,16 @@ class Job:
     func: Callable[[], dict]
     every_seconds: int
     description: str
+    # Run after every other job by ``run_periodic_jobs`` (the outbox relay publishes what they wrote).
+    runs_last: bool = False
 
 
 _REGISTRY: dict[str, Job] = {}
 
 
-def register(name: str, *, every_seconds: int, description: str) -> Callable:
+def register(name: str, *, every_seconds: int, description: str, runs_last: bool = False) -> Callable:
     def decorator(func: Callable[[], dict]) -> Callable[[], dict]:
-        _REGISTRY[name] = Job(name, func, every_seconds, description)
+        _REGISTRY[name] = Job(name, func, every_seconds, description, runs_last)
         return func
 
     return decorator
@@ -42,7 +47,7 @@ def load_all() -> dict[str, Job]:
         except ModuleNotFoundError as exc:
             if exc.name != f"{config.name}.jobs":
                 raise
-    return dict(_REGISTRY)
+    return dict(sorted(_REGISTRY.items(), key=lambda item: (item[1].runs_last, item[0])))
 
 
 def install_beat_schedule(celery_app) -> None:
@@ -55,3 +60,12 @@ def install_beat_schedule(celery_app) -> None:
             # a busy or stopped worker (each run does all that is due anyway).
             "options": {"expires": float(job.every_seconds)},
         }
+
+
+# --- the outbox relay (backoffice/outbox.py) ------------------------------------------------------
+
+@register("publish_outbox", every_seconds=settings.OUTBOX_RELAY_SECONDS, description="アウトボックスのタスクを公開",
+          runs_last=True)
+def publish_outbox() -> dict:
+    """Publish the due outbox rows to the broker (refund processing, pickup notices...)."""
+    return outbox.relay()

@@ -71,3 +71,34 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["partner", "endpoint", "key"], name="idempotency_unique_key"),
         ]
+
+
+class OutboxTask(models.Model):
+    """A Celery task to publish once the transaction that wrote it has committed (the
+    transactional outbox, ``backoffice/outbox.py``). A request only writes this row; the relay
+    publishes it, so a broker outage delays the work and never fails the request, and a
+    rolled-back transaction leaves nothing to publish."""
+
+    task = models.CharField("タスク", max_length=100)
+    args = models.JSONField("引数", default=list, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField("作成日時")
+    # Not published before this (a countdown, a retry's backoff): the broker never holds an ETA task.
+    available_at = models.DateTimeField("公開予定")
+    published_at = models.DateTimeField("公開日時", null=True, blank=True)
+    # The relay's claim: who holds it (a token per run) and until when; a relay that died with
+    # a claim loses it at ``claimed_until`` and the row is published again (at least once).
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("公開試行回数", default=0)
+    last_error = models.CharField("最後のエラー", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "送信待ちタスク（アウトボックス）"
+        indexes = [
+            # The relay's queue: only unpublished rows, so it stays small however many were published.
+            models.Index(fields=["available_at", "id"], condition=models.Q(published_at__isnull=True),
+                         name="outbox_unpublished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

@@ -37,3 +37,16 @@ def instance(model: type[Model], attnames: Sequence[str], values: Sequence) -> M
     by_name = dict(zip(attnames, converted(model, attnames, values), strict=True))
     names = [f.attname for f in model._meta.concrete_fields if f.attname in by_name]
     return model.from_db(connection.alias, names, [by_name[name] for name in names])
+
+
+def insert_row(instance_: Model, name: str) -> tuple[str, dict]:
+    """``table (columns) VALUES (%(name_0)s, …)`` and its named parameters, inserting this unsaved
+    instance exactly as ``save()`` would (every concrete field but the primary key, each value
+    prepared by its field): a hand-written statement built from the rows the services build."""
+    meta = instance_._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    params = {f"{name}_{i}": f.get_db_prep_save(f.pre_save(instance_, add=True), connection)
+              for i, f in enumerate(fields)}
+    cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = ", ".join(f"%({key})s" for key in params)
+    return f"{meta.db_table} ({cols}) VALUES ({values})", params

@@ -169,6 +169,9 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # The message outbox relay (shop.jobs.send_pending_messages) runs this often: the longest a
 # customer's e-mail waits after the transaction that created its message.
 MESSAGE_RELAY_SECONDS = env.int("MESSAGE_RELAY_SECONDS", default=5)
+# The task outbox relay (backoffice.outbox, job publish_outbox) runs this often: the longest a
+# refund or a pickup notice waits after its transaction before it reaches the broker.
+OUTBOX_RELAY_SECONDS = env.int("OUTBOX_RELAY_SECONDS", default=2)
 # After this many failed sends a message stays unsent, its last error shown in the admin.
 MESSAGE_MAX_SEND_ATTEMPTS = env.int("MESSAGE_MAX_SEND_ATTEMPTS", default=8)
 

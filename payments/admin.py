@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 
+from backoffice import actors
+from backoffice.actors import Actor
 from backoffice.admin_tools import ReadOnlyAdmin, ReadOnlyInline, run_each
 from payments import bank, refunds
 from payments.models import (
@@ -25,8 +27,8 @@ from payments.models import (
 )
 
 
-def _staff(request) -> str:
-    return f"staff:{request.user.get_username()}"
+def _staff(request) -> Actor:
+    return actors.of_request(request)
 
 
 @admin.register(Payment)

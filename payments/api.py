@@ -23,6 +23,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.actors import Actor
 from backoffice.api.fields import (
     MAX_QUANTITY,
     MAX_YEN,
@@ -103,5 +104,5 @@ class OrderReturnView(APIView):
         data = validated(ReturnIn, request.data)
         lines = [(line["sku"], line["quantity"]) for line in data["lines"]] if "lines" in data else None
         refund = refunds.refund_return(order=orders.get_order(number), lines=lines, amount=data.get("amount"),
-                                       reference=data["reference"], actor=f"storefront:{request.auth.name}")
+                                       reference=data["reference"], actor=Actor.partner(request.auth))
         return Response(ReturnOut(refund).data, status=201)

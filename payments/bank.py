@@ -116,9 +116,9 @@ def create_batch(*, actor: str = "system") -> TransferBatch | None:
         for item in items:
             item.batch = batch
         TransferItem.objects.bulk_create(items)
-        for item in items:
-            events.note(order=item.refund.order, kind="refund_batched", actor=actor,
-                        note=f"返金#{item.refund.pk} 振込データ作成（{batch}、振込指定日 {transfer_date:%Y-%m-%d}）")
+        events.bulk([events.build_refund(order=item.refund.order_id, kind="refund_batched", actor=actor,
+                                         refund_id=item.refund.pk, batch=str(batch),
+                                         transfer_date=f"{transfer_date:%Y-%m-%d}") for item in items])
     return batch
 
 
@@ -160,9 +160,8 @@ def discard(*, batch_id: int, actor: str) -> int:
         if batch.status != TransferBatch.Status.CREATED:
             raise Conflict("ダウンロード済みの振込バッチは変更できません。", code="batch_immutable")
         items = list(batch.items.select_related("refund__order"))
-        for item in items:
-            events.note(order=item.refund.order, kind="refund_unbatched", actor=actor,
-                        note=f"返金#{item.refund.pk} {batch}の取り消しにより振込待ちに戻りました")
+        events.bulk([events.build_refund(order=item.refund.order_id, kind="refund_unbatched", actor=actor,
+                                         refund_id=item.refund.pk, batch=str(batch)) for item in items])
         batch.items.all().delete()
         batch.delete()
     return len(items)

@@ -19,6 +19,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 
+from backoffice import outbox
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.timeutil import now
 from payments import giftcards
@@ -26,6 +27,7 @@ from payments.gateway import GatewayError, get_gateway
 from payments.models import GiftCardEntry, Payment, Refund, Return, ReturnLine
 from shop import events
 from shop.models import Order, OrderStatus, PaymentMethod
+from shop.services import messages
 
 # Transient gateway failures are retried with exponential backoff: 1, 2, 4, 8 minutes, then the
 # refund is failed into the staff queue (SPEC §3; seed 002: the refund mail came about 2 h after
@@ -55,14 +57,14 @@ _ARRIVAL_EVENT = {S.PROCESSING: "refund_processing", S.SUCCEEDED: "refund_succee
                   S.REQUESTED: "refund_retried"}
 
 
-def transition(refund: Refund, to: str, *, actor: str, note: str) -> None:
+def transition(refund: Refund, to: str, *, actor, **details) -> None:
     """Apply one status change to a locked refund (the caller saves it) and put it on the order
-    timeline; anything the table does not allow is refused."""
+    timeline with ``details``; anything the table does not allow is refused."""
     if to not in TRANSITIONS[refund.status]:
         raise Conflict(f"返金の状態を「{refund.get_status_display()}」から変更できません。",
                        code="refund_invalid_transition")
     refund.status, refund.updated_at = to, now()
-    events.note(order=refund.order, kind=_ARRIVAL_EVENT[to], actor=actor, note=f"返金#{refund.pk} {note}")
+    events.refund(order=refund.order_id, kind=_ARRIVAL_EVENT[to], actor=actor, refund_id=refund.pk, **details)
 
 
 # --- requesting -------------------------------------------------------------------------------
@@ -117,18 +119,10 @@ def request(*, order: Order, amount: int, cause: str, reason: str, actor: str) -
         ).update(refunded_amount=F("refunded_amount") + amount)
         if not reserved:
             raise Conflict("返金額が返金可能額を超えています。", code="refund_exceeds_captured", field="amount")
-        events.note(order=order, kind="refund_requested", actor=actor,
-                    note=f"返金#{refund.pk} 受付 {amount:,}円（{refund.get_method_display()}）")
-        transaction.on_commit(lambda: enqueue(refund.pk))
+        events.refund(order=order.pk, kind="refund_requested", actor=actor, refund_id=refund.pk, amount=amount,
+                      method=refund.method)
+        enqueue(refund.pk)
     return refund
-
-
-def request_for_cancellation(*, order: Order, actor: str) -> Refund | None:
-    """Refund whatever is still refundable when a paid order is cancelled (cause ``cancel``)."""
-    payment = Payment.objects.filter(order=order).first()
-    if payment is None or payment.refundable <= 0:
-        return None
-    return request(order=order, amount=payment.refundable, cause=CANCEL_CAUSE, reason=order.cancellation_reason, actor=actor)
 
 
 def refund_return(
@@ -190,10 +184,17 @@ def _return_lines(order: Order, lines: list[tuple[str, int]]):
     return picked
 
 
-def enqueue(refund_id: int) -> None:
-    from payments.tasks import process_refund
+PROCESS_TASK = "payments.process_refund"
 
-    process_refund.delay(refund_id)
+
+def enqueue(refund_id: int, *, at=None) -> None:
+    """Process the refund after the caller's transaction commits (through the outbox: the
+    request never talks to the broker; a rollback leaves nothing to process)."""
+    outbox.enqueue(PROCESS_TASK, refund_id, at=at)
+
+
+def enqueue_many(refund_ids: list[int]) -> int:
+    return outbox.enqueue_many(PROCESS_TASK, ([pk] for pk in refund_ids))
 
 
 # --- processing -------------------------------------------------------------------------------
@@ -220,7 +221,7 @@ def process(refund_id: int) -> Outcome:
         if refund.status in FINAL or (refund.method == M.BANK_TRANSFER and refund.status == S.PROCESSING):
             return Outcome(refund)  # done, or waiting for its transfer batch
         if refund.status == S.REQUESTED:
-            transition(refund, S.PROCESSING, actor="system", note=f"処理開始（{refund.get_method_display()}）")
+            transition(refund, S.PROCESSING, actor="system", method=refund.method)
         refund.attempts += 1
         refund.updated_at = now()
         if refund.method == M.GIFT_CARD:
@@ -229,8 +230,7 @@ def process(refund_id: int) -> Outcome:
             complete(refund, actor="system")
         elif refund.method == M.BANK_TRANSFER:
             refund.save(update_fields=["status", "attempts", "updated_at"])
-            events.note(order=refund.order, kind="refund_awaiting_transfer", actor="system",
-                        note=f"返金#{refund.pk} 銀行振込待ち（次回の振込データに含まれます）")
+            events.refund(order=refund.order_id, kind="refund_awaiting_transfer", actor="system", refund_id=refund.pk)
         else:
             try:
                 refund.gateway_reference = get_gateway().refund(
@@ -248,11 +248,13 @@ def _gateway_failed(refund: Refund, exc: GatewayError) -> int | None:
     if exc.transient and refund.attempts < MAX_ATTEMPTS:
         retry_in = RETRY_BASE_SECONDS * 2 ** (refund.attempts - 1)
         refund.save(update_fields=["status", "attempts", "last_error", "updated_at"])
-        events.note(order=refund.order, kind="refund_retry_scheduled", actor="system",
-                    note=f"返金#{refund.pk} 一時的なエラー（{refund.attempts}回目）。{retry_in}秒後に再試行します。")
+        # The retry is an outbox row due after the backoff, written with this attempt's outcome:
+        # the broker never holds a countdown task (a broker restart cannot lose or strand it).
+        enqueue(refund.pk, at=refund.updated_at + timedelta(seconds=retry_in))
+        events.refund(order=refund.order_id, kind="refund_retry_scheduled", actor="system", refund_id=refund.pk,
+                      attempts=refund.attempts, retry_in=retry_in)
         return retry_in
-    transition(refund, S.FAILED, actor="system",
-               note=f"失敗（{refund.attempts}回試行）: {refund.last_error}。返金失敗キューに入りました。")
+    transition(refund, S.FAILED, actor="system", attempts=refund.attempts, error=refund.last_error)
     refund.save(update_fields=["status", "attempts", "last_error", "updated_at"])
     return None
 
@@ -260,9 +262,7 @@ def _gateway_failed(refund: Refund, exc: GatewayError) -> int | None:
 def complete(refund: Refund, *, actor: str) -> None:
     """Mark a locked refund succeeded, put it on the timeline and send the refund-completed
     message once (its dedupe key is the refund)."""
-    from shop.services import messages
-
-    transition(refund, S.SUCCEEDED, actor=actor, note=f"完了 {refund.amount:,}円（{refund.get_method_display()}）")
+    transition(refund, S.SUCCEEDED, actor=actor, amount=refund.amount, method=refund.method)
     refund.completed_at = refund.updated_at
     refund.save(update_fields=["status", "completed_at", "updated_at", "attempts", "gateway_reference"])
     messages.notify(customer=refund.order.customer, kind="refund_completed", order=refund.order,
@@ -280,14 +280,14 @@ def retry(*, refund_id: int, actor: str, to_gift_card: bool = False) -> Refund:
             raise NotFound("返金が見つかりません。", code="refund_not_found")
         if refund.status != S.FAILED:
             raise Conflict("失敗した返金だけを再試行できます。", code="refund_not_failed")
-        old_method = refund.get_method_display()
+        old_method = refund.method
         if to_gift_card:
             refund.method = M.GIFT_CARD
-        how = f"（{old_method} → {refund.get_method_display()}）" if to_gift_card else ""
-        transition(refund, S.REQUESTED, actor=actor, note=f"再試行{how}")
+        moved = {"from_method": old_method, "method": refund.method} if to_gift_card else {}
+        transition(refund, S.REQUESTED, actor=actor, **moved)
         refund.attempts, refund.last_error = 0, ""
         refund.save(update_fields=["status", "method", "attempts", "last_error", "updated_at"])
-        transaction.on_commit(lambda: enqueue(refund.pk))
+        enqueue(refund.pk)
     return refund
 
 
@@ -306,8 +306,7 @@ def sweep_stuck(*, batch_size: int = 500) -> int:
             .order_by("updated_at").values_list("pk", flat=True)[:batch_size]
         )
         Refund.objects.filter(pk__in=ids).update(updated_at=current)
-        for pk in ids:
-            transaction.on_commit(lambda pk=pk: enqueue(pk))
+        enqueue_many(ids)
     return len(ids)
 
 

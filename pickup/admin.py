@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from backoffice import actors
+from backoffice.actors import Actor
 from backoffice.admin_tools import ReadOnlyInline
 from backoffice.errors import DomainError
 from pickup.models import Pickup, PickupAttempt, PickupNoShow, PickupTicket, Store
 from pickup.services import parcels, terminal, throttle
 
 
-def _staff(request) -> str:
-    return f"staff:{request.user.username}"
+def _staff(request) -> Actor:
+    return actors.of_request(request)
 
 
 def _run(modeladmin, request, queryset, action, done_message: str) -> None:

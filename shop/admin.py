@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.admin_tools import ReadOnlyInline
@@ -11,7 +15,6 @@ from backoffice.errors import DomainError
 from backoffice.normalize import SEPARATORS, nfkc, phone_e164
 from shop.models import (
     CallbackRequest,
-    CancellationReason,
     Customer,
     Listing,
     Message,
@@ -23,6 +26,7 @@ from shop.models import (
     ShipmentEvent,
 )
 from shop.services import customers, orders
+from staff.views import bulk
 
 
 def number_search_terms(term: str) -> list[str]:
@@ -99,17 +103,12 @@ class OrderAdmin(admin.ModelAdmin):
                   | Q(customer__phone=form) | Q(customer__external_id=form) | Q(recipient_phone=form))
         return queryset.filter(q), False
 
-    @admin.action(description="選択した注文をキャンセル（サポート）", permissions=["change"])
+    @admin.action(description="選択した注文をキャンセル（確認画面へ）", permissions=["change"])
     def cancel_by_support(self, request, queryset):
-        done = 0
-        for order in queryset:
-            try:
-                orders.cancel(order, reason=CancellationReason.SUPPORT, actor=f"staff:{request.user.username}")
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{order.number}: {exc.message}", messages.WARNING)
-        if done:
-            self.message_user(request, f"{done}件の注文をキャンセルしました。", messages.SUCCESS)
+        """The console's confirm page shows what the cancellation core will do to each selected
+        order and asks for the reason; nothing is cancelled from the list itself."""
+        ids = ",".join(str(pk) for pk in queryset.order_by("pk").values_list("pk", flat=True)[:bulk.MAX_ORDERS])
+        return redirect(f"{reverse('staff:bulk_cancel')}?{urlencode({'ids': ids})}")
 
 
 class ShipmentEventInline(ReadOnlyInline):

@@ -1,29 +1,212 @@
-"""Timeline event builders, one per kind (Saleor's ``order/events.py``)."""
+"""Order timeline events: one builder per kind, a bulk form for batches, words at read time.
+
+Saleor's ``order/events.py`` builds each kind in one function; Django's ``LogEntry`` keeps the
+change as data and translates it when shown. Here every builder takes the actor
+(``backoffice.actors.Actor``, or a label) and keyword details, stores the details as ``params``,
+and ``describe`` turns them into the current language's words. ``build`` makes an unsaved row
+(the cancellation core and the confirmation's single statement insert rows built by the same
+code), ``bulk`` inserts many in one statement.
+"""
 
 from __future__ import annotations
 
-from backoffice.timeutil import now
-from shop.models import Order, OrderEvent
+from collections import defaultdict
+from datetime import datetime
 
-STATUS_CHANGED = "status_changed"
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from backoffice.actors import Actor
+from backoffice.timeutil import local, now
+from payments.konbini.chains import CHAINS
+from payments.models import Refund
+from shop.models import CancellationReason, Order, OrderEvent, OrderStatus, PaymentMethod
+
+K = OrderEvent.Kind
+STATUS_CHANGED = K.STATUS_CHANGED
 NOTE_MAX_LENGTH = OrderEvent._meta.get_field("note").max_length
 
 
-def _event(order: Order, kind: str, actor: str, note: str = "", from_status: str = "", to_status: str = "") -> OrderEvent:
-    return OrderEvent.objects.create(
-        order=order, at=now(), kind=kind, actor=actor, note=note[:NOTE_MAX_LENGTH], from_status=from_status,
-        to_status=to_status,
-    )
+def build(*, order: Order | int, kind: str, actor, params: dict | None = None, note: str = "",
+          from_status: str = "", to_status: str = "", at: datetime | None = None) -> OrderEvent:
+    """The unsaved row of one event (``order`` an order or its id)."""
+    order_id = order if isinstance(order, int) else order.pk
+    return OrderEvent(order_id=order_id, at=at or now(), kind=K(kind), params=params or {},
+                      note=(note or "")[:NOTE_MAX_LENGTH], from_status=from_status, to_status=to_status,
+                      **Actor.of(actor).fields())
 
 
-def status_changed(*, order: Order, from_status: str, to_status: str, actor: str, note: str = "") -> OrderEvent:
-    return _event(order, STATUS_CHANGED, actor, note, from_status, to_status)
+def bulk(rows: list[OrderEvent]) -> list[OrderEvent]:
+    return OrderEvent.objects.bulk_create(rows) if rows else []
 
 
-def placed(*, order: Order, actor: str, note: str = "") -> OrderEvent:
-    return _event(order, "placed", actor, note, "", order.status)
+def _save(**fields) -> OrderEvent:
+    event = build(**fields)
+    event.save(force_insert=True)
+    return event
 
 
-def note(*, order: Order, kind: str, actor: str, note: str) -> OrderEvent:
-    """Anything that is not a status change but belongs on the timeline (a refund, a message...)."""
-    return _event(order, kind, actor, note)
+# --- builders, one per kind -----------------------------------------------------------------------
+
+def build_status_changed(*, order: Order | int, from_status: str, to_status: str, actor, cause: str = "",
+                         note: str = "", at: datetime | None = None, **details) -> OrderEvent:
+    """``cause`` says why (a key of ``_STATUS_CAUSES``; a cancellation's cause is its reason)."""
+    return build(order=order, kind=K.STATUS_CHANGED, actor=actor, note=note, from_status=from_status,
+                 to_status=to_status, at=at, params={"cause": cause, **details} if cause or details else {})
+
+
+def status_changed(**fields) -> OrderEvent:
+    event = build_status_changed(**fields)
+    event.save(force_insert=True)
+    return event
+
+
+def placed(*, order: Order, actor) -> OrderEvent:
+    return _save(order=order, kind=K.PLACED, actor=actor, to_status=order.status,
+                 params={"method": order.payment_method, "total": order.total})
+
+
+def risk_assessed(*, order: Order, score: int, fired: list[dict]) -> OrderEvent:
+    return _save(order=order, kind=K.RISK_ASSESSED, actor=Actor.system(), params={
+        "score": score, "rules": [{"description": f["description"], "weight": f["weight"]} for f in fired]})
+
+
+def konbini_code_issued(*, order: Order, actor, chain: str, number: str, replaced_chain: str = "") -> OrderEvent:
+    return _save(order=order, kind=K.KONBINI_CODE_ISSUED, actor=actor,
+                 params={"chain": chain, "number": number, "replaced_chain": replaced_chain})
+
+
+def build_konbini_code_voided(*, order: Order | int, actor, chain: str, number: str,
+                              at: datetime | None = None) -> OrderEvent:
+    return build(order=order, kind=K.KONBINI_CODE_VOIDED, actor=actor, at=at, params={"chain": chain, "number": number})
+
+
+def konbini_code_voided(**fields) -> OrderEvent:
+    event = build_konbini_code_voided(**fields)
+    event.save(force_insert=True)
+    return event
+
+
+def build_refund(*, order: Order | int, kind: str, actor, refund_id: int, at: datetime | None = None,
+                 **details) -> OrderEvent:
+    """Every ``refund_*`` kind: the refund's id plus what that step knows (amount, method, error...)."""
+    if not kind.startswith("refund_"):
+        raise ValueError(kind)
+    return build(order=order, kind=kind, actor=actor, at=at, params={"refund": refund_id, **details})
+
+
+def refund(**fields) -> OrderEvent:
+    event = build_refund(**fields)
+    event.save(force_insert=True)
+    return event
+
+
+def pickup(*, order: Order, kind: str, actor, **details) -> OrderEvent:
+    """Every ``pickup_*`` kind and ``parcel_returned``."""
+    if not (kind.startswith("pickup_") or kind == K.PARCEL_RETURNED):
+        raise ValueError(kind)
+    for key, value in details.items():
+        if isinstance(value, datetime):
+            details[key] = value.isoformat()
+    return _save(order=order, kind=kind, actor=actor, params=details)
+
+
+# --- words, at read time ---------------------------------------------------------------------------
+
+_STATUS_CAUSES = {
+    "digital_delivery": gettext_lazy("デジタル商品の提供開始"),
+    "review_approved": gettext_lazy("審査承認"),
+    "shipped": gettext_lazy("伝票番号 %(tracking_number)s"),
+    "delivered": gettext_lazy("配達完了（%(location)s）"),
+    "arrived_at_store": gettext_lazy("%(store)sに到着（受取可能）"),
+    "picked_up": gettext_lazy("%(store)sで受取（申し込み券 %(ticket)s）"),
+    "konbini_paid": gettext_lazy("コンビニ入金 %(chain_name)s 店舗%(store_code)s レシート%(receipt_number)s"),
+    "konbini_paid_late": gettext_lazy(
+        "コンビニ入金 %(chain_name)s 店舗%(store_code)s レシート%(receipt_number)s（期限後の猶予内）"),
+}
+# Details a cancellation may carry, in the order they are shown.
+_CANCEL_DETAILS = (
+    ("location", gettext_lazy("場所：%(location)s")),
+    ("inquiry_number", gettext_lazy("荷物 %(inquiry_number)s を返送、認証キー無効（手数料なし）")),
+    ("report", gettext_lazy("不正報告 #%(report)s")),
+    ("score", gettext_lazy("リスクスコア %(score)s")),
+)
+_TEXTS = {
+    K.PLACED: gettext_lazy("%(method_label)s %(total)s円"),
+    K.KONBINI_CODE_VOIDED: gettext_lazy("%(chain_name)s %(number)s を無効化"),
+    K.REFUND_REQUESTED: gettext_lazy("返金#%(refund)s 受付 %(amount)s円（%(method_label)s）"),
+    K.REFUND_PROCESSING: gettext_lazy("返金#%(refund)s 処理開始（%(method_label)s）"),
+    K.REFUND_AWAITING_TRANSFER: gettext_lazy("返金#%(refund)s 銀行振込待ち（次回の振込データに含まれます）"),
+    K.REFUND_BATCHED: gettext_lazy("返金#%(refund)s 振込データ作成（%(batch)s、振込指定日 %(transfer_date)s）"),
+    K.REFUND_UNBATCHED: gettext_lazy("返金#%(refund)s %(batch)sの取り消しにより振込待ちに戻りました"),
+    K.REFUND_RETRY_SCHEDULED: gettext_lazy(
+        "返金#%(refund)s 一時的なエラー（%(attempts)s回目）。%(retry_in)s秒後に再試行します。"),
+    K.REFUND_SUCCEEDED: gettext_lazy("返金#%(refund)s 完了 %(amount)s円（%(method_label)s）"),
+    K.REFUND_FAILED: gettext_lazy("返金#%(refund)s 失敗（%(attempts)s回試行）: %(error)s。返金失敗キューに入りました。"),
+    K.PICKUP_NOTICE_SENT: gettext_lazy("受取可能のお知らせを送信（受取期限 %(deadline_local)s）"),
+    K.PICKUP_NOTICE_RESENT: gettext_lazy("受取可能のお知らせを再送"),
+    K.PICKUP_REMINDER_SENT: gettext_lazy("受取期限のリマインドを送信"),
+    K.PICKUP_LOCKED: gettext_lazy("受取端末で%(failures)s回続けて認証に失敗したため荷物をロック"),
+    K.PICKUP_UNLOCKED: gettext_lazy("受取端末のロックを解除"),
+    K.PARCEL_RETURNED: gettext_lazy("返送完了（%(location)s）"),
+}
+
+
+def _method_label(code: str) -> str:
+    labels = {**dict(Refund.Method.choices), **dict(PaymentMethod.choices)}
+    return str(labels.get(code, code))
+
+
+def _chain_name(code: str) -> str:
+    chain = CHAINS.get(code)
+    return chain.name if chain else code
+
+
+def _values(params: dict) -> defaultdict:
+    values = defaultdict(str, params)
+    for key in ("total", "amount"):
+        if isinstance(params.get(key), int):
+            values[key] = f"{params[key]:,}"
+    if "method" in params:
+        values["method_label"] = _method_label(params["method"])
+    if "chain" in params:
+        values["chain_name"] = _chain_name(params["chain"])
+    if params.get("deadline"):
+        values["deadline_local"] = f"{local(datetime.fromisoformat(params['deadline'])):%Y-%m-%d %H:%M}"
+    return values
+
+
+def describe(event: OrderEvent) -> str:
+    """The event's details in the active language (the note a person typed is shown apart)."""
+    params = event.params or {}
+    values = _values(params)
+    kind = event.kind
+    if kind == K.STATUS_CHANGED:
+        cause = params.get("cause", "")
+        if event.to_status == OrderStatus.CANCELLED and cause in CancellationReason.values:
+            parts = [_("理由：%(reason)s") % {"reason": CancellationReason(cause).label}]
+            parts += [str(text) % values for key, text in _CANCEL_DETAILS if params.get(key) not in (None, "")]
+            return "、".join(parts)
+        text = _STATUS_CAUSES.get(cause)
+        return str(text) % values if text else ""
+    if kind == K.RISK_ASSESSED:
+        rules = "、".join(f"{r['description']}（+{r['weight']}）" for r in params.get("rules", [])) or _("該当なし")
+        return _("リスクスコア %(score)s：%(rules)s") % {"score": params.get("score", 0), "rules": rules}
+    if kind == K.KONBINI_CODE_ISSUED:
+        text = _("%(chain_name)s のお支払い番号 %(number)s を発行") % values
+        if params.get("replaced_chain"):
+            text += _("（%(chain)sの番号は無効化）") % {"chain": _chain_name(params["replaced_chain"])}
+        return text
+    if kind == K.REFUND_RETRIED:
+        text = _("返金#%(refund)s 再試行") % values
+        if params.get("from_method"):
+            text += f"（{_method_label(params['from_method'])} → {_method_label(params['method'])}）"
+        return text
+    if kind == K.PICKUP_ARRIVAL_IGNORED:
+        if params.get("reported_store") is not None:
+            return _("店舗到着の報告を記録（店舗コード「%(reported_store)s」が受取店舗 %(store)s と一致しないため変更なし）") % {
+                "reported_store": params["reported_store"] or _("未指定"), "store": params.get("store", "")}
+        return _("店舗到着の報告を記録（状態「%(status)s」のため変更なし）") % {
+            "status": OrderStatus(params["status"]).label if params.get("status") in OrderStatus.values else ""}
+    text = _TEXTS.get(kind)
+    return str(text) % values if text else ""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from backoffice.actors import ActorKind
 
 
 class Customer(models.Model):
@@ -179,19 +183,56 @@ class OrderLine(models.Model):
 
 
 class OrderEvent(models.Model):
-    """One entry of an order's timeline: who/what, when, from→to, why (SPEC §1)."""
+    """One entry of an order's timeline: who/what, when, from→to, why (SPEC §1).
+
+    Typed (Saleor's ``OrderEvents``, Django's ``LogEntry``): ``kind`` is one of ``Kind``, its
+    details are structured ``params`` turned into words when read (``shop.events.describe``, so
+    English works), the actor is a kind plus a staff user or partner reference. ``note`` holds
+    only what a person typed; each kind is built by one function of ``shop/events.py``."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", _("注文受付")
+        STATUS_CHANGED = "status_changed", _("状態変更")
+        RISK_ASSESSED = "risk_assessed", _("リスク審査")
+        KONBINI_CODE_ISSUED = "konbini_code_issued", _("お支払い番号発行")
+        KONBINI_CODE_VOIDED = "konbini_code_voided", _("お支払い番号無効化")
+        REFUND_REQUESTED = "refund_requested", _("返金受付")
+        REFUND_PROCESSING = "refund_processing", _("返金処理中")
+        REFUND_AWAITING_TRANSFER = "refund_awaiting_transfer", _("振込待ち")
+        REFUND_BATCHED = "refund_batched", _("振込データ作成")
+        REFUND_UNBATCHED = "refund_unbatched", _("振込データから除外")
+        REFUND_RETRY_SCHEDULED = "refund_retry_scheduled", _("返金再試行予定")
+        REFUND_RETRIED = "refund_retried", _("返金再試行")
+        REFUND_SUCCEEDED = "refund_succeeded", _("返金完了")
+        REFUND_FAILED = "refund_failed", _("返金失敗")
+        PICKUP_NOTICE_SENT = "pickup_notice_sent", _("受取のお知らせ送信")
+        PICKUP_NOTICE_RESENT = "pickup_notice_resent", _("受取のお知らせ再送")
+        PICKUP_REMINDER_SENT = "pickup_reminder_sent", _("受取期限のお知らせ送信")
+        PICKUP_LOCKED = "pickup_locked", _("受取端末ロック")
+        PICKUP_UNLOCKED = "pickup_unlocked", _("受取ロック解除")
+        PICKUP_ARRIVAL_IGNORED = "pickup_arrival_ignored", _("店舗到着（対象外）")
+        PARCEL_RETURNED = "parcel_returned", _("返送")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField("日時", db_index=True)
-    kind = models.CharField("種別", max_length=40)
+    kind = models.CharField("種別", max_length=40, choices=Kind.choices)
     from_status = models.CharField("変更前", max_length=20, blank=True)
     to_status = models.CharField("変更後", max_length=20, blank=True)
-    actor = models.CharField("実行者", max_length=100)
+    params = models.JSONField("詳細", default=dict, blank=True)
+    actor = models.CharField("実行者", max_length=100)  # the actor's label (backoffice.actors), kept if the user goes
+    actor_kind = models.CharField("実行者の種別", max_length=10, choices=ActorKind.choices, default=ActorKind.SYSTEM)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name="スタッフ")
+    actor_partner = models.ForeignKey("backoffice.Partner", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+", verbose_name="APIパートナー")
     note = models.CharField("メモ", max_length=500, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "注文タイムライン"
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
 
 
 class Shipment(models.Model):

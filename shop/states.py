@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from shop.models import CancellationReason as R
 from shop.models import OrderStatus as S
 from shop.models import PaymentMethod
 
@@ -43,9 +46,48 @@ def allowed(from_status: str, to_status: str, *, digital: bool = False) -> bool:
     return digital or (from_status, to_status) not in DIGITAL_ONLY
 
 
+# --- cancellation rules (shop.services.cancellation applies them; the staff confirm page shows them)
+
+@dataclass(frozen=True)
+class CancelRule:
+    """Which statuses a cancellation reason may cancel, and whether the units go back to stock."""
+
+    statuses: frozenset[str]
+    # A digital order (nothing shipped) may also be cancelled once delivered: access is revoked.
+    digital_after_delivery: bool = False
+    # Units come back for an order not yet shipped; after shipment only when the parcel itself
+    # comes back to the warehouse (refused, returned, not collected at the konbini).
+    restock_after_shipment: bool = False
+
+
+_BY_SUPPORT = CancelRule(frozenset(NOT_YET_SHIPPED), digital_after_delivery=True)
+CANCEL_RULES: dict[str, CancelRule] = {
+    R.CUSTOMER_REQUEST: CancelRule(frozenset(NOT_YET_SHIPPED)),  # SPEC §2: before shipment only
+    R.SUPPORT: _BY_SUPPORT,  # SPEC §2: support may cancel any order not yet shipped, and a digital order
+    R.UNAUTHORIZED_ORDER: _BY_SUPPORT,  # seed 002: the playbook cancels what the customer did not order
+    R.SELLER_CANCELLED: _BY_SUPPORT,
+    R.RISK_REJECTED: CancelRule(frozenset({S.ON_HOLD})),  # SPEC §5: a held order rejected by review or score
+    R.PAYMENT_EXPIRED: CancelRule(frozenset({S.PENDING_PAYMENT})),  # seed 003: 期限を過ぎると自動的にキャンセル
+    R.PICKUP_EXPIRED: CancelRule(frozenset({S.READY_FOR_PICKUP}), restock_after_shipment=True),  # seed 001
+    R.COD_REFUSED: CancelRule(frozenset({S.SHIPPED}), restock_after_shipment=True),  # SPEC §5
+    R.RETURNED: CancelRule(frozenset({S.SHIPPED, S.READY_FOR_PICKUP}), restock_after_shipment=True),
+}
+
+
+def cancellable(reason: str, status: str, *, digital: bool) -> bool:
+    rule = CANCEL_RULES[reason]
+    if status in rule.statuses:
+        return allowed(status, S.CANCELLED, digital=digital)
+    return rule.digital_after_delivery and digital and status == S.DELIVERED
+
+
+def restocks(reason: str, status: str) -> bool:
+    return status in NOT_YET_SHIPPED or CANCEL_RULES[reason].restock_after_shipment
+
+
 def cancellable_by_support(status: str, *, digital: bool) -> bool:
     """SPEC §2: support may cancel any order not yet shipped, and a digital order."""
-    return status in NOT_YET_SHIPPED or (digital and status != S.CANCELLED)
+    return cancellable(R.SUPPORT, status, digital=digital)
 
 
 def released_status(*, method: str, digital: bool, paid: bool) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from staff.views import auth, customers, dashboard, orders, queues, reports, search, transfers
+from staff.views import auth, bulk, customers, dashboard, orders, queues, reports, search, transfers
 
 app_name = "staff"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("search/", search.SearchView.as_view(), name="search"),
+    path("orders/cancel/", bulk.BulkCancelView.as_view(), name="bulk_cancel"),
     path("orders/<str:number>/", orders.OrderDetailView.as_view(), name="order"),
     path("orders/<str:number>/actions/<slug:action>/", orders.OrderActionView.as_view(), name="order_action"),
     path("customers/<int:pk>/", customers.CustomerDetailView.as_view(), name="customer"),

@@ -95,3 +95,23 @@ def _outside_konbini_maintenance():
     with time_machine.travel(window.end, tick=True):
         yield
 
+
+
+@pytest.fixture
+def django_capture_on_commit_callbacks(django_capture_on_commit_callbacks):
+    """pytest-django's fixture, plus what production does a moment after a commit: the outbox
+    relay publishes the tasks the transaction wrote (eager here, so they run at once). Tests of
+    the relay itself, of the broker and of real workers live in tests/faults and the
+    ``redis``-marked modules."""
+    from contextlib import contextmanager
+
+    from backoffice import outbox
+
+    @contextmanager
+    def capture(*, using="default", execute=False):
+        with django_capture_on_commit_callbacks(using=using, execute=execute) as callbacks:
+            yield callbacks
+        if execute:
+            outbox.drain()
+
+    return capture

@@ -82,8 +82,7 @@ def _cancel_order(report: Report, order: Order, actor, result: PlaybookResult) -
                f"注文 {order.number} は発送済み（{order.get_status_display()}）のためキャンセルできません", order=order)
         return
     was_held = order.status == OrderStatus.ON_HOLD
-    order_service.cancel(order, reason=CancellationReason.UNAUTHORIZED_ORDER, actor=reports.actor_name(actor),
-                         note=f"不正報告 #{report.pk}")
+    order_service.cancel(order, reason=CancellationReason.UNAUTHORIZED_ORDER, actor=actor, report=report.pk)
     if was_held:  # it was waiting in the review queue: that review is decided too
         review.note_decision(order, "order_rejected", actor,
                              f"注文 {order.number} を不正報告 #{report.pk} のアカウント保護でキャンセル")

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from backoffice.actors import Actor
 from backoffice.errors import Conflict, InvalidInput
 from backoffice.timeutil import now
 from fraud import rules
@@ -31,10 +32,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 
 
 def actor_name(actor) -> str:
-    """Staff users become ``staff:<username>``; strings (``system``, ``storefront:…``) stay."""
-    if isinstance(actor, str):
-        return actor
-    return f"staff:{actor.get_username()}"
+    """The actor's label (``backoffice.actors``): ``staff:<username>``, ``system``, ``storefront:…``."""
+    return Actor.of(actor).label
 
 
 def record(report: Report, kind: str, actor, note: str = "", order: Order | None = None) -> ReportEvent:

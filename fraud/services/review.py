@@ -45,14 +45,13 @@ def approve(order: Order, *, actor, note: str = "") -> Order:
     """Release a held order to the status it would have had. A konbini order's 6-day payment
     deadline starts now (the customer could not pay while it was held) and the payment
     instructions go out now."""
-    name = reports.actor_name(actor)
     with transaction.atomic():
         order = _lock_held(order)
         target = status_after_approval(order)
         if target == S.PENDING_PAYMENT:
             Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
                 deadline=payment_deadline(now()))
-        order_service.transition(order, target, actor=name, note="審査承認" + (f"：{note}" if note else ""))
+        order_service.transition(order, target, actor=actor, cause="review_approved", note=note)
         if target == S.PENDING_PAYMENT:
             payment = Payment.objects.get(order=order)
             messages.notify(customer=order.customer, kind="payment_instructions", order=order,
@@ -63,11 +62,9 @@ def approve(order: Order, *, actor, note: str = "") -> Order:
 
 def reject(order: Order, *, actor, note: str = "") -> Order:
     """Cancel a held order (``risk_rejected``): stock released, a paid order refunded."""
-    name = reports.actor_name(actor)
     with transaction.atomic():
         order = _lock_held(order)
-        order_service.cancel(order, reason=CancellationReason.RISK_REJECTED, actor=name,
-                             note="審査却下" + (f"：{note}" if note else ""))
+        order_service.cancel(order, reason=CancellationReason.RISK_REJECTED, actor=actor, note=note)
         order.refresh_from_db()
         note_decision(order, "order_rejected", actor, f"注文 {order.number} を却下（キャンセル）")
     return order

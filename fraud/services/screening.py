@@ -121,8 +121,7 @@ def settle(order: Order, assessment: Assessment, *, actor: str) -> Report | None
     """After the order row exists (status ``on_hold`` when held): put the score on the timeline,
     open the ``risk_review`` report, and reject (cancel) at ≥ 90. Returns the review report."""
     if assessment.fired:
-        events.note(order=order, kind="risk_assessed", actor="system",
-                    note=f"リスクスコア {assessment.score}：{assessment.in_words()}")
+        events.risk_assessed(order=order, score=assessment.score, fired=assessment.fired)
     if not assessment.hold:
         return None
     verdict = "自動却下" if assessment.reject else "審査のため保留"
@@ -133,8 +132,7 @@ def settle(order: Order, assessment: Assessment, *, actor: str) -> Report | None
     if assessment.reject:
         from shop.services import orders
 
-        orders.cancel(order, reason=CancellationReason.RISK_REJECTED, actor="system",
-                      note=f"リスクスコア {assessment.score}")
+        orders.cancel(order, reason=CancellationReason.RISK_REJECTED, actor="system", score=assessment.score)
         order.refresh_from_db()
         reports.record(report, "order_rejected", "system",
                        f"リスクスコア {assessment.score} のため注文 {order.number} を自動キャンセル", order=order)

@@ -8,6 +8,7 @@ import unicodedata
 from django.contrib import admin, messages
 from django.db.models import Q
 
+from backoffice import actors
 from backoffice.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 from backoffice.timeutil import local, now
 from payments.konbini import codes, confirmations
@@ -111,7 +112,7 @@ class PaymentCodeAdmin(ReadOnlyAdmin):
 
     @admin.action(description="選択した有効なお支払い番号を無効化", permissions=["operate"])
     def void_codes(self, request, queryset):
-        done = sum(codes.void(pk, actor=f"staff:{request.user.username}")
+        done = sum(codes.void(pk, actor=actors.of_request(request))
                    for pk in queryset.filter(status=PaymentCode.Status.LIVE).values_list("pk", flat=True))
         self.message_user(request, f"{done}件のお支払い番号を無効化しました。", messages.SUCCESS)
 

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.actors import Actor
 from backoffice.api.fields import MAX_YEN, NumberStringField, StrictCharField, StrictIntegerField, validated
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
@@ -47,7 +48,7 @@ class KonbiniPaymentView(APIView):
         maintenance.ensure_instructions_available(now())
         data = validated(ChooseChainIn, request.data)
         order = orders.get_order(number)
-        code, payment = codes.issue(order=order, chain_code=data["chain"], actor=f"storefront:{request.auth.name}")
+        code, payment = codes.issue(order=order, chain_code=data["chain"], actor=Actor.partner(request.auth))
         return Response(codes.representation(code, payment), status=201)
 
     @extend_schema(responses={200: PaymentCodeOut})
@@ -103,6 +104,6 @@ class KonbiniConfirmView(APIView):
             chain_code=partner.chain, payment_number=data["payment_number"], check_code_value=data.get("check_code"),
             cash=confirmations.CashPayment(amount=data["amount"], store_code=data["store_code"],
                                            paid_at=data["paid_at"], receipt_number=data["receipt_number"]),
-            actor=f"konbini_chain:{partner.name}", partner=partner,
+            actor=Actor.partner(partner), partner=partner,
         )
         return Response(body)

@@ -93,9 +93,8 @@ def issue(*, order: Order, chain_code: str, actor: str) -> tuple[PaymentCode, Pa
             PaymentCode.objects.filter(pk=current.pk, status=PaymentCode.Status.LIVE).update(
                 status=PaymentCode.Status.VOID, voided_at=at)
         code = _create_code(payment, chain, at)
-        events.note(order=order, kind="konbini_code_issued", actor=actor,
-                    note=f"{chain.name} {chain.number_name} {code.number} を発行"
-                         + (f"（{CHAINS[current.chain].name}の番号は無効化）" if current else ""))
+        events.konbini_code_issued(order=order, actor=actor, chain=chain.code, number=code.number,
+                                   replaced_chain=current.chain if current else "")
         messages.notify(
             customer=order.customer, kind="payment_instructions", order=order,
             dedupe_key=f"payment_instructions:{order.number}:{code.pk}",
@@ -128,12 +127,6 @@ def current_code(payment: Payment) -> PaymentCode | None:
     return PaymentCode.objects.filter(payment=payment, status=PaymentCode.Status.LIVE).first()
 
 
-def void_codes_of_payments(payment_ids, *, at) -> int:
-    """Void the live codes of these payments (cancellation, expiry). Returns how many."""
-    return PaymentCode.objects.filter(payment_id__in=payment_ids, status=PaymentCode.Status.LIVE).update(
-        status=PaymentCode.Status.VOID, voided_at=at)
-
-
 def void(code_id: int, *, actor: str) -> bool:
     """Staff: void one live code (the customer can pick a chain again). Returns whether it did."""
     with transaction.atomic():
@@ -144,6 +137,5 @@ def void(code_id: int, *, actor: str) -> bool:
         if not PaymentCode.objects.filter(pk=code.pk, status=PaymentCode.Status.LIVE).update(
                 status=PaymentCode.Status.VOID, voided_at=now()):
             return False
-        events.note(order=code.payment.order, kind="konbini_code_voided", actor=actor,
-                    note=f"{CHAINS[code.chain].name} {code.number} を無効化")
+        events.konbini_code_voided(order=code.payment.order, actor=actor, chain=code.chain, number=code.number)
     return True

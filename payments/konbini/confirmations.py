@@ -25,7 +25,7 @@ from payments.konbini.codes import chain_of, parse_number
 from payments.konbini.models import PaymentCode, PaymentReceipt
 from payments.models import Payment
 from shop import events, states
-from shop.models import CancellationReason, Customer, Message, Order, OrderEvent, OrderStatus
+from shop.models import CancellationReason, Customer, Message, Order, OrderStatus
 from shop.services import messages, orders
 
 # Decision: a chain's clock may run a little ahead of ours; a paid_at further in the future is
@@ -201,12 +201,11 @@ def confirm(*, chain_code: str, payment_number: object, check_code_value: object
             store_code=cash.store_code, amount=cash.amount, paid_at=cash.paid_at,
             late=at > payment.deadline, partner=partner, recorded_at=at,
         )
-        note = f"コンビニ入金 {chain.name} 店舗{cash.store_code} レシート{cash.receipt_number}"
-        if receipt.late:
-            note += "（期限後の猶予内）"
+        cause = {"cause": "konbini_paid_late" if receipt.late else "konbini_paid", "chain": chain.code,
+                 "store_code": cash.store_code, "receipt_number": cash.receipt_number}
         to_status = states.released_status(method=payment.method, digital=order.is_digital, paid=True)
         record = _record_in_one_statement if connection.vendor == "postgresql" else _record_with_services
-        record(chain, order, receipt, to_status, actor=actor, note=note, at=at)
+        record(chain, order, receipt, to_status, actor=actor, cause=cause, at=at)
     return _receipt_body(receipt, number)
 
 
@@ -216,7 +215,7 @@ def _code_voided(chain: Chain) -> NotFound:
 
 
 def _record_with_services(chain: Chain, order: Order, receipt: PaymentReceipt, to_status: str, *,
-                          actor: str, note: str, at: datetime) -> None:
+                          actor, cause: dict, at: datetime) -> None:
     """The payment's writes through the order services, one statement each (SQLite; the services
     take their own clock). ``_record_in_one_statement`` must write exactly the same rows, which
     tests/payments/test_konbini_confirm.py compares on PostgreSQL."""
@@ -225,7 +224,7 @@ def _record_with_services(chain: Chain, order: Order, receipt: PaymentReceipt, t
         raise _code_voided(chain)
     receipt.save(force_insert=True)
     orders.mark_paid(order, amount=receipt.amount, actor=actor)
-    orders.transition(order, to_status, actor=actor, note=note)
+    orders.transition(order, to_status, actor=actor, **cause)
     messages.notify(customer=order.customer, kind=Message.Kind.PAYMENT_RECEIVED, order=order)
 
 
@@ -239,53 +238,43 @@ WITH code AS (
     UPDATE {order} SET status = %(to_status)s, updated_at = %(at)s
     WHERE id = %(order_id)s AND status = %(from_status)s RETURNING id
 ), receipt AS (
-    INSERT INTO {receipt} (payment_id, code_id, chain, receipt_number, store_code, amount, paid_at, late,
-                           partner_id, recorded_at)
-    VALUES (%(payment_id)s, %(code_id)s, %(chain)s, %(receipt_number)s, %(store_code)s, %(amount)s,
-            %(paid_at)s, %(late)s, %(partner_id)s, %(at)s)
-    RETURNING id
+    INSERT INTO {receipt} RETURNING id
 ), event AS (
-    INSERT INTO {event} (order_id, at, kind, from_status, to_status, actor, note)
-    VALUES (%(order_id)s, %(at)s, %(event_kind)s, %(from_status)s, %(to_status)s, %(actor)s, %(note)s)
+    INSERT INTO {event}
 ), message AS (
-    INSERT INTO {message} (customer_id, order_id, kind, subject, body, dedupe_key, created_at, bulk, send_attempts,
-                           last_error)
-    VALUES (%(customer_id)s, %(order_id)s, %(message_kind)s, %(subject)s, %(body)s, %(dedupe_key)s, %(at)s, false, 0, '')
+    INSERT INTO {message}
     ON CONFLICT (dedupe_key) DO NOTHING  -- this cause's message exists already: it is sent once
 )
 SELECT (SELECT id FROM code), (SELECT id FROM payment), (SELECT id FROM moved), (SELECT id FROM receipt)
 """
 
 
-@functools.cache
-def _record_sql() -> str:
-    return _RECORD_SQL.format(
-        code=PaymentCode._meta.db_table, payment=Payment._meta.db_table, order=Order._meta.db_table,
-        receipt=PaymentReceipt._meta.db_table, event=OrderEvent._meta.db_table, message=Message._meta.db_table)
-
-
 def _record_in_one_statement(chain: Chain, order: Order, receipt: PaymentReceipt, to_status: str, *,
-                             actor: str, note: str, at: datetime) -> None:
+                             actor, cause: dict, at: datetime) -> None:
     """PostgreSQL: the same writes as ``_record_with_services`` — code paid, receipt, payment
     captured, order moved with its timeline event, the payment-received message — in one
     statement (data-modifying CTEs), because each ORM round trip costs the chain's register more
-    than the write itself. Every write stays conditional; if one matches nothing, the error
-    raised here rolls the whole transaction back."""
+    than the write itself. The three inserted rows are built by the services' own builders
+    (``events.build_status_changed``, ``messages.build``) and written column for column by
+    ``rawsql.insert_row``; the UPDATEs keep their conditions, and if one matches nothing the
+    error raised here rolls the whole transaction back."""
     if not states.allowed(order.status, to_status, digital=order.is_digital):
         raise Conflict("注文の状態が他の操作で変更されました。", code="invalid_transition")
-    kind = Message.Kind.PAYMENT_RECEIVED
-    subject, body = messages.render(kind, {"customer": order.customer, "order": order})
+    event = events.build_status_changed(order=order.pk, from_status=order.status, to_status=to_status, actor=actor,
+                                        at=at, **cause)
+    message = messages.build(customer=order.customer, kind=Message.Kind.PAYMENT_RECEIVED, order=order, at=at)
+    inserts = {name: rawsql.insert_row(row, name) for name, row in (("receipt", receipt), ("event", event),
+                                                                    ("message", message))}
+    sql = _RECORD_SQL.format(code=PaymentCode._meta.db_table, payment=Payment._meta.db_table,
+                             order=Order._meta.db_table, **{name: text for name, (text, _) in inserts.items()})
+    params = {
+        "live": PaymentCode.Status.LIVE, "paid": Payment.Status.PAID, "pending": Payment.Status.PENDING,
+        "code_id": receipt.code_id, "payment_id": receipt.payment_id, "order_id": order.pk,
+        "amount": receipt.amount, "at": at, "from_status": order.status, "to_status": to_status,
+        **{key: value for _, values in inserts.values() for key, value in values.items()},
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_record_sql(), {
-            "live": PaymentCode.Status.LIVE, "paid": Payment.Status.PAID, "pending": Payment.Status.PENDING,
-            "code_id": receipt.code_id, "payment_id": receipt.payment_id, "order_id": order.pk,
-            "customer_id": order.customer_id, "amount": receipt.amount, "at": at,
-            "from_status": order.status, "to_status": to_status, "chain": chain.code,
-            "receipt_number": receipt.receipt_number, "store_code": receipt.store_code, "paid_at": receipt.paid_at,
-            "late": receipt.late, "partner_id": receipt.partner_id, "event_kind": events.STATUS_CHANGED,
-            "actor": actor, "note": note[:events.NOTE_MAX_LENGTH], "message_kind": kind, "subject": subject,
-            "body": body, "dedupe_key": messages.cause_key(kind, customer=order.customer, order=order),
-        })
+        cursor.execute(sql, params)
         code_id, payment_id, order_id, receipt_id = cursor.fetchone()
     if code_id is None:
         raise _code_voided(chain)

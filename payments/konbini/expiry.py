@@ -6,11 +6,10 @@ history at once, a cancellation mail follows, and there is no penalty however of
 Set-based and batched: each batch locks up to ``batch_size`` overdue orders with
 ``SELECT … FOR UPDATE OF shop_order SKIP LOCKED`` (a confirmation holding an order's lock is
 skipped, and the confirmation — which takes the same lock — sees the cancellation if the job won),
-then in the same transaction moves them to ``cancelled`` with a conditional update, writes their
-timeline events, voids their payments and codes, releases their stock and creates their
-cancellation messages, which Celery e-mails after commit. Running it twice, or twice at once,
-cancels each order once. This is the single code path of the periodic job, the admin action and
-the benchmark.
+then cancels them through the one cancellation core (``shop.services.cancellation.cancel_orders``:
+status, events, stock, payments and codes voided, messages — the same code as every other
+cancellation). Running it twice, or twice at once, cancels each order once. This is the single
+code path of the periodic job, the admin action and the benchmark.
 """
 
 from __future__ import annotations
@@ -20,18 +19,17 @@ from datetime import datetime
 
 from django.db import transaction
 
+from backoffice.actors import Actor
 from backoffice.timeutil import now
-from payments.konbini.codes import void_codes_of_payments
 from payments.konbini.confirmations import late_payment_grace
-from payments.konbini.models import PaymentCode
 from payments.models import Payment
-from shop.models import CancellationReason, Order, OrderEvent, OrderStatus, PaymentMethod
-from shop.services import messages, orders
+from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod
+from shop.services import cancellation
 
 EXPIRY_BATCH_SIZE = 1000
 # Bounds one run's candidate list (ids only, a few MB); anything beyond waits for the next run.
 MAX_CANDIDATES_PER_RUN = 500_000
-ACTOR = "system:konbini_expiry"
+ACTOR = Actor.system("konbini_expiry")
 
 
 def overdue_orders(at: datetime):
@@ -63,42 +61,16 @@ def expire_overdue_payments(*, at: datetime | None = None, batch_size: int = EXP
             break
         expired += _expire_batch(candidates.filter(pk__in=ids[start:start + batch_size]), at)
         batches += 1
-    orphans = _void_codes_of_voided_payments(at)
-    return {"expired": expired, "batches": batches, "orphan_codes_voided": orphans}
+    return {"expired": expired, "batches": batches}
 
 
 def _expire_batch(candidates, at: datetime) -> int:
+    """Lock one batch (skipping orders a confirmation holds) and cancel it through the one core."""
     with transaction.atomic():
-        rows = list(
-            candidates.select_for_update(skip_locked=True, of=("self",)).order_by()
-            .values_list("pk", "number", "customer_id", "customer__name", "payment__pk")
-        )
-        if not rows:
+        order_ids = list(candidates.select_for_update(skip_locked=True, of=("self",)).order_by()
+                         .values_list("pk", flat=True))
+        if not order_ids:
             return 0
-        order_ids = [row[0] for row in rows]
-        # Locked above; the status condition still makes a stale candidate list harmless.
-        updated = Order.objects.filter(pk__in=order_ids, status=OrderStatus.PENDING_PAYMENT).update(
-            status=OrderStatus.CANCELLED, cancellation_reason=CancellationReason.PAYMENT_EXPIRED, updated_at=at)
-        if updated != len(order_ids):  # pragma: no cover - only without row locks
-            raise RuntimeError("konbini expiry: an order changed under its lock")
-        reason = CancellationReason.PAYMENT_EXPIRED
-        OrderEvent.objects.bulk_create(
-            OrderEvent(order_id=pk, at=at, kind="status_changed", from_status=OrderStatus.PENDING_PAYMENT,
-                       to_status=OrderStatus.CANCELLED, actor=ACTOR, note=reason.label)
-            for pk in order_ids
-        )
-        payment_ids = [row[4] for row in rows]
-        Payment.objects.filter(pk__in=payment_ids, status=Payment.Status.PENDING).update(
-            status=Payment.Status.VOIDED)
-        void_codes_of_payments(payment_ids, at=at)
-        orders.release_stock(order_ids)
-        messages.notify_cancelled_in_bulk(
-            [messages.CancelledOrder(pk, number, customer_id, name) for pk, number, customer_id, name, _ in rows],
-            reason=reason, at=at)
+        cancellation.cancel_orders(order_ids, reason=CancellationReason.PAYMENT_EXPIRED, actor=ACTOR, at=at,
+                                   bulk_messages=True)
     return len(order_ids)
-
-
-def _void_codes_of_voided_payments(at: datetime) -> int:
-    """Codes left live on a payment voided by another cancellation path (support, customer)."""
-    return PaymentCode.objects.filter(status=PaymentCode.Status.LIVE, payment__status=Payment.Status.VOIDED).update(
-        status=PaymentCode.Status.VOID, voided_at=at)

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.actors import Actor
 from backoffice.api.fields import NumberStringField, StrictBooleanField, StrictCharField, validated
 from backoffice.models import Partner
 from backoffice.timeutil import local
@@ -18,7 +19,8 @@ K = Partner.Kind
 
 
 def _actor(request) -> str:
-    return f"{request.auth.kind}:{request.auth.name}"
+    """The partner's label, as the attempt log stores it."""
+    return Actor.partner(request.auth).label
 
 
 class StoreIn(serializers.Serializer):
@@ -94,5 +96,5 @@ class TicketRedeemView(APIView):
     def post(self, request, ticket_number):
         data = validated(RedeemIn, request.data)
         pickup = terminal.redeem(chain=request.auth.chain, ticket_number=ticket_number, store_code=data["store_code"],
-                                 actor=_actor(request))
+                                 actor=Actor.partner(request.auth))
         return Response({"status": pickup.status})

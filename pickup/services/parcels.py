@@ -2,8 +2,8 @@
 the staff resend (SPEC §4, seeds 000 and 001).
 
 The keys work from the carrier's ``arrived_at_store`` report (seed 000: usable before the
-mail). The pickup-ready message goes out ``PICKUP_NOTICE_DELAY`` later: a Celery task with a
-countdown is the fast path, ``send_due_notices`` the sweep that catches a lost task. Both go
+mail). The pickup-ready message goes out ``PICKUP_NOTICE_DELAY`` later: an outbox task due at
+that time is the fast path, ``send_due_notices`` the sweep that catches a lost task. Both go
 through ``_send_notice_locked``, which sends exactly once (row lock + ``noticed_at`` + the
 message's unique dedupe key).
 """
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from backoffice import outbox
 from backoffice.errors import Conflict
 from backoffice.normalize import nfkc
 from backoffice.timeutil import end_of_day_after, local, now
@@ -28,6 +29,9 @@ from shop.models import Order, OrderStatus, ShipmentEvent
 from shop.services import messages, orders
 
 S = OrderStatus
+
+
+NOTICE_TASK = "pickup.send_pickup_notice"
 
 
 def auth_number_for(order: Order) -> str:
@@ -54,14 +58,12 @@ def on_arrived_at_store(order: Order, event: ShipmentEvent, actor: str) -> Picku
     on the tracking table with a note on the timeline and moves nothing.
     """
     if order.destination_type != "pickup_store" or order.status != S.SHIPPED:
-        events.note(order=order, kind="pickup_arrival_ignored", actor=actor,
-                    note=f"店舗到着の報告を記録（状態「{order.get_status_display()}」のため変更なし）")
+        events.pickup(order=order, kind="pickup_arrival_ignored", actor=actor, status=order.status)
         return None
     store = order.pickup_store
     if nfkc(event.store_code) != store.code:
-        reported = event.store_code or "未指定"
-        events.note(order=order, kind="pickup_arrival_ignored", actor=actor,
-                    note=f"店舗到着の報告を記録（店舗コード「{reported}」が受取店舗 {store.code} と一致しないため変更なし）")
+        events.pickup(order=order, kind="pickup_arrival_ignored", actor=actor, reported_store=event.store_code,
+                      store=store.code)
         return None
     notice_due_at = event.occurred_at + settings.PICKUP_NOTICE_DELAY
     pickup = Pickup.objects.create(
@@ -70,15 +72,9 @@ def on_arrived_at_store(order: Order, event: ShipmentEvent, actor: str) -> Picku
         # the arrival date: never later than the real one, so nothing waits past its window.
         arrived_at=event.occurred_at, notice_due_at=notice_due_at, deadline=deadline_for(event.occurred_at),
     )
-    orders.transition(order, S.READY_FOR_PICKUP, actor=actor, note=f"{store.name}に到着（受取可能）")
-    countdown = max(0.0, (notice_due_at - now()).total_seconds())
-
-    def enqueue() -> None:
-        from pickup.tasks import send_pickup_notice
-
-        send_pickup_notice.apply_async((pickup.pk,), countdown=countdown)
-
-    transaction.on_commit(enqueue)
+    orders.transition(order, S.READY_FOR_PICKUP, actor=actor, cause="arrived_at_store", store=store.name)
+    # Due at the notice time: the outbox holds it until then (the broker never holds a countdown).
+    outbox.enqueue(NOTICE_TASK, pickup.pk, at=notice_due_at)
     return pickup
 
 
@@ -132,8 +128,7 @@ def _send_notice_locked(pickup: Pickup, *, actor: str) -> bool:
     order = pickup.order
     messages.notify(customer=order.customer, kind="pickup_ready", order=order, context=message_context(pickup),
                     dedupe_key=f"pickup_ready:{order.number}")
-    events.note(order=order, kind="pickup_notice_sent", actor=actor,
-                note=f"受取可能のお知らせを送信（受取期限 {local(pickup.deadline):%Y-%m-%d %H:%M}）")
+    events.pickup(order=order, kind="pickup_notice_sent", actor=actor, deadline=pickup.deadline)
     return True
 
 
@@ -170,7 +165,7 @@ def resend_notice(pickup: Pickup, *, actor: str) -> Pickup:
         order = pickup.order
         messages.notify(customer=order.customer, kind="pickup_ready", order=order, context=message_context(pickup),
                         dedupe_key=f"pickup_ready:{order.number}:resend:{pickup.notice_resent_count}")
-        events.note(order=order, kind="pickup_notice_resent", actor=actor, note="受取可能のお知らせを再送")
+        events.pickup(order=order, kind="pickup_notice_resent", actor=actor)
     return pickup
 
 
@@ -193,5 +188,5 @@ def send_reminders(*, batch_size: int = 200) -> int:
             order = pickup.order
             messages.notify(customer=order.customer, kind="pickup_reminder", order=order,
                             context=message_context(pickup), dedupe_key=f"pickup_reminder:{order.number}")
-            events.note(order=order, kind="pickup_reminder_sent", actor="system", note="受取期限のリマインドを送信")
+            events.pickup(order=order, kind="pickup_reminder_sent", actor="system")
     return len(batch)

@@ -206,8 +206,7 @@ def _fail(pickup: Pickup, outcome: str) -> str:
     if pickup.consecutive_failures >= rules.LOCK_AFTER_FAILURES:
         pickup.locked, pickup.locked_at = True, now()
         fields += ["locked", "locked_at"]
-        events.note(order=pickup.order, kind="pickup_locked", actor="system",
-                    note=f"受取端末で{rules.LOCK_AFTER_FAILURES}回続けて認証に失敗したため荷物をロック")
+        events.pickup(order=pickup.order, kind="pickup_locked", actor="system", failures=rules.LOCK_AFTER_FAILURES)
     pickup.save(update_fields=fields)
     return outcome
 
@@ -250,8 +249,8 @@ def redeem(*, chain: str, ticket_number: object, store_code: object, actor: str)
         ticket.save(update_fields=["redeemed_at"])
         pickup.status, pickup.picked_up_at, pickup.closed_at = Pickup.Status.PICKED_UP, current, current
         pickup.save(update_fields=["status", "picked_up_at", "closed_at"])
-        orders.transition(pickup.order, S.DELIVERED, actor=actor,
-                          note=f"{store.name}で受取（申し込み券 {ticket.number}）")
+        orders.transition(pickup.order, S.DELIVERED, actor=actor, cause="picked_up", store=store.name,
+                          ticket=ticket.number)
     return pickup
 
 
@@ -265,6 +264,6 @@ def unlock(pickup: Pickup, *, actor: str) -> Pickup:
             raise Conflict("この荷物はロックされていません。", code="pickup_not_locked")
         pickup.locked, pickup.locked_at, pickup.consecutive_failures = False, None, 0
         pickup.save(update_fields=["locked", "locked_at", "consecutive_failures"])
-        events.note(order=pickup.order, kind="pickup_unlocked", actor=actor, note="受取端末のロックを解除")
+        events.pickup(order=pickup.order, kind="pickup_unlocked", actor=actor)
     return pickup
 

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.actors import Actor
 from backoffice.api.fields import validated
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
@@ -65,7 +66,7 @@ class OrderCreateView(APIView):
             customer_data=dict(data["customer"]), items=[dict(i) for i in data["items"]],
             shipping_speed=data["shipping_speed"], destination=orders.Destination(**data["destination"]),
             payment_method=data["payment_method"], card_token=data.get("card_token"),
-            actor=f"storefront:{request.auth.name}",
+            actor=Actor.partner(request.auth),
         )
         deadline = order.payment.deadline
         return Response({"order_number": order.number, "status": order.status, "total": order.total,
@@ -87,7 +88,7 @@ class OrderCancelView(APIView):
     def post(self, request, number):
         data = validated(s.CancelIn, request.data)
         order = orders.get_order(number)
-        orders.cancel(order, reason=data["reason"], actor=f"storefront:{request.auth.name}")
+        orders.cancel(order, reason=data["reason"], actor=Actor.partner(request.auth))
         return order_response(order.number, partner=request.auth)
 
 
@@ -100,7 +101,7 @@ class ShipmentCreateView(APIView):
         partner = request.auth
         order = visible_order(partner, number)
         shipments.register(order=order, carrier=data["carrier"], tracking_number=data["tracking_number"],
-                           actor=f"{partner.kind}:{partner.name}",
+                           actor=Actor.partner(partner),
                            shipper_seller_id=partner.seller_id if partner.kind == K.SELLER else None)
         return order_response(order.number, partner=partner, status=201)
 
@@ -114,7 +115,7 @@ class CarrierEventView(APIView):
         data = validated(s.CarrierEventIn, request.data)
         event, created = shipments.record_event(
             shipment=shipment, type=data["type"], occurred_at=data["occurred_at"], location=data["location"],
-            store_code=data.get("store_code", ""), actor=f"carrier:{request.auth.name}",
+            store_code=data.get("store_code", ""), actor=Actor.partner(request.auth),
         )
         order = Order.objects.get(pk=shipment.order_id)
         return Response({"tracking_number": shipment.tracking_number, "type": event.type,

@@ -45,18 +45,29 @@ def cause_key(kind: str, *, customer: Customer, order: Order | None = None) -> s
     return order_key(kind, order.number) if order else f"{kind}:{customer.pk}"
 
 
+def build(
+    *, customer: Customer, kind: str, order: Order | None = None, context: dict | None = None,
+    dedupe_key: str | None = None, at: datetime | None = None,
+) -> Message:
+    """The unsaved message of this cause (``notify`` saves it; the confirmation's single
+    statement inserts the same row)."""
+    key = dedupe_key or cause_key(kind, customer=customer, order=order)
+    subject, body = render(kind, {"customer": customer, "order": order, **(context or {})})
+    return Message(dedupe_key=key, customer=customer, order=order, kind=kind, subject=subject, body=body,
+                   created_at=at or now())
+
+
 def notify(
     *, customer: Customer, kind: str, order: Order | None = None, context: dict | None = None,
     dedupe_key: str | None = None,
 ) -> Message:
     """Create the message once for its cause; the relay e-mails it once the transaction has committed."""
-    key = dedupe_key or cause_key(kind, customer=customer, order=order)
-    subject, body = render(kind, {"customer": customer, "order": order, **(context or {})})
+    message = build(customer=customer, kind=kind, order=order, context=context, dedupe_key=dedupe_key)
+    key = message.dedupe_key
     try:
         # Insert first (one savepoint, one INSERT): the unique dedupe_key decides "once".
         with transaction.atomic():
-            message = Message.objects.create(dedupe_key=key, customer=customer, order=order, kind=kind,
-                                             subject=subject, body=body, created_at=now())
+            message.save(force_insert=True)
     except IntegrityError:  # the same cause already created it (a retry, a concurrent request)
         return Message.objects.get(dedupe_key=key)
     return message
@@ -173,19 +184,18 @@ def cancellation_text(customer_name: str, number: str, *, reason: CancellationRe
     return fill(subject), fill(body)
 
 
-def notify_cancelled_in_bulk(orders: Sequence[CancelledOrder], *, reason: CancellationReason, at: datetime) -> int:
+def notify_cancelled_in_bulk(orders: Sequence[CancelledOrder], *, reason: CancellationReason, at: datetime,
+                             bulk: bool = True) -> int:
     """``notify(kind="cancelled")`` for a batch cancelled for one reason: each order's message
-    once (the same cause key), in one INSERT; the relay e-mails them. Returns how many it created."""
+    once (the same cause key), in one INSERT; the relay e-mails them. Returns how many it wrote."""
     kind = Message.Kind.CANCELLED
     keys = {o.order_id: order_key(kind, o.number) for o in orders}
-    existing = set(Message.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
     templates: dict = {}
     new = []
     for o in orders:
-        if keys[o.order_id] in existing:
-            continue
         subject, body = cancellation_text(o.customer_name, o.number, reason=reason, refunded=o.refunded,
                                           _templates=templates)
         new.append(Message(customer_id=o.customer_id, order_id=o.order_id, kind=kind, subject=subject, body=body,
-                           dedupe_key=keys[o.order_id], created_at=at, bulk=True))
-    return len(Message.objects.bulk_create(new))
+                           dedupe_key=keys[o.order_id], created_at=at, bulk=bulk))
+    # The unique dedupe key decides "once": a message this cause already created is left as it is.
+    return len(Message.objects.bulk_create(new, ignore_conflicts=True))

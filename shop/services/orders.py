@@ -7,12 +7,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Sum, Value, When
 
 from backoffice.errors import Conflict, DomainError, InvalidInput, NotFound
 from backoffice.timeutil import now
 from fraud.services import screening
-from payments import giftcards, refunds
+from payments import giftcards
 from payments.gateway import get_gateway
 from payments.konbini.chains import payment_deadline
 from payments.models import GiftCardAccount, Payment
@@ -28,7 +27,7 @@ from shop.models import (
     OrderStatus,
     PaymentMethod,
 )
-from shop.services import customers, eligibility, messages
+from shop.services import cancellation, customers, eligibility, messages, stock
 
 S = OrderStatus
 
@@ -88,27 +87,27 @@ def get_customer_order(number: str, customer: Customer, *, field: str) -> Order:
 
 # --- the state machine -----------------------------------------------------------------------
 
-def transition(order: Order, to_status: str, *, actor: str, note: str = "", reason: str = "") -> Order:
-    """Apply one allowed transition with a conditional update and record it on the timeline.
+def transition(order: Order, to_status: str, *, actor, note: str = "", cause: str = "", **details) -> Order:
+    """Apply one allowed transition with a conditional update and record it on the timeline
+    (``cause`` and ``details`` describe why, ``note`` is what a person typed).
 
     The update only matches while the order is still in the status we read, so two racing
-    callers cannot both move it; the loser gets ``invalid_transition``.
+    callers cannot both move it; the loser gets ``invalid_transition``. Cancelling is not a
+    bare transition: it goes through ``cancel`` (stock, payment, refund, message).
     """
     from_status = order.status
-    if not states.allowed(from_status, to_status, digital=order.is_digital):
+    if to_status == S.CANCELLED or not states.allowed(from_status, to_status, digital=order.is_digital):
         raise Conflict(
             f"注文の状態を「{S(from_status).label}」から「{S(to_status).label}」に変更できません。",
             code="invalid_transition",
         )
     updates = {"status": to_status, "updated_at": now()}
-    if to_status == S.CANCELLED:
-        updates["cancellation_reason"] = reason
     if not Order.objects.filter(pk=order.pk, status=from_status).update(**updates):
         raise Conflict("注文の状態が他の操作で変更されました。", code="invalid_transition")
     for name, value in updates.items():
         setattr(order, name, value)
-    events.status_changed(order=order, from_status=from_status, to_status=to_status, actor=actor,
-                          note=note or (CancellationReason(reason).label if reason else ""))
+    events.status_changed(order=order, from_status=from_status, to_status=to_status, actor=actor, note=note,
+                          cause=cause, **details)
     return order
 
 
@@ -194,16 +193,16 @@ def place(
         fields.update(screening.order_fields(risk))
         order = _create_order(customer, seller, lines, fields, total, shipping_speed, payment_method,
                               held=risk.hold)
-        _reserve_stock(lines)
+        stock.reserve(lines)
         _take_payment(order, customer, payment_method, card_token, take_money=not risk.reject)
-        events.placed(order=order, actor=actor, note=f"{order.get_payment_method_display()} {total:,}円")
+        events.placed(order=order, actor=actor)
         screening.settle(order, risk, actor=actor)  # ≥ 70 held for review; ≥ 90 cancelled here
         if order.status == S.CANCELLED:
             return order
         if order.status == S.PROCESSING:
             paid = order.payment.status == Payment.Status.PAID
             if states.released_status(method=payment_method, digital=order.is_digital, paid=paid) == S.DELIVERED:
-                transition(order, S.DELIVERED, actor="system", note="デジタル商品の提供開始")
+                transition(order, S.DELIVERED, actor="system", cause="digital_delivery")
         messages.notify(customer=customer, kind="order_confirmed", order=order)
         if payment_method == PaymentMethod.KONBINI and order.status == S.PENDING_PAYMENT:
             messages.notify(customer=customer, kind="payment_instructions", order=order,
@@ -234,29 +233,6 @@ def _create_order(customer, seller, lines, fields, total, speed, method, held: b
         for listing, qty in lines
     )
     return order
-
-
-def _reserve_stock(lines) -> None:
-    """Conditional decrement: never below zero, whatever runs concurrently (no oversell)."""
-    for listing, qty in sorted(lines, key=lambda pair: pair[0].pk):  # one lock order: no deadlock
-        if not Listing.objects.filter(pk=listing.pk, stock__gte=qty).update(stock=F("stock") - qty):
-            raise Conflict(f"「{listing.title}」の在庫が不足しています。", code="out_of_stock", field="items")
-
-
-def release_stock(order_ids: list[int]) -> None:
-    """Give back the units reserved by these orders (one, or an expiry job's batch): one read,
-    the listings locked in primary-key order — the order placement locks them in, so no
-    deadlock — and one UPDATE."""
-    per_listing = dict(
-        OrderLine.objects.filter(order_id__in=order_ids).order_by().values("listing_id")
-        .annotate(units=Sum("quantity")).values_list("listing_id", "units")
-    )
-    if not per_listing:
-        return
-    list(Listing.objects.select_for_update().filter(pk__in=per_listing).order_by("pk").values_list("pk", flat=True))
-    Listing.objects.filter(pk__in=per_listing).update(
-        stock=F("stock") + Case(*(When(pk=pk, then=Value(units)) for pk, units in per_listing.items()),
-                                default=Value(0)))
 
 
 def _take_payment(order: Order, customer: Customer, method: str, card_token: str | None, *,
@@ -298,30 +274,13 @@ def mark_paid(order: Order, *, amount: int, actor: str, note: str = "") -> Order
     return order
 
 
-def cancel(order: Order, *, reason: str, actor: str, note: str = "") -> Order:
-    """Cancel an order: release stock, void an unpaid payment, refund a paid one, tell the customer.
-
-    The caller passes an order it locked (``get_order(..., lock=True)``) inside a transaction,
-    or this function locks it itself.
-    """
+def cancel(order: Order, *, reason: str, actor, note: str = "", **details) -> Order:
+    """Cancel one order (``shop.services.cancellation.cancel_orders`` with one id): its row locked
+    here, the reason's rules checked, everything a cancellation means done in one transaction."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.status == S.CANCELLED:
-            raise Conflict("この注文は既にキャンセルされています。", code="not_cancellable")
-        if reason == CancellationReason.CUSTOMER_REQUEST and order.status not in states.NOT_YET_SHIPPED:
-            raise Conflict("発送済みのご注文はキャンセルできません。", code="not_cancellable")
-        if reason in (CancellationReason.SUPPORT, CancellationReason.UNAUTHORIZED_ORDER,
-                      CancellationReason.SELLER_CANCELLED) and not states.cancellable_by_support(
-                order.status, digital=order.is_digital):
-            raise Conflict("発送済みのご注文はキャンセルできません。", code="not_cancellable")
-        was_shipped = order.status not in states.NOT_YET_SHIPPED
-        transition(order, S.CANCELLED, actor=actor, note=note, reason=reason)
-        if not was_shipped or reason in (CancellationReason.COD_REFUSED, CancellationReason.RETURNED,
-                                         CancellationReason.PICKUP_EXPIRED):
-            release_stock([order.pk])
-        Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(status=Payment.Status.VOIDED)
-        refund = refunds.request_for_cancellation(order=order, actor=actor)
-        messages.notify(customer=order.customer, kind="cancelled", order=order, context={"refund": refund})
+        cancellation.cancel_orders([order.pk], reason=reason, actor=actor, note=note, details=details)
+        order.refresh_from_db()
     return order
 
 

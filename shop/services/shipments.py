@@ -52,7 +52,7 @@ def register(*, order: Order, carrier: str, tracking_number: str, actor: str,
         except IntegrityError:
             raise Conflict("この伝票番号は既に登録されています。", code="tracking_number_taken",
                            field="tracking_number") from None
-        orders.transition(order, S.SHIPPED, actor=actor, note=f"伝票番号 {number}")
+        orders.transition(order, S.SHIPPED, actor=actor, cause="shipped", tracking_number=number)
         messages.notify(customer=order.customer, kind="shipped", order=order, context={"shipment": shipment})
     return shipment
 
@@ -92,14 +92,14 @@ def _delivered(order: Order, event: ShipmentEvent, actor: str) -> None:
         return
     if order.payment_method == PaymentMethod.COD:
         orders.mark_paid(order, amount=order.total, actor=actor, note="代引き集金")
-    orders.transition(order, S.DELIVERED, actor=actor, note=f"配達完了（{event.location}）")
+    orders.transition(order, S.DELIVERED, actor=actor, cause="delivered", location=event.location)
 
 
 def _refused(order: Order, event: ShipmentEvent, actor: str) -> None:
     if order.status != S.SHIPPED:
         return
     reason = CancellationReason.COD_REFUSED if order.payment_method == PaymentMethod.COD else CancellationReason.RETURNED
-    orders.cancel(order, reason=reason, actor=actor, note=f"受取拒否（{event.location}）")
+    orders.cancel(order, reason=reason, actor=actor, location=event.location)
     from shop.services import hooks
 
     hooks.cod_refused(order)
@@ -107,9 +107,9 @@ def _refused(order: Order, event: ShipmentEvent, actor: str) -> None:
 
 def _returned(order: Order, event: ShipmentEvent, actor: str) -> None:
     if order.status not in (S.SHIPPED, S.READY_FOR_PICKUP):
-        events.note(order=order, kind="parcel_returned", actor=actor, note=f"返送完了（{event.location}）")
+        events.pickup(order=order, kind="parcel_returned", actor=actor, location=event.location)
         return
-    orders.cancel(order, reason=CancellationReason.RETURNED, actor=actor, note=f"返送完了（{event.location}）")
+    orders.cancel(order, reason=CancellationReason.RETURNED, actor=actor, location=event.location)
 
 
 _HANDLERS = {

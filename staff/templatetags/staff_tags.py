@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.timeutil import local
 from fraud import rules
+from shop import events
 from staff import permissions
 
 register = template.Library()
@@ -87,34 +88,10 @@ def get(mapping: dict, key):
     return mapping.get(key, key) if mapping else key
 
 
-# Timeline event kinds (shop.events and the other apps' notes) in words; unknown kinds show as-is.
-EVENT_KINDS = {
-    "placed": _("注文受付"),
-    "status_changed": _("状態変更"),
-    "risk_assessed": _("リスク審査"),
-    "konbini_code_issued": _("お支払い番号発行"),
-    "konbini_code_voided": _("お支払い番号無効化"),
-    "refund_requested": _("返金受付"),
-    "refund_processing": _("返金処理中"),
-    "refund_awaiting_transfer": _("振込待ち"),
-    "refund_batched": _("振込データ作成"),
-    "refund_retry_scheduled": _("返金再試行予定"),
-    "refund_retried": _("返金再試行"),
-    "refund_succeeded": _("返金完了"),
-    "refund_failed": _("返金失敗"),
-    "pickup_notice_sent": _("受取のお知らせ送信"),
-    "pickup_notice_resent": _("受取のお知らせ再送"),
-    "pickup_reminder_sent": _("受取期限のお知らせ送信"),
-    "pickup_locked": _("受取端末ロック"),
-    "pickup_unlocked": _("受取ロック解除"),
-    "pickup_arrival_ignored": _("店舗到着（対象外）"),
-    "parcel_returned": _("返送"),
-}
-
-
 @register.filter
-def event_kind(kind: str) -> str:
-    return EVENT_KINDS.get(kind, kind)
+def event_text(event) -> str:
+    """An order event's details in the active language (``shop.events.describe``)."""
+    return events.describe(event)
 
 
 @register.filter

@@ -16,6 +16,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import View
 
+from backoffice import actors
+from backoffice.actors import Actor
 from backoffice.errors import DomainError
 from staff import permissions
 
@@ -28,9 +30,9 @@ def activate_console_language(request) -> None:
         request.LANGUAGE_CODE = settings.LANGUAGE_CODE
 
 
-def actor_of(request) -> str:
-    """How the timeline names a console user (same form as the admin's actions)."""
-    return f"staff:{request.user.get_username()}"
+def actor_of(request) -> Actor:
+    """The console user as the actor of what they do (the admin's actions use the same)."""
+    return actors.of_request(request)
 
 
 def forbidden(request) -> HttpResponse:

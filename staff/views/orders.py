@@ -21,7 +21,8 @@ from payments.models import Refund
 from pickup.models import Pickup
 from pickup.services import parcels, terminal
 from shop import states
-from shop.models import CancellationReason, Order, OrderStatus
+from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod
+from shop.services import cancellation
 from shop.services import orders as order_service
 from staff import permissions, selectors
 from staff.forms import CancelForm, NoteForm, RefundForm
@@ -41,25 +42,32 @@ def _refund_method_label(order: Order) -> str:
     return dict(Refund.Method.choices)[refund_service.method_for(order.payment)]
 
 
-def _paid_refund_words(order: Order) -> str:
-    return _("支払い済みの %(amount)s円 を%(method)sへ返金します。") % {
-        "amount": f"{order.payment.refundable:,}", "method": _refund_method_label(order)}
-
-
 # --- cancel ----------------------------------------------------------------------------------
 
-def _cancel_consequences(order: Order) -> list[str]:
-    out = [_("注文の状態を「%(from)s」から「キャンセル」にします（理由：サポートによるキャンセル）。")
-           % {"from": order.get_status_display()}]
-    if order.status in states.NOT_YET_SHIPPED:
+def plan_words(plan: cancellation.CancelPlan) -> list[str]:
+    """What ``cancel_orders`` will do to one order, from the plan it executes (never a
+    restatement of the rules)."""
+    if not plan.allowed:
+        return [plan.refusal().message]
+    out = [_("注文の状態を「%(from)s」から「キャンセル」にします（理由：%(reason)s）。")
+           % {"from": S(plan.from_status).label, "reason": CancellationReason(plan.reason).label}]
+    if plan.restock:
         out.append(_("在庫を戻します。"))
-    payment = getattr(order, "payment", None)
-    if payment is not None and payment.status == payment.Status.PENDING:
-        out.append(_("未払いの支払い（%(method)s）を無効にします。") % {"method": payment.get_method_display()})
-    if payment is not None and payment.refundable > 0:
-        out.append(_paid_refund_words(order))
+    if plan.void_payment:
+        out.append(_("未払いの支払い（%(method)s）を無効にします。") % {"method": PaymentMethod(plan.payment_method).label})
+    if plan.codes:
+        out.append(_("コンビニのお支払い番号 %(numbers)s を無効にします。") % {"numbers": "、".join(plan.codes)})
+    if plan.pickup_id:
+        out.append(_("コンビニ受取の認証キーと申し込み券を無効にします。"))
+    if plan.refund_amount > 0:
+        out.append(_("支払い済みの %(amount)s円 を%(method)sへ返金します。") % {
+            "amount": f"{plan.refund_amount:,}", "method": Refund.Method(plan.refund_method).label})
     out.append(_("お客様にキャンセルのお知らせを送ります。"))
     return out
+
+
+def _cancel_consequences(order: Order) -> list[str]:
+    return plan_words(cancellation.plan_cancel(order, reason=CancellationReason.SUPPORT))
 
 
 def _cancel(request, order: Order, data: dict) -> str:
@@ -123,12 +131,7 @@ def _approve(request, order: Order, data: dict) -> str:
 
 
 def _reject_consequences(order: Order) -> list[str]:
-    out = [_("注文をキャンセルします（理由：審査により却下）。在庫を戻します。")]
-    payment = getattr(order, "payment", None)
-    if payment is not None and payment.refundable > 0:
-        out.append(_paid_refund_words(order))
-    out.append(_("お客様にキャンセルのお知らせを送ります。"))
-    return out
+    return plan_words(cancellation.plan_cancel(order, reason=CancellationReason.RISK_REJECTED))
 
 
 def _reject(request, order: Order, data: dict) -> str:

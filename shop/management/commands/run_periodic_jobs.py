@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--only", nargs="*", help="run only these jobs")
 
     def handle(self, *args, only=None, **options):
-        for name, job in sorted(jobs.load_all().items()):
+        for name, job in jobs.load_all().items():
             if only and name not in only:
                 continue
             result = job.func()

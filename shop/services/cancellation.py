@@ -1,0 +1,223 @@
+"""The one cancellation core (SPEC §2, §3, §4): every caller cancels through ``cancel_orders``.
+
+The storefront API, the staff console and admin, the account-protection playbook, risk rejection,
+carrier refusals and returns, and both expiry jobs call the same function; the single-order
+operation is the batch operation called with one id (Zulip's ``do_delete_messages``, Saleor's
+``deallocate_stock_for_orders``). In the caller's transaction, with the orders' row locks held,
+it does everything a cancellation means, set-based:
+
+- the status moves to ``cancelled`` through the state table (conditional UPDATE: an order that
+  moved meanwhile fails the whole batch), with one ``status_changed`` event per order;
+- the reserved units go back to stock where ``shop.states.restocks`` says so;
+- an unpaid payment is voided and its live konbini codes die; a parcel waiting at a konbini
+  is closed and its pickup tickets voided (the keys stop working at once);
+- whatever was captured is refunded (one ``Refund`` per order, cause ``cancel``), the refund's
+  processing queued through the outbox;
+- the customer's ``cancelled`` message is written (the relay e-mails it).
+
+``plan`` computes what it will do, order by order, from the same reads; the staff confirm page
+shows that plan, never a restatement of the rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+
+from backoffice.actors import Actor
+from backoffice.errors import Conflict
+from backoffice.timeutil import now
+from payments import refunds
+from payments.konbini.models import PaymentCode
+from payments.models import Payment, Refund
+from pickup.models import Pickup, PickupTicket
+from shop import events, states
+from shop.models import CancellationReason, Order, OrderStatus
+from shop.services import messages, stock
+
+S = OrderStatus
+
+
+@dataclass
+class CancelPlan:
+    """What cancelling one order for ``reason`` does (``plan``); ``cancel_orders`` executes it."""
+
+    order_id: int
+    number: str
+    customer_id: int
+    customer_name: str
+    from_status: str
+    digital: bool
+    reason: str
+    allowed: bool
+    restock: bool = False
+    payment_id: int | None = None
+    payment_method: str = ""
+    void_payment: bool = False  # an unpaid payment is voided
+    refund_amount: int = 0  # what was captured and not yet refunded
+    refund_method: str = ""
+    codes: list[str] = field(default_factory=list)  # live konbini payment numbers that die
+    pickup_id: int | None = None  # a parcel ready at a konbini: closed, its tickets voided
+
+    def refusal(self) -> Conflict:
+        if self.from_status == S.CANCELLED:
+            return Conflict("この注文は既にキャンセルされています。", code="not_cancellable")
+        if self.from_status not in states.NOT_YET_SHIPPED:
+            return Conflict("発送済みのご注文はキャンセルできません。", code="not_cancellable")
+        return Conflict(
+            f"「{S(self.from_status).label}」の注文は「{CancellationReason(self.reason).label}」でキャンセルできません。",
+            code="not_cancellable")
+
+
+@dataclass
+class CancelResult:
+    cancelled: list[int] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    plans: dict[int, CancelPlan] = field(default_factory=dict)
+
+    def refund_of(self, order_id: int) -> Refund | None:
+        return next((r for r in self.refunds if r.order_id == order_id), None)
+
+
+class _Payment:
+    """The few payment fields ``refunds.methods_for`` reads."""
+
+    def __init__(self, pk: int, order_id: int, method: str) -> None:
+        self.pk, self.order_id, self.method = pk, order_id, method
+
+
+def plan(order_ids, *, reason: str, lock_payments: bool = False) -> dict[int, CancelPlan]:
+    """The plan of each order (by id). ``lock_payments`` (the core) reads the payments under their
+    row lock, so the refundable amount cannot change before the refund reserves it."""
+    reason = CancellationReason(reason)
+    ids = sorted(set(order_ids))
+    rows = list(Order.objects.filter(pk__in=ids).order_by("pk").values_list(
+        "pk", "number", "customer_id", "customer__name", "status", "is_digital"))
+    plans = {
+        pk: CancelPlan(order_id=pk, number=number, customer_id=customer_id, customer_name=name, from_status=status,
+                       digital=digital, reason=reason, allowed=states.cancellable(reason, status, digital=digital),
+                       restock=states.restocks(reason, status))
+        for pk, number, customer_id, name, status, digital in rows
+    }
+    payments = Payment.objects.filter(order_id__in=ids).order_by("pk")
+    if lock_payments:
+        payments = payments.select_for_update()
+    payment_rows = list(payments.values_list("pk", "order_id", "method", "status", "captured_amount",
+                                             "refunded_amount"))
+    refundable = [p for p in payment_rows if p[4] - p[5] > 0]
+    methods = refunds.methods_for(_Payment(pk, order_id, method) for pk, order_id, method, *_ in refundable)
+    for pk, order_id, method, status, captured, refunded in payment_rows:
+        p = plans[order_id]
+        p.payment_id, p.payment_method = pk, method
+        p.void_payment = status == Payment.Status.PENDING
+        p.refund_amount = max(captured - refunded, 0)
+        p.refund_method = methods.get(pk, "")
+    by_payment = {p.payment_id: p for p in plans.values() if p.void_payment}
+    if by_payment:
+        for payment_id, number in PaymentCode.objects.filter(
+                payment_id__in=by_payment, status=PaymentCode.Status.LIVE).values_list("payment_id", "number"):
+            by_payment[payment_id].codes.append(number)
+    at_store = [pk for pk, p in plans.items() if p.from_status == S.READY_FOR_PICKUP]
+    if at_store:
+        for order_id, pickup_id in Pickup.objects.filter(order_id__in=at_store, status=Pickup.Status.READY).values_list(
+                "order_id", "pk"):
+            plans[order_id].pickup_id = pickup_id
+    return plans
+
+
+def plan_cancel(order: Order, *, reason: str) -> CancelPlan:
+    """The plan of one order, for a confirm page."""
+    return plan([order.pk], reason=reason)[order.pk]
+
+
+def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dict | None = None,
+                  details_of: dict[int, dict] | None = None, at: datetime | None = None,
+                  bulk_messages: bool = False) -> CancelResult:
+    """Cancel these orders for ``reason``; the caller holds their row locks in its transaction.
+
+    Refuses (``not_cancellable``, nothing written) if any of them may not be cancelled for this
+    reason. ``details`` go on each cancellation event (a carrier's location, a report's id...),
+    ``details_of`` per order (a parcel's inquiry number);
+    ``bulk_messages`` marks the cancellation e-mails as a batch's (sent after the ones people wait for).
+    """
+    at = at or now()
+    actor = Actor.of(actor)
+    result = CancelResult()
+    with transaction.atomic():
+        plans = plan(order_ids, reason=reason, lock_payments=True)
+        for p in plans.values():
+            if not p.allowed:
+                raise p.refusal()
+        if not plans:
+            return result
+        ids = list(plans)
+        by_status: dict[str, list[int]] = defaultdict(list)
+        for p in plans.values():
+            by_status[p.from_status].append(p.order_id)
+        for from_status, group in by_status.items():
+            moved = Order.objects.filter(pk__in=group, status=from_status).update(
+                status=S.CANCELLED, cancellation_reason=reason, updated_at=at)
+            if moved != len(group):  # another writer got there first (without the lock)
+                raise Conflict("注文の状態が他の操作で変更されました。", code="invalid_transition")
+        stock.release([p.order_id for p in plans.values() if p.restock])
+        payment_ids = [p.payment_id for p in plans.values() if p.void_payment]
+        if payment_ids:
+            Payment.objects.filter(pk__in=payment_ids, status=Payment.Status.PENDING).update(
+                status=Payment.Status.VOIDED)
+            if any(p.codes for p in plans.values()):
+                PaymentCode.objects.filter(payment_id__in=payment_ids, status=PaymentCode.Status.LIVE).update(
+                    status=PaymentCode.Status.VOID, voided_at=at)
+        pickup_ids = [p.pickup_id for p in plans.values() if p.pickup_id]
+        if pickup_ids:
+            closed = Pickup.Status.EXPIRED if reason == CancellationReason.PICKUP_EXPIRED else Pickup.Status.CANCELLED
+            Pickup.objects.filter(pk__in=pickup_ids, status=Pickup.Status.READY).update(status=closed, closed_at=at)
+            PickupTicket.objects.filter(pickup_id__in=pickup_ids, voided_at__isnull=True,
+                                        redeemed_at__isnull=True).update(voided_at=at)
+        result.refunds = _request_refunds([p for p in plans.values() if p.refund_amount > 0], reason, at)
+        rows = [events.build_status_changed(order=p.order_id, from_status=p.from_status, to_status=S.CANCELLED,
+                                            actor=actor, cause=reason, note=note, at=at,
+                                            **(details or {}), **(details_of or {}).get(p.order_id, {}))
+                for p in plans.values()]
+        rows += [events.build_refund(order=r.order_id, kind="refund_requested", actor=actor, refund_id=r.pk,
+                                     amount=r.amount, method=r.method, at=at) for r in result.refunds]
+        events.bulk(rows)
+        refunded = {r.order_id for r in result.refunds}
+        messages.notify_cancelled_in_bulk(
+            [messages.CancelledOrder(p.order_id, p.number, p.customer_id, p.customer_name,
+                                     refunded=p.order_id in refunded) for p in plans.values()],
+            reason=CancellationReason(reason), at=at, bulk=bulk_messages)
+        result.cancelled, result.plans = ids, plans
+    return result
+
+
+def _request_refunds(plans: list[CancelPlan], reason: str, at: datetime) -> list[Refund]:
+    """``refunds.request`` for the batch: one refund per order (cause ``cancel``; the unique
+    (order, cause) constraint makes it once), the amount reserved on the locked payment."""
+    if not plans:
+        return []
+    new = Refund.objects.bulk_create(
+        Refund(order_id=p.order_id, payment_id=p.payment_id, amount=p.refund_amount, method=p.refund_method,
+               reason=reason, cause=refunds.CANCEL_CAUSE, updated_at=at) for p in plans)
+    reserved = Payment.objects.filter(
+        pk__in=[p.payment_id for p in plans], captured_amount__gte=F("refunded_amount")
+    ).update(refunded_amount=F("captured_amount"))
+    if reserved != len(plans):  # pragma: no cover - the payments are locked
+        raise Conflict("返金額が返金可能額を超えています。", code="refund_exceeds_captured")
+    refunds.enqueue_many([r.pk for r in new])
+    return new
+
+
+def cancel_allowed(order_ids, *, reason: str, actor, note: str = "") -> tuple[CancelResult, list[CancelPlan]]:
+    """A staff bulk cancel (the admin's action through the console's confirm page): lock the
+    orders in primary-key order, cancel those the reason allows, return the others' plans."""
+    with transaction.atomic():
+        locked = list(Order.objects.select_for_update().filter(pk__in=list(order_ids)).order_by("pk")
+                      .values_list("pk", flat=True))
+        plans = plan(locked, reason=reason)
+        refused = [p for p in plans.values() if not p.allowed]
+        result = cancel_orders([pk for pk, p in plans.items() if p.allowed], reason=reason, actor=actor, note=note)
+    return result, refused

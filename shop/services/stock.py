@@ -1,0 +1,33 @@
+"""Stock: reserved at placement, given back by a cancellation (SPEC §2: no oversell)."""
+
+from __future__ import annotations
+
+from django.db.models import Case, F, Sum, Value, When
+
+from backoffice.errors import Conflict
+from shop.models import Listing, OrderLine
+
+
+def reserve(lines: list[tuple[Listing, int]]) -> None:
+    """Conditional decrement: never below zero, whatever runs concurrently (no oversell)."""
+    for listing, qty in sorted(lines, key=lambda pair: pair[0].pk):  # one lock order: no deadlock
+        if not Listing.objects.filter(pk=listing.pk, stock__gte=qty).update(stock=F("stock") - qty):
+            raise Conflict(f"「{listing.title}」の在庫が不足しています。", code="out_of_stock", field="items")
+
+
+def release(order_ids: list[int]) -> None:
+    """Give back the units reserved by these orders (one, or an expiry job's batch): one read,
+    the listings locked in primary-key order — the order placement locks them in, so no
+    deadlock — and one UPDATE."""
+    if not order_ids:
+        return
+    per_listing = dict(
+        OrderLine.objects.filter(order_id__in=order_ids).order_by().values("listing_id")
+        .annotate(units=Sum("quantity")).values_list("listing_id", "units")
+    )
+    if not per_listing:
+        return
+    list(Listing.objects.select_for_update().filter(pk__in=per_listing).order_by("pk").values_list("pk", flat=True))
+    Listing.objects.filter(pk__in=per_listing).update(
+        stock=F("stock") + Case(*(When(pk=pk, then=Value(units)) for pk, units in per_listing.items()),
+                                default=Value(0)))
