@@ -29,6 +29,7 @@ class Actor:
     user_id: int | None = None
     partner_id: int | None = None
     partner_kind: str = ""
+    verbatim: bool = False  # a bare name given as a string (tests, the demo data): its label is the name
 
     @classmethod
     def system(cls, job: str = "") -> Actor:
@@ -55,7 +56,9 @@ class Actor:
                 return cls(ActorKind.STAFF, tail)
             if sep and head in PARTNER_KINDS:
                 return cls(ActorKind.PARTNER, tail, partner_kind=head)
-            return cls.system(tail if sep and head == ActorKind.SYSTEM else value)
+            if sep and head == ActorKind.SYSTEM:
+                return cls.system(tail)
+            return cls(ActorKind.SYSTEM, value, verbatim=True)
         if hasattr(value, "get_username"):
             return cls.staff(value)
         raise TypeError(f"not an actor: {value!r}")
@@ -63,6 +66,8 @@ class Actor:
     @property
     def label(self) -> str:
         """``system``, ``system:<job>``, ``staff:<username>``, ``<partner kind>:<partner name>``."""
+        if self.verbatim:
+            return self.name
         if self.kind == ActorKind.STAFF:
             return f"staff:{self.name}"
         if self.kind == ActorKind.PARTNER:

@@ -232,7 +232,9 @@ def test_fired_rules_are_kept_in_words_with_their_weight_at_the_time():
     order.refresh_from_db()
     assert order.risk_rules == [{"code": "new_address", "description": rules.DEFAULT_RISK_RULES["new_address"][0],
                                  "weight": 15}]
-    assert "リスクスコア 15" in order.events.get(kind="risk_assessed").note
+    from shop import events
+
+    assert "リスクスコア 15" in events.describe(order.events.get(kind="risk_assessed"))
 
 
 def test_score_69_is_placed_normally():

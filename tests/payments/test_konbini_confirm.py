@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from payments.konbini.expiry import expire_overdue_payments
 from payments.konbini.models import PaymentCode, PaymentReceipt
 from payments.models import Payment
+from shop import events
 from shop.models import Message, Order
 from shop.services import orders
 from tests.payments import konbini_support
@@ -174,7 +175,9 @@ def test_confirmation_pays_the_order_and_tells_the_customer(lawson, code, order,
     assert receipt.paid_at == jst(2026, 11, 23, 9, 58)
     assert Message.objects.filter(order=order, kind="payment_received").count() == 1
     last = order.events.order_by("-id").first()
-    assert (last.from_status, last.to_status) == ("pending_payment", "processing") and "R-0001" in last.note
+    assert (last.from_status, last.to_status) == ("pending_payment", "processing")
+    assert last.params == {"cause": "konbini_paid", "chain": "lawson", "store_code": "LS0001", "receipt_number": "R-0001"}
+    assert "R-0001" in events.describe(last) and last.actor_kind == "partner" and last.actor_partner_id == lawson.partner.pk
 
 
 def test_a_paid_digital_order_is_delivered(lawson):

@@ -9,12 +9,14 @@ import pytest
 import time_machine
 
 from backoffice.errors import Conflict
+from backoffice.models import OutboxTask
 from backoffice.timeutil import now
 from payments import bank, giftcards, jobs, refunds
 from payments.models import GiftCardEntry, Payment, Refund, SandboxGatewayRefund
 from shop.models import CancellationReason, Message, Order, OrderStatus
 from shop.services import orders
 from tests.factories import CustomerFactory, ListingFactory, place
+from tests.support import relay_through_backoff
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +24,10 @@ S = Refund.Status
 
 
 def cancel(order: Order, captured) -> Refund:
+    """Cancel, then let the outbox relay run through every retry's backoff."""
     with captured(execute=True):
         orders.cancel(order, reason=CancellationReason.CUSTOMER_REQUEST, actor="storefront:test")
+    relay_through_backoff()
     return Refund.objects.get(order=order, cause="cancel")
 
 
@@ -143,6 +147,7 @@ def test_staff_retry_sends_a_failed_card_refund_through_the_gateway_again(django
 
     with django_capture_on_commit_callbacks(execute=True):
         refunds.retry(refund_id=refund.pk, actor="staff:finance")
+    relay_through_backoff()
 
     refund.refresh_from_db()
     assert (refund.status, refund.attempts) == (S.FAILED, refunds.MAX_ATTEMPTS)  # attempts start over
@@ -280,8 +285,8 @@ def test_bad_return_input_is_refused_with_a_code(kwargs, code):
 
 def test_the_sweep_picks_up_a_refund_whose_task_was_lost(django_capture_on_commit_callbacks):
     order = place(ListingFactory())
-    with django_capture_on_commit_callbacks(execute=False):  # the enqueue is lost
-        orders.cancel(order, reason=CancellationReason.CUSTOMER_REQUEST, actor="storefront:test")
+    orders.cancel(order, reason=CancellationReason.CUSTOMER_REQUEST, actor="storefront:test")
+    OutboxTask.objects.update(published_at=now())  # published, then lost by the broker
     refund = Refund.objects.get(order=order)
     assert refund.status == S.REQUESTED
 
@@ -312,7 +317,7 @@ def test_the_sweep_costs_the_same_number_of_queries_for_one_or_many_refunds(djan
         order = place(ListingFactory(), external_id=f"c{i}")
         refunds.request(order=order, amount=order.total, cause="cancel", reason="support", actor="t")
     with time_machine.travel(now() + refunds.STUCK_REQUESTED + timedelta(seconds=1)):
-        with django_assert_max_num_queries(4):  # savepoint, select-for-update, update, release
+        with django_assert_max_num_queries(5):  # savepoint, select-for-update, update, outbox insert, release
             assert refunds.sweep_stuck() == 5
 
 

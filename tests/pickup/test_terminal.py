@@ -86,13 +86,14 @@ def test_a_ticket_of_a_parcel_the_carrier_returned_is_expired_not_a_conflict(law
     r = carrier.json("post", f"/api/v1/shipments/{parcel.inquiry_number}/events",
                      {"type": "returned", "occurred_at": parcel.arrived_at.isoformat(), "location": "センター"})
     assert r.status_code == 201, r.json()
-    assert Pickup.objects.get(pk=parcel.pk).status == "ready"  # until the expiry job closes it
+    assert Pickup.objects.get(pk=parcel.pk).status == "cancelled"  # closed by the cancellation itself
     r = redeem(lawson, number, parcel.store.code)
     assert r.status_code == 410 and r.json()["code"] == "ticket_expired"
     parcel.refresh_from_db()
     parcel.order.refresh_from_db()
-    assert parcel.order.status == "cancelled" and parcel.status == "ready" and parcel.picked_up_at is None
-    assert PickupTicket.objects.get(number=number).redeemed_at is None
+    assert parcel.order.status == "cancelled" and parcel.status == "cancelled" and parcel.picked_up_at is None
+    ticket = PickupTicket.objects.get(number=number)
+    assert ticket.redeemed_at is None and ticket.voided_at is not None
     r = lawson.json("post", TICKETS, ticket_body(parcel))  # nor does the terminal print a new one
     assert r.status_code == 410 and r.json()["code"] == "pickup_expired"
 

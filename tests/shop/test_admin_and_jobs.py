@@ -12,7 +12,7 @@ from django.core.mail.backends.locmem import EmailBackend
 
 from backoffice.timeutil import now
 from shop.jobs import send_pending_messages
-from shop.models import Message
+from shop.models import Message, Order
 from tests.factories import ListingFactory, place
 
 pytestmark = pytest.mark.django_db
@@ -66,14 +66,36 @@ def test_number_search_forms_follow_the_stored_phone_rule():
     assert "180-0000000-0000001" in number_search_terms("18000000000000001")
 
 
-def test_admin_cancel_action_goes_through_the_service(admin_client_ja):
-    order = place(ListingFactory(price=1000))
-    r = admin_client_ja.post("/admin/shop/order/", {"action": "cancel_by_support", "_selected_action": [order.pk]})
+def test_admin_bulk_cancel_goes_to_the_confirm_page_which_asks_the_reason_and_shows_the_plan(admin_client_ja):
+    paid = place(ListingFactory(price=1000))
+    shipped = place(ListingFactory(price=2000), external_id="other")
+    Order.objects.filter(pk=shipped.pk).update(status="shipped")
+    r = admin_client_ja.post("/admin/shop/order/", {"action": "cancel_by_support",
+                                                    "_selected_action": [paid.pk, shipped.pk]})
+    assert r.status_code == 302 and r["Location"].startswith("/staff/orders/cancel/")
+    paid.refresh_from_db()
+    assert paid.status == "processing"  # nothing is cancelled from the list itself
+    page = admin_client_ja.get(r["Location"]).content.decode()
+    assert paid.number in page and shipped.number in page
+    assert "1,000円 をクレジットカードへ返金します" in page and "発送済みのご注文はキャンセルできません" in page
+    ids = f"{paid.pk},{shipped.pk}"
+    r = admin_client_ja.post("/staff/orders/cancel/", {"ids": ids, "reason": "seller_cancelled", "note": "欠品"})
     assert r.status_code == 302
-    order.refresh_from_db()
-    assert (order.status, order.cancellation_reason) == ("cancelled", "support")
-    assert order.events.filter(to_status="cancelled", actor="staff:boss").exists()
-    assert order.refunds.count() == 1
+    paid.refresh_from_db()
+    shipped.refresh_from_db()
+    assert (paid.status, paid.cancellation_reason) == ("cancelled", "seller_cancelled")
+    assert shipped.status == "shipped"
+    event = paid.events.get(to_status="cancelled")
+    assert (event.actor, event.actor_kind, event.note) == ("staff:boss", "staff", "欠品")
+    assert event.actor_user.username == "boss"
+    assert paid.refunds.count() == 1
+
+
+def test_the_bulk_cancel_page_refuses_a_reason_people_do_not_choose(admin_client_ja):
+    order = place(ListingFactory(price=1000))
+    r = admin_client_ja.post("/staff/orders/cancel/", {"ids": str(order.pk), "reason": "payment_expired"})
+    assert r.status_code == 400
+    assert Order.objects.get(pk=order.pk).status == "processing"
 
 
 def test_order_admin_page_shows_the_timeline(admin_client_ja):

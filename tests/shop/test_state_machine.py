@@ -38,11 +38,18 @@ def order_in(status: str, *, digital: bool = False) -> Order:
     return order
 
 
+# A cancellation goes through the cancellation core with a reason whose rule covers the status.
+CANCEL_REASON = {S.ON_HOLD: "support", S.PENDING_PAYMENT: "support", S.PROCESSING: "support",
+                 S.SHIPPED: "returned", S.READY_FOR_PICKUP: "returned", S.DELIVERED: "support"}
+
+
 @pytest.mark.parametrize(("from_status", "to_status"), sorted(ALLOWED))
 def test_allowed_transition_moves_and_is_on_the_timeline(from_status, to_status):
     order = order_in(from_status, digital=(from_status, to_status) in DIGITAL_ONLY)
-    reason = "support" if to_status == S.CANCELLED else ""
-    orders.transition(order, to_status, actor="test", reason=reason)
+    if to_status == S.CANCELLED:
+        orders.cancel(order, reason=CANCEL_REASON[from_status], actor="test")
+    else:
+        orders.transition(order, to_status, actor="test")
     order.refresh_from_db()
     assert order.status == to_status
     event = OrderEvent.objects.filter(order=order, kind="status_changed").last()
@@ -63,11 +70,52 @@ def test_forbidden_transition_is_refused_and_writes_nothing(from_status, to_stat
 
 def test_a_delivered_digital_order_can_be_cancelled_but_a_parcel_cannot():
     digital = order_in(S.DELIVERED, digital=True)
-    orders.transition(digital, S.CANCELLED, actor="test", reason="support")
+    orders.cancel(digital, reason="support", actor="test")
     assert Order.objects.get(pk=digital.pk).status == S.CANCELLED
     parcel = order_in(S.DELIVERED)
-    with pytest.raises(Conflict):
-        orders.transition(parcel, S.CANCELLED, actor="test", reason="support")
+    with pytest.raises(Conflict) as err:
+        orders.cancel(parcel, reason="support", actor="test")
+    assert err.value.code == "not_cancellable"
+    assert Order.objects.get(pk=parcel.pk).status == S.DELIVERED
+
+
+def test_a_bare_transition_to_cancelled_is_refused_cancelling_is_the_cores_job():
+    order = order_in(S.PROCESSING)
+    with pytest.raises(Conflict) as err:
+        orders.transition(order, S.CANCELLED, actor="test")
+    assert err.value.code == "invalid_transition"
+    assert Order.objects.get(pk=order.pk).status == S.PROCESSING
+
+
+def test_every_cancellation_reason_has_a_rule_whose_statuses_the_state_table_allows():
+    from shop import states
+    from shop.models import CancellationReason
+
+    assert set(states.CANCEL_RULES) == set(CancellationReason.values)
+    for reason, rule in states.CANCEL_RULES.items():
+        assert rule.statuses, reason
+        for status in rule.statuses:
+            assert (status, S.CANCELLED) in ALLOWED, (reason, status)
+
+
+@pytest.mark.parametrize(("reason", "status", "expected"), [
+    ("customer_request", S.PROCESSING, True), ("customer_request", S.SHIPPED, False),
+    ("payment_expired", S.PENDING_PAYMENT, True), ("payment_expired", S.PROCESSING, False),
+    ("pickup_expired", S.READY_FOR_PICKUP, True), ("pickup_expired", S.SHIPPED, False),
+    ("cod_refused", S.SHIPPED, True), ("returned", S.READY_FOR_PICKUP, True), ("returned", S.PROCESSING, False),
+    ("risk_rejected", S.ON_HOLD, True), ("risk_rejected", S.PROCESSING, False),
+    ("support", S.SHIPPED, False), ("support", S.ON_HOLD, True),
+])
+def test_which_reason_may_cancel_which_status(reason, status, expected):
+    order = order_in(status)
+    if expected:
+        orders.cancel(order, reason=reason, actor="test")
+        assert Order.objects.get(pk=order.pk).status == S.CANCELLED
+    else:
+        with pytest.raises(Conflict) as err:
+            orders.cancel(order, reason=reason, actor="test")
+        assert err.value.code == "not_cancellable"
+        assert Order.objects.get(pk=order.pk).status == status
 
 
 def test_a_stale_copy_cannot_move_an_order_someone_else_moved():

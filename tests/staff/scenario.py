@@ -15,6 +15,7 @@ from pickup.services import terminal
 from shop.models import CancellationReason, Order
 from shop.services import customers, orders, shipments
 from tests import factories
+from tests.support import relay_through_backoff
 
 _serial = count(1)
 
@@ -54,6 +55,7 @@ def pickup_order(external_id: str = "pickup-1", *, failed_attempts: int = 0):
     shipment = ship(order)
     shipments.record_event(shipment=shipment, type="arrived_at_store", occurred_at=now(), location=store.name,
                            store_code=store.code, actor="carrier:yamato")
+    relay_through_backoff()  # the pickup-ready notice goes out PICKUP_NOTICE_DELAY after arrival
     for _ in range(failed_attempts):
         with contextlib.suppress(Exception):
             terminal.issue_ticket(chain="lawson", store_code=store.code, inquiry_number=shipment.tracking_number,
