@@ -39,6 +39,8 @@ RELAY_MAX_FAILURES_IN_A_ROW = 3
 # Backoff after the n-th failed publish: 5 s, 10 s, 20 s … at most 5 minutes.
 RETRY_BASE = timedelta(seconds=5)
 RETRY_MAX = timedelta(minutes=5)
+# Seconds the relay waits for the broker's connection before giving the run up.
+BROKER_CONNECT_TIMEOUT = 3
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -88,31 +90,55 @@ def _claim(limit: int) -> tuple[str, list[OutboxTask]]:
     return token, list(OutboxTask.objects.filter(claim=token, published_at__isnull=True).order_by("available_at", "id"))
 
 
-def _publish(row: OutboxTask) -> None:
-    from backoffice.celery import app
+def _task(name: str):
+    from backoffice.celery import app  # the Celery app loads Django settings: imported when relaying
 
-    task = app.tasks.get(row.task)
+    task = app.tasks.get(name)
     if task is None:  # the apps' tasks modules are imported on first use (autodiscovery)
         app.loader.import_default_modules()
-        task = app.tasks[row.task]
-    # retry=False: a broker that is down fails this publish at once; the row is tried again later.
-    task.apply_async(args=row.args, retry=False)
+        task = app.tasks[name]
+    return task
 
 
 def relay(*, limit: int = RELAY_BATCH) -> dict:
     """Publish up to ``limit`` due rows (oldest first). Returns counts for the job log."""
+    from backoffice.celery import app
+
     token, rows = _claim(limit)
+    if not rows:
+        return {"published": 0, "failed": 0}
+    if app.conf.task_always_eager:  # tests and one-process runs: the task runs here, no broker
+        return _publish_all(rows, token, producer=None)
+    try:
+        with app.connection_for_write() as connection:
+            # One quick connection check for the batch: a broker that is down fails the run at
+            # once (instead of each publish waiting out kombu's connection retries).
+            connection.ensure_connection(max_retries=1, timeout=BROKER_CONNECT_TIMEOUT)
+            with app.amqp.Producer(connection) as producer:
+                return _publish_all(rows, token, producer=producer)
+    except Exception as exc:  # the broker is unreachable: every claimed row is tried again later
+        _release(rows, token, exc)
+        log.warning("outbox: broker unreachable, %s rows wait: %s", len(rows), exc)
+        return {"published": 0, "failed": len(rows)}
+
+
+def _release(rows: list[OutboxTask], token: str, exc: Exception) -> None:
+    for row in rows:
+        OutboxTask.objects.filter(pk=row.pk, claim=token).update(
+            claim="", claimed_until=now() + retry_delay(row.attempts), last_error=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _publish_all(rows: list[OutboxTask], token: str, *, producer) -> dict:
     published: list[int] = []
     failed = failures_in_a_row = 0
     for index, row in enumerate(rows):
         try:
-            _publish(row)
+            # retry=False: a publish that fails is not retried here; the row is tried again later.
+            _task(row.task).apply_async(args=row.args, retry=False, producer=producer)
         except Exception as exc:  # the broker (or its connection) failed: keep the row for later
             failed += 1
             failures_in_a_row += 1
-            OutboxTask.objects.filter(pk=row.pk, claim=token).update(
-                claim="", claimed_until=now() + retry_delay(row.attempts),
-                last_error=f"{type(exc).__name__}: {exc}"[:300])
+            _release([row], token, exc)
             log.warning("outbox %s (%s): publish failed, retried later: %s", row.pk, row.task, exc)
             if failures_in_a_row >= RELAY_MAX_FAILURES_IN_A_ROW:
                 rest = [r.pk for r in rows[index + 1:]]

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from shop import events
+from shop.models import OrderEvent
+
 
 class _Dialect:
     obj: str  # the JSON object constructor
@@ -31,9 +34,16 @@ class _Dialect:
         """A timestamp column as ISO 8601 in JST, exactly as Python's ``isoformat()`` writes it."""
         raise NotImplementedError
 
+    def json_column(self, column: str) -> str:
+        """A JSON column embedded as JSON."""
+        raise NotImplementedError
+
 
 class _Postgres(_Dialect):
     obj = "json_build_object"
+
+    def json_column(self, column: str) -> str:
+        return column
 
     def agg(self, obj_expr: str, from_where: str, order_by: str) -> str:
         return f"COALESCE((SELECT json_agg({obj_expr} ORDER BY {order_by}) {from_where}), '[]'::json)"
@@ -47,6 +57,9 @@ class _Postgres(_Dialect):
 
 class _SQLite(_Dialect):
     obj = "json_object"
+
+    def json_column(self, column: str) -> str:
+        return f"json({column})"  # stored as text: embed it as JSON, not as a string
 
     def agg(self, obj_expr: str, from_where: str, order_by: str) -> str:
         return (f"COALESCE((SELECT json_group_array(json(j)) FROM (SELECT {obj_expr} AS j {from_where} "
@@ -72,7 +85,8 @@ def _sql(d: _Dialect) -> str:
                     f"'created_at', {d.jst('r.created_at')})",
                     "FROM payments_refund r WHERE r.order_id = o.id", "r.created_at DESC, r.id DESC")
     timeline = d.agg(f"{o}('at', {d.jst('v.at')}, 'kind', v.kind, 'from_status', NULLIF(v.from_status, ''), "
-                     f"'to_status', NULLIF(v.to_status, ''), 'actor', v.actor, 'note', v.note)",
+                     f"'to_status', NULLIF(v.to_status, ''), 'actor', v.actor, 'note', v.note, "
+                     f"'params', {d.json_column('v.params')})",
                      "FROM shop_orderevent v WHERE v.order_id = o.id", "v.at, v.id")
     sellers = d.agg("li.seller_id", "FROM shop_orderline l JOIN shop_listing li ON li.id = l.listing_id "
                                     "WHERE l.order_id = o.id", "l.id")
@@ -135,4 +149,13 @@ def load(number: str) -> OrderDocument | None:
         return None
     document, order_id, seller_id, sellers = row
     as_python = [json.loads(v) if isinstance(v, str) else v for v in (document, sellers)]
+    for item in as_python[0]["timeline"]:
+        item["note"] = timeline_note(item.pop("params") or {}, item)
     return OrderDocument(as_python[0], order_id, seller_id, tuple(as_python[1]))
+
+
+def timeline_note(params: dict, item: dict) -> str:
+    """API.md's timeline ``note``: the event's details in words (``shop.events.describe``, the
+    active language), then what a person typed."""
+    event = OrderEvent(kind=item["kind"], params=params, to_status=item["to_status"] or "")
+    return "\n".join(text for text in (events.describe(event), item["note"]) if text)
