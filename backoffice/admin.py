@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from backoffice.models import IdempotencyRecord, Partner
+from backoffice.admin_tools import ReadOnlyAdmin
+from backoffice.models import IdempotencyRecord, OutboxTask, Partner
 
 admin.site.site_header = "コンビニ・バックオフィス 管理画面"
 admin.site.site_title = "Konbini Back-Office"
@@ -25,3 +26,15 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
     list_filter = ("endpoint",)
     search_fields = ("key",)
     readonly_fields = ("partner", "endpoint", "key", "fingerprint", "status_code", "body", "created_at")
+
+
+@admin.register(OutboxTask)
+class OutboxTaskAdmin(ReadOnlyAdmin):
+    """The task outbox: what waits for the broker (with the last publish error) and what went out."""
+
+    list_display = ("id", "task", "args", "available_at", "published_at", "attempts", "last_error")
+    list_filter = (("published_at", admin.EmptyFieldListFilter), "task")
+    search_fields = ("task", "last_error")
+    readonly_fields = ("task", "args", "created_at", "available_at", "published_at", "claim", "claimed_until",
+                       "attempts", "last_error")
+    ordering = ("-id",)

@@ -45,8 +45,8 @@ def build(n: int) -> dict:
     from backoffice.checkdigits import seven_dr_number
     from backoffice.timeutil import end_of_day_after, now
     from fraud.models import Report
-    from payments import refunds
     from payments.models import Payment, Refund
+    from payments.services import refunds
     from pickup.models import Pickup, Store
     from shop.models import CallbackRequest, Customer, Listing, Order, OrderEvent, OrderLine, Seller, Shipment
 

@@ -12,7 +12,6 @@ from django.urls import path
 from backoffice import actors
 from backoffice.actors import Actor
 from backoffice.admin_tools import ReadOnlyAdmin, ReadOnlyInline, run_each
-from payments import bank, refunds
 from payments.models import (
     BankAccount,
     FailedRefund,
@@ -25,6 +24,7 @@ from payments.models import (
     TransferBatch,
     TransferItem,
 )
+from payments.services import bank, refunds
 
 
 def _staff(request) -> Actor:

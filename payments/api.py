@@ -35,8 +35,8 @@ from backoffice.api.fields import (
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
 from backoffice.models import Partner
-from payments import bank, refunds
 from payments.models import BankAccount
+from payments.services import bank, refunds
 from shop.services import customers, orders
 
 

@@ -3,8 +3,8 @@ the staff queue, and a COD refund waiting for the next Zengin bank-transfer batc
 
 from __future__ import annotations
 
-from payments import bank, refunds
 from payments.models import Refund
+from payments.services import bank, refunds
 from shop.models import CancellationReason, Listing, PaymentMethod
 from shop.services import customers, orders
 

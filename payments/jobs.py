@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backoffice.jobs import register
-from payments import bank, refunds
+from payments.services import bank, refunds
 
 
 @register("refunds_sweep_stuck", every_seconds=600, description="処理が止まった返金の再投入")

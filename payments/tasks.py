@@ -9,7 +9,7 @@ the backoff, so the broker never holds a countdown task.
 
 from celery import shared_task
 
-from payments import refunds
+from payments.services import refunds
 
 
 @shared_task(name="payments.process_refund", acks_late=True, reject_on_worker_lost=True, ignore_result=True)

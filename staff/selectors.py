@@ -23,12 +23,12 @@ from fraud.models import OPEN_REPORT_STATUSES, LoginEvent, Report, ReportPriorit
 from fraud.rules import DEFAULT_RISK_RULES
 from fraud.services import logins as login_service
 from fraud.services import review as review_service
-from payments import refunds
 from payments.konbini.chains import CHAINS
 from payments.konbini.maintenance import next_maintenance_window
 from payments.konbini.models import PaymentCode
 from payments.konbini.selectors import order_konbini_code
 from payments.models import GiftCardAccount, GiftCardEntry, Payment, Refund, TransferBatch
+from payments.services import refunds
 from pickup.models import Pickup, PickupAttempt, PickupNoShow
 from shop.models import (
     CallbackRequest,

@@ -17,8 +17,8 @@ from backoffice.timeutil import local, now
 from fraud.models import OPEN_REPORT_STATUSES, Report, ReportType
 from fraud.services import accounts, reports, review
 from fraud.services.reports import record
-from payments import giftcards, refunds
 from payments.models import Refund
+from payments.services import giftcards, refunds
 from shop import states
 from shop.models import CancellationReason, Customer, Order, OrderStatus
 from shop.services import orders as order_service

@@ -13,8 +13,8 @@ from backoffice.api.fields import validated
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
 from backoffice.models import Partner
-from payments import giftcards
 from payments.models import GiftCardEntry
+from payments.services import giftcards
 from shop import selectors
 from shop.api import serializers as s
 from shop.models import Order

@@ -31,9 +31,9 @@ from django.db.models import F
 from backoffice.actors import Actor
 from backoffice.errors import Conflict
 from backoffice.timeutil import now
-from payments import refunds
 from payments.konbini.models import PaymentCode
 from payments.models import Payment, Refund
+from payments.services import refunds
 from pickup.models import Pickup, PickupTicket
 from shop import events, states
 from shop.models import CancellationReason, Order, OrderStatus

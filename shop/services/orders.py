@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from backoffice.errors import Conflict, DomainError, InvalidInput, NotFound
 from backoffice.timeutil import now
 from fraud.services import screening
-from payments import giftcards
 from payments.gateway import get_gateway
 from payments.konbini.chains import payment_deadline
 from payments.models import GiftCardAccount, Payment
+from payments.services import giftcards
 from pickup.models import Store
 from shop import events, states
 from shop.models import (

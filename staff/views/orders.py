@@ -16,8 +16,8 @@ from backoffice.errors import DomainError
 from fraud.models import ReportType
 from fraud.services import playbook
 from fraud.services import review as review_service
-from payments import refunds as refund_service
 from payments.models import Refund
+from payments.services import refunds as refund_service
 from pickup.models import Pickup
 from pickup.services import parcels, terminal
 from shop import states

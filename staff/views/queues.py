@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from payments import refunds as refund_service
 from payments.models import Refund
+from payments.services import refunds as refund_service
 from shop.models import CallbackRequest
 from shop.services import customers as customer_service
 from staff import selectors

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from backoffice.errors import DomainError
-from payments import bank
 from payments.models import TransferBatch
+from payments.services import bank
 from staff import permissions, selectors
 from staff.views.base import Action, ActionView, StaffView, actor_of, forbidden
 
@@ -29,7 +29,7 @@ class TransferBatchListView(StaffView):
 
 @method_decorator(require_POST, name="dispatch")
 class TransferBatchDownloadView(StaffView):
-    """POST, because the first download moves the batch to ``downloaded`` (payments.bank)."""
+    """POST, because the first download moves the batch to ``downloaded`` (payments.services.bank)."""
 
     page = "transfer_batches"
 

@@ -13,8 +13,8 @@ from backoffice.timeutil import now
 from fraud import rules
 from fraud.models import PasswordResetToken, ReportType
 from fraud.services import accounts, playbook, reports
-from payments import giftcards
 from payments.models import GiftCardEntry, Payment, Refund
+from payments.services import giftcards
 from shop.models import Message
 from tests.factories import ListingFactory, place
 

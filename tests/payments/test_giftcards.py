@@ -1,12 +1,12 @@
-"""The gift-card balance ledger (payments/giftcards.py): amounts are whole yen, nothing else."""
+"""The gift-card balance ledger (payments/services/giftcards.py): amounts are whole yen, nothing else."""
 
 from __future__ import annotations
 
 import pytest
 
 from backoffice.errors import InvalidInput
-from payments import giftcards
 from payments.models import GiftCardEntry
+from payments.services import giftcards
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

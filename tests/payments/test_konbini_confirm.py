@@ -314,7 +314,8 @@ def _written(order) -> dict:
     payment = Payment.objects.get(order=order)
     receipt = PaymentReceipt.objects.get(payment=payment)
     [event] = order.events.filter(kind="status_changed", from_status="pending_payment").values(
-        "kind", "from_status", "to_status", "actor", "note")
+        "kind", "from_status", "to_status", "params", "actor", "actor_kind", "actor_user_id", "actor_partner_id",
+        "note")
     [message] = order.messages.filter(kind="payment_received").values(
         "kind", "customer_id", "subject", "body", "dedupe_key", "emailed_at", "bulk", "send_attempts",
         "next_attempt_at", "last_error")
@@ -350,4 +351,6 @@ def test_the_one_statement_write_matches_the_services_row_for_row(lawson, monkey
     one_statement, services = written
     assert one_statement == services
     assert one_statement["order"][0] == ("delivered" if digital else "processing")
-    assert one_statement["receipt"][5] is late and ("猶予内" in one_statement["event"]["note"]) is late
+    text = events.describe(order.events.get(kind="status_changed", from_status="pending_payment"))
+    assert one_statement["receipt"][5] is late and ("猶予内" in text) is late
+    assert one_statement["event"]["actor_partner_id"] == lawson.partner.pk

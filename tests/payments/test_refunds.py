@@ -11,8 +11,9 @@ import time_machine
 from backoffice.errors import Conflict
 from backoffice.models import OutboxTask
 from backoffice.timeutil import now
-from payments import bank, giftcards, jobs, refunds
+from payments import jobs
 from payments.models import GiftCardEntry, Payment, Refund, SandboxGatewayRefund
+from payments.services import bank, giftcards, refunds
 from shop.models import CancellationReason, Message, Order, OrderStatus
 from shop.services import orders
 from tests.factories import CustomerFactory, ListingFactory, place

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from payments import bank, giftcards
 from payments.models import GiftCardEntry, Refund, TransferBatch
+from payments.services import bank, giftcards
 from shop.models import CancellationReason
 from shop.services import orders
 from tests.factories import CustomerFactory, ListingFactory, place

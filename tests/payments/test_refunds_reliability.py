@@ -20,8 +20,8 @@ from backoffice import outbox
 from backoffice.celery import app as celery_app
 from backoffice.errors import Conflict
 from backoffice.models import OutboxTask
-from payments import refunds
 from payments.models import GiftCardEntry, Payment, Refund, SandboxGatewayRefund
+from payments.services import refunds
 from payments.tasks import process_refund
 from shop.models import Message, Order, OrderStatus
 from tests.factories import CustomerFactory, ListingFactory, place
@@ -113,7 +113,7 @@ def refund_held_by_the_test(refund: Refund, deliveries: int, started: list) -> N
 def test_the_same_refund_task_delivered_twice_concurrently_refunds_once(broker):
     card_order = place(ListingFactory(price=4000), external_id="card-buyer")
     customer = CustomerFactory(external_id="gift-buyer")
-    from payments import giftcards
+    from payments.services import giftcards
 
     giftcards.credit(customer=customer, amount=5000, kind=GiftCardEntry.Kind.PURCHASE, reference="card-1")
     gift_order = place(ListingFactory(price=3000), method="gift_card", external_id="gift-buyer")

@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 
 from backoffice.errors import Conflict
 from backoffice.timeutil import JST
-from payments import bank, jobs
+from payments import jobs
 from payments.models import Refund, TransferBatch, TransferItem
+from payments.services import bank
 from shop.models import CancellationReason, Message
 from shop.services import orders
 from tests.factories import CustomerFactory, ListingFactory, place

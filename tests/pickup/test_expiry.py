@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from backoffice.models import OutboxTask
-from payments import bank
 from payments.models import Payment, Refund
+from payments.services import bank
 from pickup import rules
 from pickup.jobs import expire_pickups
 from pickup.models import PickupNoShow, PickupTicket

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from payments import giftcards
 from payments.konbini.chains import KONBINI_MAX_TOTAL
 from payments.models import GiftCardEntry
+from payments.services import giftcards
 from shop.models import Customer, Listing
 from tests.factories import ListingFactory, SellerFactory, StoreFactory, order_payload
 

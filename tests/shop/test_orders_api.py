@@ -7,8 +7,8 @@ import re
 import pytest
 from django.core import mail
 
-from payments import giftcards
 from payments.models import GiftCardEntry, Payment
+from payments.services import giftcards
 from shop.jobs import send_pending_messages
 from shop.models import Customer, Listing, Message, Order
 from tests.factories import HOME, ListingFactory, SellerFactory, StoreFactory, order_payload, place

@@ -9,8 +9,9 @@ from itertools import count
 from backoffice.checkdigits import seven_dr_number
 from backoffice.timeutil import JST, local, now
 from fraud.services import logins
-from payments import bank, jobs
+from payments import jobs
 from payments.konbini import codes
+from payments.services import bank
 from pickup.services import terminal
 from shop.models import CancellationReason, Order
 from shop.services import customers, orders, shipments
@@ -83,19 +84,16 @@ def callback(customer, topic: str, order: Order | None = None):
     return customers.request_callback(customer=customer, phone="090-1234-5678", topic=topic, order=order)
 
 
-def transfer_batch(external_id: str = "bank-1", price: int = 7800, captured=contextlib.nullcontext):
-    """A konbini order paid, then cancelled: its refund goes by bank transfer into a batch.
-
-    ``captured`` runs the on-commit refund task inside a test transaction
-    (``django_capture_on_commit_callbacks``); a transactional (live server) test needs nothing.
-    """
+def transfer_batch(external_id: str = "bank-1", price: int = 7800):
+    """A konbini order paid, then cancelled: its refund goes by bank transfer into a batch
+    (the outbox relay publishes the refund's processing, which queues it for the batch)."""
     customer = factories.CustomerFactory(external_id=external_id)
     bank.set_bank_account(customer=customer, bank_code="0005", branch_code="001", account_type="ordinary",
                           account_number="1234567", holder_kana="ヤマダ　タロウ", use_for_refunds=True)
     order = factories.place(factories.ListingFactory(price=price), method="konbini", external_id=external_id)
     orders.mark_paid(order, amount=order.total, actor="konbini:lawson")
-    with captured(execute=True) if captured is not contextlib.nullcontext else contextlib.nullcontext():
-        orders.cancel(order, reason=CancellationReason.CUSTOMER_REQUEST, actor="storefront")
+    orders.cancel(order, reason=CancellationReason.CUSTOMER_REQUEST, actor="storefront")
+    relay_through_backoff()
     jobs.batch_bank_transfers()
     from payments.models import TransferBatch
 

@@ -7,8 +7,8 @@ from django.test import Client
 
 from fraud.models import Report, ReportStatus
 from fraud.services import playbook
-from payments import refunds
 from payments.models import GiftCardAccount, Refund, TransferBatch
+from payments.services import refunds
 from pickup.models import Pickup
 from shop.models import CancellationReason, Message, OrderStatus
 from staff.permissions import FRAUD, SUPPORT
@@ -244,7 +244,7 @@ def test_support_agent_sees_failed_refunds_but_may_not_retry(agent, django_captu
 # --- bank-transfer batches -----------------------------------------------------------------------
 
 def test_finance_downloads_the_file_then_marks_the_batch_transferred(finance, django_capture_on_commit_callbacks):
-    batch = scenario.transfer_batch(captured=django_capture_on_commit_callbacks)
+    batch = scenario.transfer_batch()
     response = finance.post(f"/staff/transfers/{batch.pk}/download/")
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
@@ -257,14 +257,14 @@ def test_finance_downloads_the_file_then_marks_the_batch_transferred(finance, dj
 
 
 def test_marking_transferred_before_download_shows_the_service_message(finance, django_capture_on_commit_callbacks):
-    batch = scenario.transfer_batch(captured=django_capture_on_commit_callbacks)
+    batch = scenario.transfer_batch()
     response = finance.post(f"/staff/transfers/{batch.pk}/actions/mark-transferred/")
     assert response.status_code == 409
     assert "振込ファイルをダウンロードしてから振込完了にしてください。" in response.content.decode()
 
 
 def test_the_file_is_only_downloaded_by_post(finance, django_capture_on_commit_callbacks):
-    batch = scenario.transfer_batch(captured=django_capture_on_commit_callbacks)
+    batch = scenario.transfer_batch()
     assert finance.get(f"/staff/transfers/{batch.pk}/download/").status_code == 405
     batch.refresh_from_db()
     assert batch.status == TransferBatch.Status.CREATED
@@ -272,7 +272,7 @@ def test_the_file_is_only_downloaded_by_post(finance, django_capture_on_commit_c
 
 @pytest.mark.parametrize("group", [SUPPORT, FRAUD])
 def test_only_finance_may_open_or_download_transfer_batches(make_staff, group, django_capture_on_commit_callbacks):
-    batch = scenario.transfer_batch(captured=django_capture_on_commit_callbacks)
+    batch = scenario.transfer_batch()
     client = _as(make_staff, group)
     assert client.get("/staff/transfers/").status_code == 403
     assert client.post(f"/staff/transfers/{batch.pk}/download/").status_code == 403

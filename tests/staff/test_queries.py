@@ -98,7 +98,7 @@ def test_transfer_batches(finance, django_assert_max_num_queries, django_capture
 
     def grow(n):
         for _ in range(n):
-            scenario.transfer_batch(external_id=f"b-{next(serial)}", captured=django_capture_on_commit_callbacks)
+            scenario.transfer_batch(external_id=f"b-{next(serial)}")
 
     _constant(finance, "/staff/transfers/", grow, django_assert_max_num_queries)
 

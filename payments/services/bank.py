@@ -17,8 +17,9 @@ from django.db import transaction
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.normalize import digits, nfkc
 from backoffice.timeutil import local, now
-from payments import refunds, zengin
+from payments import zengin
 from payments.models import BankAccount, Refund, TransferBatch, TransferItem
+from payments.services import refunds
 from shop import events
 from shop.models import Customer
 

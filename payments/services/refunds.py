@@ -22,9 +22,9 @@ from django.db.models import F, Q, Sum
 from backoffice import outbox
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.timeutil import now
-from payments import giftcards
 from payments.gateway import GatewayError, get_gateway
 from payments.models import GiftCardEntry, Payment, Refund, Return, ReturnLine
+from payments.services import giftcards
 from shop import events
 from shop.models import Order, OrderStatus, PaymentMethod
 from shop.services import messages
