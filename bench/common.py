@@ -67,7 +67,10 @@ def sweep_main(*, script: str, doc: str, default_db: str, unit: str, min_rate: i
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--profile", action="store_true", help="print the job's database time per statement")
     args = parser.parse_args()
+    if args.profile:
+        os.environ["BENCH_PROFILE"] = "1"
 
     db_url = scratch_database(script, default_db, broker="memory://localhost/", var_dir=f"/tmp/kb-bench-{unit}")
     broker = os.environ["CELERY_BROKER_URL"]
@@ -104,3 +107,29 @@ def sweep_main(*, script: str, doc: str, default_db: str, unit: str, min_rate: i
             app.control.purge()
         if not args.keep:
             drop_database(db_url)
+
+
+class StatementProfile:
+    """Database time per statement shape while active (``connection.execute_wrapper``): where a
+    job's time goes, printed by the sweep benchmarks with ``--profile``."""
+
+    def __init__(self) -> None:
+        self.by_shape: dict[str, list[float]] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        import time
+
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            shape = " ".join(sql.split())[:90]
+            entry = self.by_shape.setdefault(shape, [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - t0
+
+    def report(self, total: float) -> None:
+        db = sum(t for _, t in self.by_shape.values())
+        print(f"  database {db:.2f}s of {total:.2f}s ({db / total:.0%}); Python and the rest {total - db:.2f}s")
+        for shape, (n, t) in sorted(self.by_shape.items(), key=lambda item: -item[1][1])[:12]:
+            print(f"  {t:7.3f}s {n:6} × {shape}")

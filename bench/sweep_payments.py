@@ -14,6 +14,8 @@ here) e-mails them, so no e-mail is sent.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from datetime import timedelta
@@ -22,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import peak_rss_mb, sweep_main  # noqa: E402
+from bench.common import StatementProfile, peak_rss_mb, sweep_main  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench_konbini"
 CHUNK = 5_000
@@ -92,6 +94,8 @@ def create_overdue_orders(n: int, offset: int, listing_ids: list[int], customer_
 
 
 def run(n: int, offset: int, listing_ids, customer_ids) -> float:
+    from django.db import connection
+
     from payments.konbini.expiry import expire_overdue_payments
     from payments.konbini.models import PaymentCode
     from shop.models import Listing, Message, Order
@@ -100,8 +104,10 @@ def run(n: int, offset: int, listing_ids, customer_ids) -> float:
     create_overdue_orders(n, offset, listing_ids, customer_ids)
     setup = time.perf_counter() - t0
     stock_before = sum(Listing.objects.values_list("stock", flat=True))
+    profile = StatementProfile()
     t0 = time.perf_counter()
-    result = expire_overdue_payments()
+    with connection.execute_wrapper(profile) if os.environ.get("BENCH_PROFILE") else contextlib.nullcontext():
+        result = expire_overdue_payments()
     elapsed = time.perf_counter() - t0
     assert result["expired"] == n, result
     assert not Order.objects.filter(status="pending_payment").exists()
@@ -110,6 +116,8 @@ def run(n: int, offset: int, listing_ids, customer_ids) -> float:
     assert Message.objects.filter(kind="cancelled").count() == offset + n
     print(f"{n:>9,} orders  setup {setup:6.1f}s  expiry {elapsed:6.2f}s  {n / elapsed:9,.0f} orders/s  "
           f"batches {result['batches']}  peak RSS {peak_rss_mb():6.1f} MB")
+    if os.environ.get("BENCH_PROFILE"):
+        profile.report(elapsed)
     return elapsed
 
 

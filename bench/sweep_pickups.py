@@ -19,6 +19,8 @@ broker. The first 300 parcels belong to 100 customers (3 no-shows each), so the 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from datetime import timedelta
@@ -27,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import peak_rss_mb, sweep_main  # noqa: E402
+from bench.common import StatementProfile, peak_rss_mb, sweep_main  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench_pickup"
 CHUNK = 5_000
@@ -107,6 +109,8 @@ def create_expired_parcels(n: int, offset: int, listing_ids: list[int], store_id
 
 
 def run(n: int, offset: int, listing_ids, store_ids) -> float:
+    from django.db import connection
+
     from payments.models import Refund
     from pickup.models import Pickup, PickupNoShow
     from pickup.services.expiry import expire_due
@@ -116,8 +120,10 @@ def run(n: int, offset: int, listing_ids, store_ids) -> float:
     create_expired_parcels(n, offset, listing_ids, store_ids)
     setup = time.perf_counter() - t0
     stock_before = sum(Listing.objects.values_list("stock", flat=True))
+    profile = StatementProfile()
     t0 = time.perf_counter()
-    result = expire_due()
+    with connection.execute_wrapper(profile) if os.environ.get("BENCH_PROFILE") else contextlib.nullcontext():
+        result = expire_due()
     elapsed = time.perf_counter() - t0
     assert result["expired"] == n, result
     assert not Order.objects.filter(status="ready_for_pickup").exists()
@@ -128,6 +134,8 @@ def run(n: int, offset: int, listing_ids, store_ids) -> float:
     assert PickupNoShow.objects.count() == offset + n
     print(f"{n:>9,} parcels  setup {setup:6.1f}s  expiry {elapsed:6.2f}s  {n / elapsed:9,.0f} parcels/s  "
           f"peak RSS {peak_rss_mb():6.1f} MB")
+    if os.environ.get("BENCH_PROFILE"):
+        profile.report(elapsed)
     return elapsed
 
 

@@ -55,6 +55,22 @@ def build_status_changed(*, order: Order | int, from_status: str, to_status: str
                  to_status=to_status, at=at, params={"cause": cause, **details} if cause or details else {})
 
 
+def build_cancelled_many(orders: list[tuple[int, str]], *, reason: str, actor, note: str = "",
+                         at: datetime | None = None, details: dict | None = None,
+                         details_of: dict[int, dict] | None = None) -> list[OrderEvent]:
+    """``build_status_changed`` to ``cancelled`` for a batch of (order id, from status): the
+    actor's columns and the shared details computed once (an expiry batch has a thousand)."""
+    at = at or now()
+    who = Actor.of(actor).fields()
+    note = (note or "")[:NOTE_MAX_LENGTH]
+    shared = {"cause": str(reason), **(details or {})}
+    details_of = details_of or {}
+    return [OrderEvent(order_id=order_id, at=at, kind=K.STATUS_CHANGED, from_status=from_status,
+                       to_status=OrderStatus.CANCELLED, note=note,
+                       params={**shared, **details_of[order_id]} if order_id in details_of else shared, **who)
+            for order_id, from_status in orders]
+
+
 def status_changed(**fields) -> OrderEvent:
     event = build_status_changed(**fields)
     event.save(force_insert=True)

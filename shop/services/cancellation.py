@@ -36,7 +36,7 @@ from payments.models import Payment, Refund
 from payments.services import refunds
 from pickup.models import Pickup, PickupTicket
 from shop import events, states
-from shop.models import CancellationReason, Order, OrderStatus
+from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod
 from shop.services import messages, stock
 
 S = OrderStatus
@@ -90,9 +90,11 @@ class _Payment:
         self.pk, self.order_id, self.method = pk, order_id, method
 
 
-def plan(order_ids, *, reason: str, lock_payments: bool = False) -> dict[int, CancelPlan]:
-    """The plan of each order (by id). ``lock_payments`` (the core) reads the payments under their
-    row lock, so the refundable amount cannot change before the refund reserves it."""
+def plan(order_ids, *, reason: str, lock_payments: bool = False, codes: bool = True) -> dict[int, CancelPlan]:
+    """The plan of each order (by id). ``lock_payments`` (the core) reads the payments with money
+    to refund under their row lock, so the refundable amount cannot change before the refund
+    reserves it. ``codes`` lists the konbini numbers that die (for a confirm page; the core voids
+    every live code of a voided payment without listing them)."""
     reason = CancellationReason(reason)
     ids = sorted(set(order_ids))
     rows = list(Order.objects.filter(pk__in=ids).order_by("pk").values_list(
@@ -103,11 +105,14 @@ def plan(order_ids, *, reason: str, lock_payments: bool = False) -> dict[int, Ca
                        restock=states.restocks(reason, status))
         for pk, number, customer_id, name, status, digital in rows
     }
-    payments = Payment.objects.filter(order_id__in=ids).order_by("pk")
-    if lock_payments:
-        payments = payments.select_for_update()
-    payment_rows = list(payments.values_list("pk", "order_id", "method", "status", "captured_amount",
-                                             "refunded_amount"))
+    fields = ("pk", "order_id", "method", "status", "captured_amount", "refunded_amount")
+    payment_rows = list(Payment.objects.filter(order_id__in=ids).order_by("pk").values_list(*fields))
+    if lock_payments and any(p[4] > p[5] for p in payment_rows):
+        # Lock the payments that have money to refund and read their amounts again under the lock
+        # (a concurrent partial refund may have reserved some); an unpaid batch locks nothing more.
+        locked = {p[0]: p for p in Payment.objects.select_for_update().filter(
+            pk__in=[p[0] for p in payment_rows if p[4] > p[5]]).order_by("pk").values_list(*fields)}
+        payment_rows = [locked.get(p[0], p) for p in payment_rows]
     refundable = [p for p in payment_rows if p[4] - p[5] > 0]
     methods = refunds.methods_for(_Payment(pk, order_id, method) for pk, order_id, method, *_ in refundable)
     for pk, order_id, method, status, captured, refunded in payment_rows:
@@ -116,7 +121,7 @@ def plan(order_ids, *, reason: str, lock_payments: bool = False) -> dict[int, Ca
         p.void_payment = status == Payment.Status.PENDING
         p.refund_amount = max(captured - refunded, 0)
         p.refund_method = methods.get(pk, "")
-    by_payment = {p.payment_id: p for p in plans.values() if p.void_payment}
+    by_payment = {p.payment_id: p for p in plans.values() if p.void_payment} if codes else {}
     if by_payment:
         for payment_id, number in PaymentCode.objects.filter(
                 payment_id__in=by_payment, status=PaymentCode.Status.LIVE).values_list("payment_id", "number"):
@@ -148,7 +153,7 @@ def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dic
     actor = Actor.of(actor)
     result = CancelResult()
     with transaction.atomic():
-        plans = plan(order_ids, reason=reason, lock_payments=True)
+        plans = plan(order_ids, reason=reason, lock_payments=True, codes=False)
         for p in plans.values():
             if not p.allowed:
                 raise p.refusal()
@@ -168,7 +173,7 @@ def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dic
         if payment_ids:
             Payment.objects.filter(pk__in=payment_ids, status=Payment.Status.PENDING).update(
                 status=Payment.Status.VOIDED)
-            if any(p.codes for p in plans.values()):
+            if any(p.payment_method == PaymentMethod.KONBINI for p in plans.values() if p.void_payment):
                 PaymentCode.objects.filter(payment_id__in=payment_ids, status=PaymentCode.Status.LIVE).update(
                     status=PaymentCode.Status.VOID, voided_at=at)
         pickup_ids = [p.pickup_id for p in plans.values() if p.pickup_id]
@@ -178,10 +183,9 @@ def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dic
             PickupTicket.objects.filter(pickup_id__in=pickup_ids, voided_at__isnull=True,
                                         redeemed_at__isnull=True).update(voided_at=at)
         result.refunds = _request_refunds([p for p in plans.values() if p.refund_amount > 0], reason, at)
-        rows = [events.build_status_changed(order=p.order_id, from_status=p.from_status, to_status=S.CANCELLED,
-                                            actor=actor, cause=reason, note=note, at=at,
-                                            **(details or {}), **(details_of or {}).get(p.order_id, {}))
-                for p in plans.values()]
+        rows = events.build_cancelled_many(
+            [(p.order_id, p.from_status) for p in plans.values()], reason=reason, actor=actor, note=note, at=at,
+            details=details, details_of=details_of)
         rows += [events.build_refund(order=r.order_id, kind="refund_requested", actor=actor, refund_id=r.pk,
                                      amount=r.amount, method=r.method, at=at) for r in result.refunds]
         events.bulk(rows)
