@@ -9,6 +9,7 @@ from django.test import Client
 from shop.models import CallbackRequest, OrderStatus
 from shop.services import customers, shipments
 from tests import factories
+from tests.staff.submit import open_form, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +118,7 @@ def test_cancel_confirm_step_says_what_will_happen_and_changes_nothing(agent, ca
 
 
 def test_cancel_runs_the_service_and_the_timeline_shows_it(agent, card_order):
-    response = agent.post(f"/staff/orders/{card_order.number}/actions/cancel/", {"note": "お客様から電話"})
+    response = submit(agent, f"/staff/orders/{card_order.number}/actions/cancel/", {"note": "お客様から電話"})
     assert response.status_code == 302
     card_order.refresh_from_db()
     assert card_order.status == OrderStatus.CANCELLED
@@ -129,10 +130,14 @@ def test_cancel_runs_the_service_and_the_timeline_shows_it(agent, card_order):
     assert card_order.refunds.get().amount == 12_800
 
 
-def test_cancel_of_a_cancelled_order_shows_the_service_message_and_writes_nothing(agent, card_order):
-    agent.post(f"/staff/orders/{card_order.number}/actions/cancel/", {})
+def test_cancel_of_an_order_the_customer_cancelled_meanwhile_shows_the_service_message_and_writes_nothing(
+        agent, card_order, storefront):
+    url = f"/staff/orders/{card_order.number}/actions/cancel/"
+    token = open_form(agent, url)
+    assert storefront.json("post", f"/api/v1/orders/{card_order.number}/cancel",
+                           {"reason": "customer_request"}).status_code == 200
     events_before = card_order.events.count()
-    response = agent.post(f"/staff/orders/{card_order.number}/actions/cancel/", {})
+    response = agent.post(url, {"form_token": token})
     assert response.status_code == 409
     assert "この注文は既にキャンセルされています。" in response.content.decode()
     assert card_order.events.count() == events_before
@@ -141,7 +146,7 @@ def test_cancel_of_a_cancelled_order_shows_the_service_message_and_writes_nothin
 def test_cancel_requires_post_with_csrf(make_staff, card_order):
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_staff())
-    response = client.post(f"/staff/orders/{card_order.number}/actions/cancel/", {})
+    response = submit(client, f"/staff/orders/{card_order.number}/actions/cancel/", {})
     assert response.status_code == 403
     card_order.refresh_from_db()
     assert card_order.status == OrderStatus.PROCESSING
@@ -164,7 +169,7 @@ def test_callback_queue_is_oldest_first_and_complete_marks_it_done(agent, card_o
     body = agent.get("/staff/callbacks/").content.decode()
     assert body.index("古い依頼") < body.index("新しい依頼")
 
-    response = agent.post(f"/staff/callbacks/{old.pk}/actions/complete/")
+    response = submit(agent, f"/staff/callbacks/{old.pk}/actions/complete/")
     assert response.status_code == 302
     old.refresh_from_db()
     assert old.status == CallbackRequest.Status.DONE and old.handled_by == "staff:support_agent-user"
