@@ -23,6 +23,7 @@ from payments.models import (
     TransferBatch,
     TransferItem,
 )
+from payments.selectors import with_refund_totals
 
 
 def _staff(request) -> str:
@@ -31,10 +32,29 @@ def _staff(request) -> str:
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("order", "method", "status", "amount", "captured_amount", "refunded_amount", "deadline", "paid_at")
+    """「返金済み」 is succeeded refunds only; in-progress and failed ones are shown apart
+    (``payments.selectors``). ``refunded_amount`` is what refunds hold, whatever their state."""
+
+    list_display = ("order", "method", "status", "amount", "captured_amount", "refund_succeeded",
+                    "refund_in_progress", "refund_failed", "refunded_amount", "deadline", "paid_at")
     list_filter = ("method", "status")
     search_fields = ("order__number", "gateway_reference")
     list_select_related = ("order",)
+
+    def get_queryset(self, request):
+        return with_refund_totals(super().get_queryset(request))
+
+    @admin.display(description="返金済み（円）", ordering="refund_succeeded")
+    def refund_succeeded(self, obj: Payment) -> int:
+        return obj.refund_succeeded
+
+    @admin.display(description="返金処理中（円）", ordering="refund_in_progress")
+    def refund_in_progress(self, obj: Payment) -> int:
+        return obj.refund_in_progress
+
+    @admin.display(description="返金失敗（円）", ordering="refund_failed")
+    def refund_failed(self, obj: Payment) -> int:
+        return obj.refund_failed
 
 
 class RefundAdminBase(ReadOnlyAdmin):

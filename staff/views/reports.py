@@ -38,7 +38,7 @@ def _dismiss(request, report: Report, data: dict) -> str:
 
 def _secure(request, report: Report, data: dict) -> str:
     result = playbook.secure_account(report, actor=request.user)
-    return _("アカウント保護を実行しました（キャンセル%(n)s件・返金%(yen)s円）。") % {
+    return _("アカウント保護を実行しました（キャンセル%(n)s件・返金の受付%(yen)s円）。") % {
         "n": len(result.cancelled), "yen": f"{result.refunded:,}"}
 
 

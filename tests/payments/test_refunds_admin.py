@@ -13,6 +13,7 @@ from payments.models import GiftCardEntry, Refund, TransferBatch
 from shop.models import CancellationReason
 from shop.services import orders
 from tests.factories import CustomerFactory, ListingFactory, place
+from tests.staff import scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +164,14 @@ def test_the_admin_and_the_staff_console_show_the_failed_queue_in_the_same_order
     admin_order = [r.pk for r in client.get("/admin/payments/failedrefund/").context["cl"].result_list]
     assert admin_order == [second.pk, first.pk]
     assert [r.pk for r in selectors.failed_refunds()] == admin_order
+
+
+def test_the_payment_list_shows_refunded_in_progress_and_failed_apart(client, django_capture_on_commit_callbacks):
+    order = scenario.refunds_in_every_state(django_capture_on_commit_callbacks)
+    client.force_login(staff("finance"))
+    page = client.get("/admin/payments/payment/", {"q": order.number}).content.decode()
+    cells = {name: page.split(f'class="field-{name}"', 1)[1].split("<", 1)[0].lstrip(">")
+             for name in ("refund_succeeded", "refund_in_progress", "refund_failed", "refunded_amount")}
+    assert cells == {"refund_succeeded": "3000", "refund_in_progress": "1000", "refund_failed": "2000",
+                     "refunded_amount": "6000"}
+    assert "返金済み（円）" in page and "返金引当額（円）" in page

@@ -9,6 +9,7 @@ from django.test import Client
 from shop.models import CallbackRequest, OrderStatus
 from shop.services import customers, shipments
 from tests import factories
+from tests.staff import scenario
 from tests.staff.submit import open_form, submit
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +175,23 @@ def test_callback_queue_is_oldest_first_and_complete_marks_it_done(agent, card_o
     old.refresh_from_db()
     assert old.status == CallbackRequest.Status.DONE and old.handled_by == "staff:support_agent-user"
     assert "古い依頼" not in agent.get("/staff/callbacks/").content.decode()
+
+
+# --- refunds on the order page -------------------------------------------------------------------
+
+def test_refunded_counts_succeeded_refunds_only_and_shows_in_progress_and_failed_apart(
+        agent, django_capture_on_commit_callbacks):
+    order = scenario.refunds_in_every_state(django_capture_on_commit_callbacks)
+    assert sorted(order.refunds.values_list("status", "amount")) == [
+        ("failed", 2_000), ("requested", 1_000), ("succeeded", 3_000)]
+    body = agent.get(f"/staff/orders/{order.number}/").content.decode()
+    assert 'data-testid="refund-succeeded">3,000円<' in body
+    assert 'data-testid="refund-in-progress">1,000円<' in body
+    assert 'data-testid="refund-failed">2,000円<' in body
+    assert "6,000円" not in body  # the sum of every refund, whatever its state, is not shown as refunded
+
+
+def test_an_order_without_refunds_shows_nothing_refunded_and_no_pending_lines(agent, card_order):
+    body = agent.get(f"/staff/orders/{card_order.number}/").content.decode()
+    assert 'data-testid="refund-succeeded">0円<' in body
+    assert "refund-in-progress" not in body and "refund-failed" not in body
