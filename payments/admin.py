@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 
+from backoffice import formtokens
 from backoffice.admin_tools import ReadOnlyAdmin, ReadOnlyInline, run_each
 from payments import bank, refunds
 from payments.models import (
@@ -134,15 +135,26 @@ class TransferBatchAdmin(ReadOnlyAdmin):
         return [path("create-now/", self.admin_site.admin_view(self.create_now_view),
                      name="payments_transferbatch_create_now"), *super().get_urls()]
 
+    CREATE_NOW_SCOPE = "admin:payments.transferbatch:create_now"
+
     def changelist_view(self, request, extra_context=None):
-        extra = {"can_create_batch": self.has_operate_permission(request), **(extra_context or {})}
+        can_create = self.has_operate_permission(request)
+        extra = {"can_create_batch": can_create, **(extra_context or {})}
+        if can_create:  # the button's one-time token: pressed twice, it creates one batch
+            extra["create_now_token"] = formtokens.issue(user=request.user, scope=self.CREATE_NOW_SCOPE)
         return super().changelist_view(request, extra_context=extra)
 
     def create_now_view(self, request):
         """Finance: batch the waiting bank-transfer refunds now instead of at the daily run."""
         if request.method != "POST" or not self.has_operate_permission(request):
             raise PermissionDenied
-        batch = bank.create_batch(actor=_staff(request))
+        try:
+            with formtokens.once(token=request.POST.get(formtokens.FIELD, ""), user=request.user,
+                                 scope=self.CREATE_NOW_SCOPE):
+                batch = bank.create_batch(actor=_staff(request))
+        except formtokens.FormTokenRefused as exc:
+            self.message_user(request, f"{exc.message}（{exc.code}）", messages.WARNING)
+            return redirect("admin:payments_transferbatch_changelist")
         if batch is None:
             self.message_user(request, "振込待ちの返金はありません。", messages.INFO)
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
@@ -45,10 +47,20 @@ def test_report_page_shows_checklist_timeline_and_logins_before_the_order(analys
     assert order.number in body
 
 
+def press(client, report, action: str, **data):
+    """Press a button of the report's change page as the browser does: the page's form, with the
+    button's one-time token."""
+    page = client.get(reverse("admin:fraud_report_change", args=[report.pk])).content.decode()
+    field = f"form_token:{action}:{data.get('value', '') if action == 'check' else ''}"
+    found = re.search(rf'name="{re.escape(field)}" value="([^"]*)"', page)
+    return client.post(reverse("admin:fraud_report_do", args=[report.pk, action]),
+                       {**data, field: found.group(1) if found else ""})
+
+
 def test_report_buttons_call_the_services(analyst):
     order = place(ListingFactory())
     report = reports.open_report(type="unauthorized_order", orders=[order])
-    do = lambda action, **data: analyst.post(reverse("admin:fraud_report_do", args=[report.pk, action]), data)  # noqa: E731
+    do = lambda action, **data: press(analyst, report, action, **data)  # noqa: E731
     assert do("start").status_code == 302
     do("secure")
     order.refresh_from_db()
@@ -185,3 +197,16 @@ def test_the_reason_pages_token_stays_usable_when_nothing_was_done(analyst):
     analyst.post(url, apply)  # the reinstate page's token was not spent
     assert list(customer.account_actions.order_by("at", "id").values_list("kind", flat=True)) == ["suspend",
                                                                                                   "reinstate"]
+
+
+def test_a_report_button_pressed_twice_runs_once(analyst):
+    report = reports.open_report(type="other", orders=[place(ListingFactory())])
+    page = analyst.get(reverse("admin:fraud_report_change", args=[report.pk])).content.decode()
+    token = re.search(r'name="form_token:note:" value="([^"]*)"', page).group(1)
+    url = reverse("admin:fraud_report_do", args=[report.pk, "note"])
+    analyst.post(url, {"_note": "電話あり", "form_token:note:": token})
+    replay = analyst.post(url, {"_note": "電話あり", "form_token:note:": token}, follow=True).content.decode()
+    assert "この操作は既に実行されました。" in replay
+    assert report.events.filter(note="電話あり").count() == 1
+    refused = analyst.post(url, {"_note": "トークンなし"}, follow=True).content.decode()
+    assert "form_token_invalid" in refused and not report.events.filter(note="トークンなし").exists()

@@ -3,6 +3,8 @@ batches with download and mark-transferred, the gift-card ledger per customer.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
@@ -145,9 +147,14 @@ def test_finance_can_batch_waiting_transfers_now_and_support_cannot(client, djan
     assert not TransferBatch.objects.exists()
 
     client.force_login(staff("finance"))
-    assert "今すぐ振込データを作成" in client.get("/admin/payments/transferbatch/").content.decode()
-    assert client.post("/admin/payments/transferbatch/create-now/").status_code == 302
+    page = client.get("/admin/payments/transferbatch/").content.decode()
+    assert "今すぐ振込データを作成" in page
+    token = re.search(r'name="form_token" value="([^"]*)"', page).group(1)
+    assert client.post("/admin/payments/transferbatch/create-now/", {"form_token": token}).status_code == 302
     assert TransferBatch.objects.get().items.get().refund.order_id == order.pk
+    replay = client.post("/admin/payments/transferbatch/create-now/", {"form_token": token}, follow=True)
+    assert "この操作は既に実行されました。" in replay.content.decode()
+    assert TransferBatch.objects.count() == 1
 
 
 def test_the_admin_and_the_staff_console_show_the_failed_queue_in_the_same_order(
