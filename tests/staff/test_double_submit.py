@@ -8,10 +8,13 @@ thread; sequential ones on any database.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
@@ -163,6 +166,36 @@ def test_each_checklist_item_has_its_own_token(analyst):
     assert analyst.post(url, {"code": "confirmed_refunds", "form_token": logins}).status_code == 400
     assert analyst.post(url, {"code": "confirmed_refunds", "form_token": refunds}).status_code == 302
     assert report.checks.count() == checks_before + 2
+
+
+def test_other_console_forms_submitted_twice_run_once(agent, analyst, card_order):
+    callback = scenario.callback(card_order.customer, "配達について")
+    url = f"/staff/callbacks/{callback.pk}/actions/complete/"
+    token = open_form(agent, url)
+    assert agent.post(url, {"form_token": token}).status_code == 302
+    assert ALREADY_DONE in agent.post(url, {"form_token": token}).content.decode()
+
+    url = f"/staff/customers/{card_order.customer_id}/actions/suspend/"
+    token = open_form(analyst, url)
+    assert analyst.post(url, {"note": "調査中", "form_token": token}).status_code == 302
+    assert ALREADY_DONE in analyst.post(url, {"note": "調査中", "form_token": token}).content.decode()
+    assert list(card_order.customer.account_actions.values_list("kind", flat=True)) == ["suspend"]
+
+
+_POST_FORM = re.compile(r"<form[^>]*method=\"post\".*?</form>", re.S)
+# Not actions: logging in and out, the language switch. The transfer-file download is idempotent
+# (the same bytes every time; payments.bank.download marks the batch downloaded once).
+_NOT_ACTIONS = ("staff:login", "staff:logout", "set_language", "staff:transfer_download")
+
+
+def test_every_post_form_of_the_console_carries_a_one_time_token():
+    templates = sorted(Path(settings.BASE_DIR, "templates", "staff").glob("*.html"))
+    forms = [(t.name, f) for t in templates for f in _POST_FORM.findall(t.read_text())]
+    assert len(forms) >= 4
+    missing = [(name, form[:80]) for name, form in forms
+               if 'name="form_token"' not in form and not any(url in form for url in _NOT_ACTIONS)
+               and name != "login.html"]
+    assert missing == []
 
 
 def test_purge_job_deletes_tokens_older_than_a_shift(agent):
