@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup browser migrate demo lint bench clean
+.PHONY: run test setup browser migrate demo lint bench clean runtime-check
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-testrunner.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -33,6 +33,21 @@ browser:
 test: setup browser
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(VENV)/bin/pytest
+
+# requirements.txt names every runtime dependency: a fresh venv from it alone (plus the test
+# runner, --no-deps, so it cannot bring a missing runtime package along) loads kombu's Redis
+# transport and runs the Redis-marked tests (real Celery workers). Needs CELERY_BROKER_URL=redis://
+# and, for the tests that use them, DATABASE_URL=postgres:// and CACHE_URL.
+RUNTIME_VENV := var/runtime-venv
+runtime-check:
+	@case "$$CELERY_BROKER_URL" in redis://*) ;; *) echo "runtime-check needs CELERY_BROKER_URL=redis://..." >&2; exit 1;; esac
+	rm -rf $(RUNTIME_VENV)
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(RUNTIME_VENV)/bin/python -c "import kombu.transport.redis, celery.bin.worker"
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet --no-deps -r requirements-testrunner.txt
+	$(RUNTIME_VENV)/bin/python -m pip check
+	$(RUNTIME_VENV)/bin/python -m pytest -m redis -q -p no:cacheprovider
 
 lint: setup
 	$(VENV)/bin/ruff check .

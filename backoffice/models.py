@@ -1,12 +1,14 @@
-"""Partners of the REST API and the Idempotency-Key store."""
+"""Partners of the REST API, the Idempotency-Key store, and the staff forms' one-time tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 from payments.konbini.chains import CHAIN_CHOICES
 
@@ -102,3 +104,24 @@ class OutboxTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+class FormToken(models.Model):
+    """The one-time token a staff form carries (``backoffice.formtokens``): issued when the
+    confirm page renders, spent by one conditional UPDATE in the transaction of the action, so a
+    double click, a second tab or a browser resubmit runs the action once.
+
+    ``scope`` names the form: the action URL's path, plus the field that tells two forms of one
+    page apart (a checklist item). A user has at most one unspent token per scope, which every
+    tab showing that form shares."""
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope"], condition=models.Q(used_at__isnull=True),
+                                    name="formtoken_one_unspent_per_form"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="formtoken_created")]

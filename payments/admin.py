@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 
-from backoffice import actors
+from backoffice import actors, formtokens
 from backoffice.actors import Actor
 from backoffice.admin_tools import ReadOnlyAdmin, ReadOnlyInline, run_each
 from payments.models import (
@@ -24,6 +24,7 @@ from payments.models import (
     TransferBatch,
     TransferItem,
 )
+from payments.selectors import with_refund_totals
 from payments.services import bank, refunds
 
 
@@ -33,10 +34,29 @@ def _staff(request) -> Actor:
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("order", "method", "status", "amount", "captured_amount", "refunded_amount", "deadline", "paid_at")
+    """「返金済み」 is succeeded refunds only; in-progress and failed ones are shown apart
+    (``payments.selectors``). ``refunded_amount`` is what refunds hold, whatever their state."""
+
+    list_display = ("order", "method", "status", "amount", "captured_amount", "refund_succeeded",
+                    "refund_in_progress", "refund_failed", "refunded_amount", "deadline", "paid_at")
     list_filter = ("method", "status")
     search_fields = ("order__number", "gateway_reference")
     list_select_related = ("order",)
+
+    def get_queryset(self, request):
+        return with_refund_totals(super().get_queryset(request))
+
+    @admin.display(description="返金済み（円）", ordering="refund_succeeded")
+    def refund_succeeded(self, obj: Payment) -> int:
+        return obj.refund_succeeded
+
+    @admin.display(description="返金処理中（円）", ordering="refund_in_progress")
+    def refund_in_progress(self, obj: Payment) -> int:
+        return obj.refund_in_progress
+
+    @admin.display(description="返金失敗（円）", ordering="refund_failed")
+    def refund_failed(self, obj: Payment) -> int:
+        return obj.refund_failed
 
 
 class RefundAdminBase(ReadOnlyAdmin):
@@ -116,15 +136,26 @@ class TransferBatchAdmin(ReadOnlyAdmin):
         return [path("create-now/", self.admin_site.admin_view(self.create_now_view),
                      name="payments_transferbatch_create_now"), *super().get_urls()]
 
+    CREATE_NOW_SCOPE = "admin:payments.transferbatch:create_now"
+
     def changelist_view(self, request, extra_context=None):
-        extra = {"can_create_batch": self.has_operate_permission(request), **(extra_context or {})}
+        can_create = self.has_operate_permission(request)
+        extra = {"can_create_batch": can_create, **(extra_context or {})}
+        if can_create:  # the button's one-time token: pressed twice, it creates one batch
+            extra["create_now_token"] = formtokens.issue(user=request.user, scope=self.CREATE_NOW_SCOPE)
         return super().changelist_view(request, extra_context=extra)
 
     def create_now_view(self, request):
         """Finance: batch the waiting bank-transfer refunds now instead of at the daily run."""
         if request.method != "POST" or not self.has_operate_permission(request):
             raise PermissionDenied
-        batch = bank.create_batch(actor=_staff(request))
+        try:
+            with formtokens.once(token=request.POST.get(formtokens.FIELD, ""), user=request.user,
+                                 scope=self.CREATE_NOW_SCOPE):
+                batch = bank.create_batch(actor=_staff(request))
+        except formtokens.FormTokenRefused as exc:
+            self.message_user(request, f"{exc.message}（{exc.code}）", messages.WARNING)
+            return redirect("admin:payments_transferbatch_changelist")
         if batch is None:
             self.message_user(request, "振込待ちの返金はありません。", messages.INFO)
         else:

@@ -22,7 +22,9 @@ class Payment(models.Model):
     amount = models.PositiveIntegerField("請求額（円）")
     status = models.CharField("状態", max_length=10, choices=Status.choices)
     captured_amount = models.PositiveIntegerField("入金額（円）", default=0)
-    refunded_amount = models.PositiveIntegerField("返金済み（円）", default=0)
+    # What refunds hold, whatever their state (requested, processing, failed awaiting a retry,
+    # succeeded): the guard against refunding twice. Not 「返金済み」 — see payments.selectors.
+    refunded_amount = models.PositiveIntegerField("返金引当額（円）", default=0)
     # Konbini only: 23:59:59 JST on issue date + KONBINI_PAYMENT_DAYS (seed 003).
     deadline = models.DateTimeField("支払期限", null=True, blank=True, db_index=True)
     gateway_reference = models.CharField("決済参照番号", max_length=64, blank=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from backoffice.celery import app as celery_app
@@ -76,6 +77,14 @@ def carrier(make_client):
 @pytest.fixture
 def anon():
     return PartnerClient()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cache counters (the pickup store throttle) are keyed by primary keys, which the test
+    database hands out again after each test: every test starts with an empty cache, so that
+    one test's wrong auth numbers never throttle a store of the next."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

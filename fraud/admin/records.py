@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from backoffice.admin_tools import ReadOnlyAdmin
-from fraud.admin.common import ReasonForm, _reason_page, _run
+from fraud.admin.common import with_reason
 from fraud.models import AccountAction, AddressReputation, CustomerAccount, LoginEvent, RiskRule
 from fraud.services import accounts, addresses
 
@@ -52,19 +52,10 @@ class AddressReputationAdmin(admin.ModelAdmin):
 
     @admin.action(description="代引き停止を解除する")
     def lift_blocks(self, request, queryset):
-        if "apply" not in request.POST:
-            return _reason_page(self, request, queryset, action="lift_blocks", title="代引き停止の解除",
-                                help_text="解除の理由（例：住人の方と電話で確認済み）を入力してください。")
-        form = ReasonForm(request.POST)
-        if not form.is_valid():
-            self.message_user(request, "理由を入力してください。", messages.ERROR)
-            return None
-        reason = form.cleaned_data["reason"]
-        done = sum(_run(self, request, rep.key,
-                        lambda rep=rep: addresses.lift_cod_block(rep, actor=request.user, reason=reason))
-                   for rep in queryset)
-        self.message_user(request, f"{done}件の住所の代引き停止を解除しました。", messages.SUCCESS)
-        return None
+        return with_reason(self, request, queryset, action="lift_blocks", title="代引き停止の解除",
+                           help_text="解除の理由（例：住人の方と電話で確認済み）を入力してください。",
+                           func=lambda rep, reason: addresses.lift_cod_block(rep, actor=request.user, reason=reason),
+                           label=lambda rep: rep.key, done="{n}件の住所の代引き停止を解除しました。")
 
 
 @admin.register(LoginEvent)
@@ -101,19 +92,11 @@ class CustomerAccountAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def _with_reason(self, request, queryset, action: str, title: str, func) -> None:
-        if "apply" not in request.POST:
-            return _reason_page(self, request, queryset, action=action, title=title,
-                                help_text="理由を入力してください（記録に残ります）。")
-        form = ReasonForm(request.POST)
-        if not form.is_valid():
-            self.message_user(request, "理由を入力してください。", messages.ERROR)
-            return None
-        reason = form.cleaned_data["reason"]
-        done = sum(_run(self, request, c.external_id, lambda c=c: func(c, reason=reason, actor=request.user))
-                   for c in queryset)
-        self.message_user(request, f"{title}: {done}件", messages.SUCCESS)
-        return None
+    def _with_reason(self, request, queryset, action: str, title: str, func):
+        return with_reason(self, request, queryset, action=action, title=title,
+                           help_text="理由を入力してください（記録に残ります）。",
+                           func=lambda c, reason: func(c, reason=reason, actor=request.user),
+                           label=lambda c: c.external_id, done=title + ": {n}件")
 
     @admin.action(description="利用停止にする")
     def suspend_customers(self, request, queryset):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from backoffice import formtokens
 from backoffice.admin_tools import ReadOnlyInline
 from backoffice.timeutil import local
 from fraud.admin.common import _run
@@ -33,6 +35,7 @@ class ReportAdmin(admin.ModelAdmin):
     list_select_related = ("customer", "seller", "assignee")
     inlines = [ReportEventInline]
     actions = ["start_reports", "secure_accounts"]
+    change_form_template = "admin/fraud/report/change_form.html"
     readonly_fields = ("type", "status", "priority", "assignee", "customer", "seller", "address_key", "filed_by",
                        "description", "created_at", "secured_at", "gift_card_frozen", "closed_at", "resolution",
                        "work_panel", "checklist_panel", "orders_panel", "login_events_panel", "linked_panel")
@@ -81,7 +84,26 @@ class ReportAdmin(admin.ModelAdmin):
         total = len(reports.checklist(obj.type))
         return f"{len(obj.checks.all())}/{total}"
 
-    # Buttons inside the change form post the whole form to a per-action URL (formaction).
+    # Buttons inside the change form post the whole form to a per-action URL (formaction). Each
+    # button has a one-time token (a hidden field named by ``_token_field``): pressed twice, or
+    # from two tabs, it runs once (backoffice.formtokens).
+    @staticmethod
+    def _token_field(action: str, value: str = "") -> str:
+        return f"form_token:{action}:{value}"
+
+    @staticmethod
+    def _token_scope(pk: int, action: str, value: str = "") -> str:
+        return f"admin:fraud.report:{pk}:{action}:{value}"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.is_open:
+            buttons = [(action, "") for action in ("start", "secure", "resolve", "dismiss", "note")]
+            buttons += [("check", item["code"]) for item in reports.checklist_state(obj) if not item["done"]]
+            scopes = {self._token_scope(obj.pk, a, v): self._token_field(a, v) for a, v in buttons}
+            tokens = formtokens.issue_many(user=request.user, scopes=scopes)
+            context["form_tokens"] = [(field, tokens[scope]) for scope, field in scopes.items()]
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
     def _button(self, obj: Report, action: str, label: str, value: str = "") -> str:
         url = reverse("admin:fraud_report_do", args=[obj.pk, action])
         return format_html('<button type="submit" class="button" formaction="{}" name="value" value="{}" '
@@ -164,7 +186,17 @@ class ReportAdmin(admin.ModelAdmin):
         if action not in calls:
             raise PermissionDenied
         label, func = calls[action]
-        if _run(self, request, label, func):
+        key = value if action == "check" else ""
+        try:
+            with formtokens.once(token=request.POST.get(self._token_field(action, key), ""), user=user,
+                                 scope=self._token_scope(report.pk, action, key)):
+                done = _run(self, request, label, func)
+                if not done:
+                    transaction.set_rollback(True)  # refused: the button may be pressed again
+        except formtokens.FormTokenRefused as exc:
+            self.message_user(request, f"{label}: {exc.message}（{exc.code}）", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:fraud_report_change", args=[pk]))
+        if done:
             self.message_user(request, f"{label}を記録しました。", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:fraud_report_change", args=[pk]))
 

@@ -1,10 +1,12 @@
 """What every console page shares: staff log-in, Japanese by default, the per-page group check,
-and the action allow-list (django-oscar's ``OrderDetailView.order_actions``)."""
+the action allow-list (django-oscar's ``OrderDetailView.order_actions``), and the one-time token
+every action form carries (``backoffice.formtokens``: a double submit runs the action once)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -16,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import View
 
-from backoffice import actors
+from backoffice import actors, formtokens
 from backoffice.actors import Actor
 from backoffice.errors import DomainError
 from staff import permissions
@@ -68,6 +70,17 @@ class Action:
     available: Callable[..., bool] = lambda obj: True
     danger: bool = False
     extra: dict = field(default_factory=dict)
+    # Fields that tell two forms of this action on one page apart (a checklist item's code): each
+    # such form gets a token of its own.
+    once_per: tuple[str, ...] = ()
+
+
+def form_scope(path: str, action: Action, values: Mapping) -> str:
+    """The form a one-time token belongs to: the action's URL path (object and action), plus the
+    ``once_per`` fields' values."""
+    if not action.once_per:
+        return path
+    return f"{path}?{urlencode([(name, values.get(name, '')) for name in action.once_per])}"
 
 
 class ActionView(StaffView):
@@ -75,7 +88,9 @@ class ActionView(StaffView):
 
     Subclasses set ``actions`` (the allow-list), ``get_object`` and ``object_url``. A name not
     in the list is a 404; a group not allowed to run it gets 403; a ``DomainError`` from the
-    service is shown on the confirm page with nothing written.
+    service is shown on the confirm page with nothing written. The confirm page carries the
+    form's one-time token; a submit whose token is spent (a double click, a second tab, a
+    resubmit), expired or unknown runs nothing and says so.
     """
 
     actions: dict[str, Action] = {}
@@ -98,17 +113,30 @@ class ActionView(StaffView):
         return action, self.get_object(**kwargs), None
 
     def _render(self, request, action: Action, obj, form, error: DomainError | None = None, status: int = 200):
+        values = request.POST if request.method == "POST" else request.GET
+        available = action.available(obj)
         return render(request, "staff/confirm.html", {
             "action": action, "object": obj, "object_label": self.object_label(obj),
             "object_url": self.object_url(obj), "form": form, "error": error,
-            "consequences": action.consequences(obj), "available": action.available(obj),
+            "consequences": action.consequences(obj), "available": available,
+            "form_token": (formtokens.issue(user=request.user, scope=form_scope(request.path, action, values))
+                           if available else ""),
         }, status=error.status if error else status)
+
+    def _refused(self, request, action: Action, obj, error: formtokens.FormTokenRefused):
+        """The submit was not run because of its token: say why, link to the object (and, unless
+        it was already done, back to a fresh confirm page)."""
+        return render(request, "staff/form_refused.html", {
+            "action": action, "object_label": self.object_label(obj), "object_url": self.object_url(obj),
+            "error": error, "confirm_url": request.path,
+        }, status=error.status)
 
     def get(self, request, **kwargs):
         action, obj, denied = self._resolve(request, kwargs)
         if denied:
             return denied
-        form = action.form_class() if action.form_class else None
+        initial = {name: request.GET[name] for name in action.once_per if name in request.GET}
+        form = action.form_class(initial=initial) if action.form_class else None
         return self._render(request, action, obj, form)
 
     def post(self, request, **kwargs):
@@ -120,7 +148,12 @@ class ActionView(StaffView):
             return self._render(request, action, obj, form, status=400)
         data = form.cleaned_data if form is not None else {}
         try:
-            message = action.run(request, obj, data)
+            # The token is spent in the action's own transaction: a refused action keeps it usable.
+            with formtokens.once(token=request.POST.get(formtokens.FIELD, ""), user=request.user,
+                                 scope=form_scope(request.path, action, request.POST)):
+                message = action.run(request, obj, data)
+        except formtokens.FormTokenRefused as exc:
+            return self._refused(request, action, obj, exc)
         except DomainError as exc:
             return self._render(request, action, self.get_object(**kwargs), form, error=exc)
         messages.success(request, message or _("完了しました。"))

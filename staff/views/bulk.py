@@ -6,9 +6,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backoffice import formtokens
 from shop.models import CancellationReason, Order
 from shop.services import cancellation
 from staff import permissions
@@ -28,6 +30,10 @@ class BulkCancelForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
+def _scope(request, ids: list[int]) -> str:
+    return f"{request.path}?ids={','.join(map(str, ids))}"
+
+
 def _ids(raw: str) -> list[int]:
     return sorted({int(part) for part in raw.split(",") if part.strip().isdigit()})[:MAX_ORDERS]
 
@@ -41,9 +47,10 @@ class BulkCancelView(StaffView):
             reason = CancellationReason.SUPPORT
         plans = cancellation.plan(ids, reason=reason)
         rows = [(plan, plan_words(plan)) for plan in plans.values()]
+        allowed = sum(plan.allowed for plan in plans.values())
         return render(request, "staff/bulk_cancel.html", {
-            "rows": rows, "form": form, "ids": ",".join(map(str, ids)),
-            "allowed_count": sum(plan.allowed for plan in plans.values()),
+            "rows": rows, "form": form, "ids": ",".join(map(str, ids)), "allowed_count": allowed,
+            "form_token": formtokens.issue(user=request.user, scope=_scope(request, ids)) if allowed else "",
         }, status=status)
 
     def dispatch(self, request, *args, **kwargs):
@@ -62,8 +69,17 @@ class BulkCancelView(StaffView):
         form = BulkCancelForm(request.POST)
         if not form.is_valid() or not ids:
             return self._render(request, ids, form, status=400)
-        result, refused = cancellation.cancel_allowed(ids, reason=form.cleaned_data["reason"],
-                                                      actor=actor_of(request), note=form.cleaned_data["note"])
+        try:
+            # One-time token (backoffice.formtokens): a double submit of this page cancels once.
+            with formtokens.once(token=request.POST.get(formtokens.FIELD, ""), user=request.user,
+                                 scope=_scope(request, ids)):
+                result, refused = cancellation.cancel_allowed(
+                    ids, reason=form.cleaned_data["reason"], actor=actor_of(request), note=form.cleaned_data["note"])
+        except formtokens.FormTokenRefused as exc:
+            return render(request, "staff/form_refused.html", {
+                "action": {"label": _("注文をまとめてキャンセル")}, "object_label": _("選択した注文"),
+                "object_url": reverse("staff:dashboard"), "error": exc, "confirm_url": request.get_full_path(),
+            }, status=exc.status)
         if result.cancelled:
             messages.success(request, _("%(count)s件の注文をキャンセルしました。") % {"count": len(result.cancelled)})
         for plan in refused:

@@ -17,6 +17,7 @@ from fraud.models import ReportType
 from fraud.services import playbook
 from fraud.services import review as review_service
 from payments.models import Refund
+from payments.selectors import refund_totals
 from payments.services import refunds as refund_service
 from pickup.models import Pickup
 from pickup.services import parcels, terminal
@@ -218,6 +219,7 @@ class OrderDetailView(StaffView):
         ]
         shipment = getattr(order, "shipment", None)
         pickup = selectors.pickup_of(order)
+        refunds = list(order.refunds.all())
         return render(request, "staff/order.html", {
             "order": order,
             "payment": getattr(order, "payment", None),
@@ -228,7 +230,8 @@ class OrderDetailView(StaffView):
             "pickup_attempts": selectors.pickup_attempts(pickup) if pickup else [],
             "lines": list(order.lines.all()),
             "timeline": list(order.events.all()),
-            "refunds": list(order.refunds.all()),
+            "refunds": refunds,
+            "refund_totals": refund_totals(refunds),
             "risk_rules": selectors.risk_rules_in_words(order),
             "reports": _reports(order),
             "login_events": selectors.logins_around(order),

@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backoffice import formtokens
 from fraud.models import Report, ReportStatus, ReportType
 from fraud.services import playbook, reports
 from staff import permissions, selectors
 from staff.forms import NoteForm, ReportCheckForm, RequiredNoteForm
-from staff.views.base import Action, ActionView, StaffView
+from staff.views.base import Action, ActionView, StaffView, form_scope
 
 
 def _start(request, report: Report, data: dict) -> str:
@@ -37,7 +38,7 @@ def _dismiss(request, report: Report, data: dict) -> str:
 
 def _secure(request, report: Report, data: dict) -> str:
     result = playbook.secure_account(report, actor=request.user)
-    return _("アカウント保護を実行しました（キャンセル%(n)s件・返金%(yen)s円）。") % {
+    return _("アカウント保護を実行しました（キャンセル%(n)s件・返金の受付%(yen)s円）。") % {
         "n": len(result.cancelled), "yen": f"{result.refunded:,}"}
 
 
@@ -46,7 +47,7 @@ REPORT_ACTIONS: dict[str, Action] = {
                     available=lambda r: r.status == ReportStatus.OPEN,
                     consequences=lambda r: [_("状態を「対応中」にし、担当者が未設定ならあなたを担当者にします。")]),
     "check": Action(name="report_check", label=gettext_lazy("チェック項目を完了"), run=_check, form_class=ReportCheckForm,
-                    available=lambda r: r.is_open,
+                    available=lambda r: r.is_open, once_per=("code",),
                     consequences=lambda r: [_("チェックリストの項目を完了として記録します。")]),
     "resolve": Action(name="report_resolve", label=gettext_lazy("解決済みにする"), run=_resolve, form_class=NoteForm,
                       available=lambda r: r.status == ReportStatus.IN_PROGRESS,
@@ -84,16 +85,25 @@ class ReportDetailView(StaffView):
         if report is None:
             raise Http404
         orders = list(report.orders.all())
+        can_check = permissions.can_run(request.user, "report_check") and report.is_open
+        check_url = reverse("staff:report_action", args=[report.pk, "check"])
+        checklist = reports.checklist_state(report)
+        if can_check:
+            # Each open item's form carries its own one-time token (Action.once_per).
+            scopes = {item["code"]: form_scope(check_url, REPORT_ACTIONS["check"], {"code": item["code"]})
+                      for item in checklist if not item["done"]}
+            tokens = formtokens.issue_many(user=request.user, scopes=scopes.values())
+            checklist = [{**item, "token": tokens.get(scopes.get(item["code"]), "")} for item in checklist]
         return render(request, "staff/report.html", {
             "report": report,
             "orders": orders,
-            "checklist": reports.checklist_state(report),
+            "checklist": checklist,
             "events": list(report.events.all()),
             "linked": list(report.linked.all()),
             "login_events": (selectors.logins_before_orders(report.customer_id, orders)
                              if report.customer_id and orders else []),
-            "can_check": permissions.can_run(request.user, "report_check") and report.is_open,
-            "check_url": reverse("staff:report_action", args=[report.pk, "check"]),
+            "can_check": can_check,
+            "check_url": check_url,
             "actions": [
                 (action, reverse("staff:report_action", args=[report.pk, key]))
                 for key, action in REPORT_ACTIONS.items()

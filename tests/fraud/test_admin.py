@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
@@ -12,6 +14,7 @@ from fraud.models import AddressReputation, HeldOrder, Report, RiskRule
 from fraud.services import reports
 from tests.factories import ListingFactory, place
 from tests.fraud.helpers import login, only_weights, refuse_cod
+from tests.staff.submit import form_token
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +47,20 @@ def test_report_page_shows_checklist_timeline_and_logins_before_the_order(analys
     assert order.number in body
 
 
+def press(client, report, action: str, **data):
+    """Press a button of the report's change page as the browser does: the page's form, with the
+    button's one-time token."""
+    page = client.get(reverse("admin:fraud_report_change", args=[report.pk])).content.decode()
+    field = f"form_token:{action}:{data.get('value', '') if action == 'check' else ''}"
+    found = re.search(rf'name="{re.escape(field)}" value="([^"]*)"', page)
+    return client.post(reverse("admin:fraud_report_do", args=[report.pk, action]),
+                       {**data, field: found.group(1) if found else ""})
+
+
 def test_report_buttons_call_the_services(analyst):
     order = place(ListingFactory())
     report = reports.open_report(type="unauthorized_order", orders=[order])
-    do = lambda action, **data: analyst.post(reverse("admin:fraud_report_do", args=[report.pk, action]), data)  # noqa: E731
+    do = lambda action, **data: press(analyst, report, action, **data)  # noqa: E731
     assert do("start").status_code == 302
     do("secure")
     order.refresh_from_db()
@@ -94,7 +107,8 @@ def test_lifting_a_block_asks_for_a_reason(analyst):
     assert r.status_code == 200 and "理由" in r.content.decode()
     rep.refresh_from_db()
     assert rep.cod_blocked
-    analyst.post(url, {"action": "lift_blocks", "_selected_action": [rep.pk], "apply": "1", "reason": "確認済み"})
+    analyst.post(url, {"action": "lift_blocks", "_selected_action": [rep.pk], "apply": "1", "reason": "確認済み",
+                       "form_token": form_token(r.content.decode())})
     rep.refresh_from_db()
     assert not rep.cod_blocked and rep.block_lift_reason == "確認済み"
 
@@ -117,11 +131,12 @@ def test_staff_suspend_and_reinstate_with_a_reason_in_the_admin(analyst):
     r = analyst.post(url, {"action": "suspend_customers", "_selected_action": [customer.pk]})
     assert r.status_code == 200 and "理由" in r.content.decode()
     analyst.post(url, {"action": "suspend_customers", "_selected_action": [customer.pk], "apply": "1",
-                       "reason": "不正注文の調査中"})
+                       "reason": "不正注文の調査中", "form_token": form_token(r.content.decode())})
     customer.refresh_from_db()
     assert customer.suspended and customer.suspended_reason == "不正注文の調査中"
+    r = analyst.post(url, {"action": "reinstate_customers", "_selected_action": [customer.pk]})
     analyst.post(url, {"action": "reinstate_customers", "_selected_action": [customer.pk], "apply": "1",
-                       "reason": "本人確認済み"})
+                       "reason": "本人確認済み", "form_token": form_token(r.content.decode())})
     customer.refresh_from_db()
     assert not customer.suspended
     assert list(customer.account_actions.order_by("at", "id").values_list("kind", flat=True)) == ["suspend",
@@ -145,3 +160,53 @@ def test_login_times_are_shown_in_japan_time(analyst):
         order = place(ListingFactory())
     body = analyst.get(reverse("admin:shop_order_change", args=[order.pk])).content.decode()
     assert "2026-11-21 08:30" in body  # 23:30 UTC = 08:30 JST the next day
+
+
+def test_the_reason_page_submitted_twice_suspends_once(analyst):
+    customer = place(ListingFactory()).customer
+    url = reverse("admin:fraud_customeraccount_changelist")
+    page = analyst.post(url, {"action": "suspend_customers", "_selected_action": [customer.pk]}).content.decode()
+    apply = {"action": "suspend_customers", "_selected_action": [customer.pk], "apply": "1", "reason": "調査中",
+             "form_token": form_token(page)}
+    analyst.post(url, apply)
+    replay = analyst.post(url, apply, follow=True).content.decode()
+    assert "この操作は既に実行されました。" in replay
+    assert list(customer.account_actions.values_list("kind", flat=True)) == ["suspend"]
+
+
+def test_the_reason_page_refuses_a_submit_without_its_token(analyst):
+    customer = place(ListingFactory()).customer
+    url = reverse("admin:fraud_customeraccount_changelist")
+    response = analyst.post(url, {"action": "suspend_customers", "_selected_action": [customer.pk], "apply": "1",
+                                  "reason": "調査中"}, follow=True)
+    assert "form_token_invalid" in response.content.decode()
+    customer.refresh_from_db()
+    assert not customer.suspended
+
+
+def test_the_reason_pages_token_stays_usable_when_nothing_was_done(analyst):
+    customer = place(ListingFactory()).customer
+    url = reverse("admin:fraud_customeraccount_changelist")
+    page = analyst.post(url, {"action": "reinstate_customers", "_selected_action": [customer.pk]}).content.decode()
+    apply = {"action": "reinstate_customers", "_selected_action": [customer.pk], "apply": "1", "reason": "確認済み",
+             "form_token": form_token(page)}
+    analyst.post(url, apply)  # not suspended: the service refuses, nothing is done
+    suspend_page = analyst.post(url, {"action": "suspend_customers", "_selected_action": [customer.pk]})
+    analyst.post(url, {"action": "suspend_customers", "_selected_action": [customer.pk], "apply": "1",
+                       "reason": "調査中", "form_token": form_token(suspend_page.content.decode())})
+    analyst.post(url, apply)  # the reinstate page's token was not spent
+    assert list(customer.account_actions.order_by("at", "id").values_list("kind", flat=True)) == ["suspend",
+                                                                                                  "reinstate"]
+
+
+def test_a_report_button_pressed_twice_runs_once(analyst):
+    report = reports.open_report(type="other", orders=[place(ListingFactory())])
+    page = analyst.get(reverse("admin:fraud_report_change", args=[report.pk])).content.decode()
+    token = re.search(r'name="form_token:note:" value="([^"]*)"', page).group(1)
+    url = reverse("admin:fraud_report_do", args=[report.pk, "note"])
+    analyst.post(url, {"_note": "電話あり", "form_token:note:": token})
+    replay = analyst.post(url, {"_note": "電話あり", "form_token:note:": token}, follow=True).content.decode()
+    assert "この操作は既に実行されました。" in replay
+    assert report.events.filter(note="電話あり").count() == 1
+    refused = analyst.post(url, {"_note": "トークンなし"}, follow=True).content.decode()
+    assert "form_token_invalid" in refused and not report.events.filter(note="トークンなし").exists()

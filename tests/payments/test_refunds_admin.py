@@ -3,6 +3,8 @@ batches with download and mark-transferred, the gift-card ledger per customer.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
@@ -13,6 +15,7 @@ from payments.services import bank, giftcards
 from shop.models import CancellationReason
 from shop.services import orders
 from tests.factories import CustomerFactory, ListingFactory, place
+from tests.staff import scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -144,9 +147,14 @@ def test_finance_can_batch_waiting_transfers_now_and_support_cannot(client, djan
     assert not TransferBatch.objects.exists()
 
     client.force_login(staff("finance"))
-    assert "今すぐ振込データを作成" in client.get("/admin/payments/transferbatch/").content.decode()
-    assert client.post("/admin/payments/transferbatch/create-now/").status_code == 302
+    page = client.get("/admin/payments/transferbatch/").content.decode()
+    assert "今すぐ振込データを作成" in page
+    token = re.search(r'name="form_token" value="([^"]*)"', page).group(1)
+    assert client.post("/admin/payments/transferbatch/create-now/", {"form_token": token}).status_code == 302
     assert TransferBatch.objects.get().items.get().refund.order_id == order.pk
+    replay = client.post("/admin/payments/transferbatch/create-now/", {"form_token": token}, follow=True)
+    assert "この操作は既に実行されました。" in replay.content.decode()
+    assert TransferBatch.objects.count() == 1
 
 
 def test_the_admin_and_the_staff_console_show_the_failed_queue_in_the_same_order(
@@ -163,3 +171,14 @@ def test_the_admin_and_the_staff_console_show_the_failed_queue_in_the_same_order
     admin_order = [r.pk for r in client.get("/admin/payments/failedrefund/").context["cl"].result_list]
     assert admin_order == [second.pk, first.pk]
     assert [r.pk for r in selectors.failed_refunds()] == admin_order
+
+
+def test_the_payment_list_shows_refunded_in_progress_and_failed_apart(client, django_capture_on_commit_callbacks):
+    order = scenario.refunds_in_every_state(django_capture_on_commit_callbacks)
+    client.force_login(staff("finance"))
+    page = client.get("/admin/payments/payment/", {"q": order.number}).content.decode()
+    cells = {name: page.split(f'class="field-{name}"', 1)[1].split("<", 1)[0].lstrip(">")
+             for name in ("refund_succeeded", "refund_in_progress", "refund_failed", "refunded_amount")}
+    assert cells == {"refund_succeeded": "3000", "refund_in_progress": "1000", "refund_failed": "2000",
+                     "refunded_amount": "6000"}
+    assert "返金済み（円）" in page and "返金引当額（円）" in page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -79,8 +80,12 @@ def test_admin_bulk_cancel_goes_to_the_confirm_page_which_asks_the_reason_and_sh
     assert paid.number in page and shipped.number in page
     assert "1,000円 をクレジットカードへ返金します" in page and "発送済みのご注文はキャンセルできません" in page
     ids = f"{paid.pk},{shipped.pk}"
-    r = admin_client_ja.post("/staff/orders/cancel/", {"ids": ids, "reason": "seller_cancelled", "note": "欠品"})
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    body = {"ids": ids, "reason": "seller_cancelled", "note": "欠品", "form_token": token}
+    r = admin_client_ja.post("/staff/orders/cancel/", body)
     assert r.status_code == 302
+    again = admin_client_ja.post("/staff/orders/cancel/", body)  # a double submit: done once, said so
+    assert again.status_code == 409 and 'data-code="form_already_used"' in again.content.decode()
     paid.refresh_from_db()
     shipped.refresh_from_db()
     assert (paid.status, paid.cancellation_reason) == ("cancelled", "seller_cancelled")

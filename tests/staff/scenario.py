@@ -11,7 +11,7 @@ from backoffice.timeutil import JST, local, now
 from fraud.services import logins
 from payments import jobs
 from payments.konbini import codes
-from payments.services import bank
+from payments.services import bank, refunds
 from pickup.services import terminal
 from shop.models import CancellationReason, Order
 from shop.services import customers, orders, shipments
@@ -116,3 +116,20 @@ def failed_card_refund(captured, external_id: str = "refund-fail"):
     with captured(execute=True):
         orders.cancel(order, reason=CancellationReason.CUSTOMER_REQUEST, actor="storefront")
     return order.refunds.get()
+
+
+def refunds_in_every_state(captured):
+    """A delivered card order (the gateway refuses its card refunds) with three returns: 3,000円
+    failed and re-issued to the gift-card balance (succeeded), 2,000円 failed, 1,000円 requested."""
+    order = factories.place(factories.ListingFactory(price=12_800), external_id="refunds-mixed",
+                            card_token="tok_refund_fail")
+    seed_003_tracking(order)
+    with captured(execute=True):
+        first = refunds.refund_return(order=order, amount=3_000, actor="staff:test", reference="RMA-1")
+    with captured(execute=True):
+        refunds.retry(refund_id=first.pk, actor="staff:test", to_gift_card=True)
+    with captured(execute=True):
+        refunds.refund_return(order=order, amount=2_000, actor="staff:test", reference="RMA-2")
+    with captured(execute=False):  # its task has not run yet
+        refunds.refund_return(order=order, amount=1_000, actor="staff:test", reference="RMA-3")
+    return order

@@ -7,6 +7,7 @@ from django.test import Client
 
 from staff import permissions
 from tests.staff.conftest import PASSWORD
+from tests.staff.submit import submit
 
 
 @pytest.mark.django_db
@@ -80,7 +81,7 @@ def test_finance_sees_the_order_page_but_not_the_cancel_button(finance, card_ord
 
 @pytest.mark.django_db
 def test_finance_is_refused_the_cancel_action_even_by_a_crafted_post(finance, card_order):
-    response = finance.post(f"/staff/orders/{card_order.number}/actions/cancel/", {"note": ""})
+    response = submit(finance, f"/staff/orders/{card_order.number}/actions/cancel/", {"note": ""})
     assert response.status_code == 403
     card_order.refresh_from_db()
     assert card_order.status == "processing"
@@ -88,7 +89,7 @@ def test_finance_is_refused_the_cancel_action_even_by_a_crafted_post(finance, ca
 
 @pytest.mark.django_db
 def test_an_action_not_on_the_allow_list_is_not_found(agent, card_order):
-    response = agent.post(f"/staff/orders/{card_order.number}/actions/delete/")
+    response = submit(agent, f"/staff/orders/{card_order.number}/actions/delete/")
     assert response.status_code == 404
 
 

@@ -10,10 +10,12 @@ from fraud.services import playbook
 from payments.models import GiftCardAccount, Refund, TransferBatch
 from payments.services import refunds
 from pickup.models import Pickup
+from pickup.services import terminal
 from shop.models import CancellationReason, Message, OrderStatus
 from staff.permissions import FRAUD, SUPPORT
 from tests import factories
 from tests.staff import scenario
+from tests.staff.submit import open_form, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -34,23 +36,26 @@ def test_five_wrong_auth_numbers_lock_the_pickup_and_the_agent_unlocks_it(agent)
 
     confirm = agent.get(f"/staff/orders/{order.number}/actions/unlock-pickup/").content.decode()
     assert "失敗回数を0に戻します" in confirm
-    response = agent.post(f"/staff/orders/{order.number}/actions/unlock-pickup/")
+    response = submit(agent, f"/staff/orders/{order.number}/actions/unlock-pickup/")
     assert response.status_code == 302
     pickup = Pickup.objects.get(order=order)
     assert (pickup.locked, pickup.consecutive_failures) == (False, 0)
     assert "受取端末のロックを解除しました。" in agent.get(response["Location"]).content.decode()
 
 
-def test_unlocking_a_pickup_that_is_not_locked_shows_the_service_message(agent):
-    order = scenario.pickup_order()
-    response = agent.post(f"/staff/orders/{order.number}/actions/unlock-pickup/")
+def test_unlocking_a_pickup_another_agent_unlocked_meanwhile_shows_the_service_message(agent):
+    order = scenario.pickup_order(failed_attempts=5)
+    url = f"/staff/orders/{order.number}/actions/unlock-pickup/"
+    token = open_form(agent, url)
+    terminal.unlock(Pickup.objects.get(order=order), actor="staff:other-agent")
+    response = agent.post(url, {"form_token": token})
     assert response.status_code == 409
     assert "この荷物はロックされていません。" in response.content.decode()
 
 
 def test_agent_resends_the_pickup_notice(agent):
     order = scenario.pickup_order()
-    response = agent.post(f"/staff/orders/{order.number}/actions/resend-pickup-notice/")
+    response = submit(agent, f"/staff/orders/{order.number}/actions/resend-pickup-notice/")
     assert response.status_code == 302
     assert Pickup.objects.get(order=order).noticed_at is not None
     assert Message.objects.filter(order=order, kind=Message.Kind.PICKUP_READY).exists()
@@ -89,7 +94,7 @@ def test_agent_refunds_part_of_a_delivered_order(agent, django_capture_on_commit
     confirm = agent.get(f"/staff/orders/{order.number}/actions/refund/").content.decode()
     assert "返金可能額：12,800円" in confirm
     with django_capture_on_commit_callbacks(execute=True):
-        response = agent.post(f"/staff/orders/{order.number}/actions/refund/", {"amount": "3000", "reference": "RMA-1"})
+        response = submit(agent, f"/staff/orders/{order.number}/actions/refund/", {"amount": "3000", "reference": "RMA-1"})
     assert response.status_code == 302
     refund = Refund.objects.get(order=order)
     assert (refund.amount, refund.reason, refund.status) == (3_000, "customer_return", Refund.Status.SUCCEEDED)
@@ -98,7 +103,7 @@ def test_agent_refunds_part_of_a_delivered_order(agent, django_capture_on_commit
 def test_refund_above_what_is_left_is_refused_with_the_service_message(agent):
     order = factories.place(factories.ListingFactory(price=1_000))
     scenario.seed_003_tracking(order)
-    response = agent.post(f"/staff/orders/{order.number}/actions/refund/", {"amount": "1001"})
+    response = submit(agent, f"/staff/orders/{order.number}/actions/refund/", {"amount": "1001"})
     assert response.status_code == 409
     assert "返金額が返金可能額を超えています。" in response.content.decode()
     assert not Refund.objects.filter(order=order).exists()
@@ -107,7 +112,7 @@ def test_refund_above_what_is_left_is_refused_with_the_service_message(agent):
 def test_refund_form_rejects_a_non_number_without_calling_the_service(agent):
     order = factories.place(factories.ListingFactory(price=1_000))
     scenario.seed_003_tracking(order)
-    response = agent.post(f"/staff/orders/{order.number}/actions/refund/", {"amount": "abc"})
+    response = submit(agent, f"/staff/orders/{order.number}/actions/refund/", {"amount": "abc"})
     assert response.status_code == 400
     assert not Refund.objects.filter(order=order).exists()
 
@@ -115,7 +120,7 @@ def test_refund_form_rejects_a_non_number_without_calling_the_service(agent):
 def test_fraud_analyst_may_not_refund(make_staff):
     order = factories.place(factories.ListingFactory())
     scenario.seed_003_tracking(order)
-    assert _as(make_staff, FRAUD).post(f"/staff/orders/{order.number}/actions/refund/", {"amount": "1"}).status_code \
+    assert submit(_as(make_staff, FRAUD), f"/staff/orders/{order.number}/actions/refund/", {"amount": "1"}).status_code \
         == 403
 
 
@@ -134,29 +139,31 @@ def test_analyst_approves_a_held_order(analyst):
     order = scenario.held_order()
     confirm = analyst.get(f"/staff/orders/{order.number}/actions/approve/").content.decode()
     assert "「保留（審査中）」から「配達完了」" in confirm  # a paid digital order is delivered at once
-    analyst.post(f"/staff/orders/{order.number}/actions/approve/", {"note": "本人確認済み"})
+    submit(analyst, f"/staff/orders/{order.number}/actions/approve/", {"note": "本人確認済み"})
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED
 
 
 def test_analyst_rejects_a_held_order(analyst):
     order = scenario.held_order()
-    analyst.post(f"/staff/orders/{order.number}/actions/reject/", {"note": ""})
+    submit(analyst, f"/staff/orders/{order.number}/actions/reject/", {"note": ""})
     order.refresh_from_db()
     assert (order.status, order.cancellation_reason) == (OrderStatus.CANCELLED, CancellationReason.RISK_REJECTED)
 
 
 def test_second_decision_on_the_same_order_is_refused(analyst):
     order = scenario.held_order()
-    analyst.post(f"/staff/orders/{order.number}/actions/approve/")
-    response = analyst.post(f"/staff/orders/{order.number}/actions/reject/")
+    reject_url = f"/staff/orders/{order.number}/actions/reject/"
+    reject_token = open_form(analyst, reject_url)  # the reject page, open in another tab
+    submit(analyst, f"/staff/orders/{order.number}/actions/approve/")
+    response = analyst.post(reject_url, {"form_token": reject_token})
     assert response.status_code == 409
     assert "この注文は既に審査済みです" in response.content.decode()
 
 
 def test_support_agent_may_not_decide_a_hold(agent):
     order = scenario.held_order()
-    assert agent.post(f"/staff/orders/{order.number}/actions/approve/").status_code == 403
+    assert submit(agent, f"/staff/orders/{order.number}/actions/approve/").status_code == 403
 
 
 # --- secure account and reports ----------------------------------------------------------------
@@ -166,7 +173,7 @@ def test_secure_account_from_the_order_page_files_a_report_and_runs_the_playbook
     scenario.logins_for(order.customer)
     body = agent.get(f"/staff/orders/{order.number}/actions/secure-account/").content.decode()
     assert "パスワードの再設定" in body
-    response = agent.post(f"/staff/orders/{order.number}/actions/secure-account/", {"note": "お客様から電話"})
+    response = submit(agent, f"/staff/orders/{order.number}/actions/secure-account/", {"note": "お客様から電話"})
     assert response.status_code == 302
     order.refresh_from_db()
     report = Report.objects.get(orders=order)
@@ -184,29 +191,32 @@ def test_secure_account_from_the_order_page_runs_on_the_storefronts_open_report(
                                                description="身に覚えがない", actor="storefront:test")
     body = agent.get(f"/staff/orders/{order.number}/actions/secure-account/").content.decode()
     assert f"不正報告 #{filed.pk} に対してアカウント保護を実行します。" in body
-    response = agent.post(f"/staff/orders/{order.number}/actions/secure-account/", {"note": "お客様から電話"})
+    url = f"/staff/orders/{order.number}/actions/secure-account/"
+    token = open_form(agent, url)
+    response = agent.post(url, {"note": "お客様から電話", "form_token": token})
     assert response.status_code == 302
     report = Report.objects.get(orders=order)  # still exactly one
     assert report.pk == filed.pk and report.secured_at is not None
     assert Message.objects.filter(customer=order.customer, kind="password_reset_required").count() == 1
-    response = agent.post(f"/staff/orders/{order.number}/actions/secure-account/", {"note": "もう一度"})
-    assert response.status_code == 302
+    response = agent.post(url, {"note": "もう一度", "form_token": token})  # the same page, submitted again
+    assert response.status_code == 409
+    assert "この操作は既に実行されました。" in response.content.decode()
     assert Report.objects.filter(orders=order).count() == 1
     assert Message.objects.filter(customer=order.customer, kind="password_reset_required").count() == 1
 
 
 def test_report_checklist_must_be_complete_before_resolving(analyst):
     order = factories.place(factories.ListingFactory(price=4_000))
-    analyst.post(f"/staff/orders/{order.number}/actions/secure-account/")
+    submit(analyst, f"/staff/orders/{order.number}/actions/secure-account/")
     report = Report.objects.get(orders=order)
-    analyst.post(f"/staff/reports/{report.pk}/actions/start/")
-    response = analyst.post(f"/staff/reports/{report.pk}/actions/resolve/", {"note": ""})
+    submit(analyst, f"/staff/reports/{report.pk}/actions/start/")
+    response = submit(analyst, f"/staff/reports/{report.pk}/actions/resolve/", {"note": ""})
     assert response.status_code == 409
     assert "チェックリストが完了していません" in response.content.decode()
 
     for code in ("reviewed_logins", "confirmed_refunds", "contacted_customer"):
-        analyst.post(f"/staff/reports/{report.pk}/actions/check/", {"code": code})
-    analyst.post(f"/staff/reports/{report.pk}/actions/resolve/", {"note": "対応完了"})
+        submit(analyst, f"/staff/reports/{report.pk}/actions/check/", {"code": code}, page=f"/staff/reports/{report.pk}/")
+    submit(analyst, f"/staff/reports/{report.pk}/actions/resolve/", {"note": "対応完了"})
     report.refresh_from_db()
     assert report.status == ReportStatus.RESOLVED
     assert not GiftCardAccount.objects.get(customer=order.customer).frozen
@@ -215,9 +225,10 @@ def test_report_checklist_must_be_complete_before_resolving(analyst):
 
 def test_an_unknown_checklist_item_is_refused_by_the_service(analyst):
     order = factories.place(factories.ListingFactory())
-    analyst.post(f"/staff/orders/{order.number}/actions/secure-account/")
+    submit(analyst, f"/staff/orders/{order.number}/actions/secure-account/")
     report = Report.objects.get(orders=order)
-    response = analyst.post(f"/staff/reports/{report.pk}/actions/check/", {"code": "made_up"})
+    url = f"/staff/reports/{report.pk}/actions/check/"
+    response = submit(analyst, url, {"code": "made_up"}, page=f"{url}?code=made_up")
     assert response.status_code == 400
     assert "この報告のチェックリストにない項目です。" in response.content.decode()
 
@@ -228,7 +239,7 @@ def test_finance_retries_a_failed_refund_to_the_gift_card_balance(finance, djang
     refund = scenario.failed_card_refund(django_capture_on_commit_callbacks)
     assert f'data-refund="{refund.pk}"' in finance.get("/staff/refunds/failed/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = finance.post(f"/staff/refunds/{refund.pk}/actions/retry/", {"to_gift_card": "on"})
+        response = submit(finance, f"/staff/refunds/{refund.pk}/actions/retry/", {"to_gift_card": "on"})
     assert response.status_code == 302
     refund.refresh_from_db()
     assert (refund.status, refund.method) == (Refund.Status.SUCCEEDED, Refund.Method.GIFT_CARD)
@@ -238,7 +249,7 @@ def test_support_agent_sees_failed_refunds_but_may_not_retry(agent, django_captu
     refund = scenario.failed_card_refund(django_capture_on_commit_callbacks)
     page = agent.get("/staff/refunds/failed/").content.decode()
     assert f'data-refund="{refund.pk}"' in page and "再実行" not in page
-    assert agent.post(f"/staff/refunds/{refund.pk}/actions/retry/").status_code == 403
+    assert submit(agent, f"/staff/refunds/{refund.pk}/actions/retry/").status_code == 403
 
 
 # --- bank-transfer batches -----------------------------------------------------------------------
@@ -250,17 +261,22 @@ def test_finance_downloads_the_file_then_marks_the_batch_transferred(finance, dj
     assert response["Content-Disposition"] == f'attachment; filename="{batch.filename}"'
     assert response.content == bytes(batch.content)
     with django_capture_on_commit_callbacks(execute=True):
-        finance.post(f"/staff/transfers/{batch.pk}/actions/mark-transferred/")
+        submit(finance, f"/staff/transfers/{batch.pk}/actions/mark-transferred/")
     batch.refresh_from_db()
     assert batch.status == TransferBatch.Status.TRANSFERRED
     assert Refund.objects.get(transfer_item__batch=batch).status == Refund.Status.SUCCEEDED
 
 
-def test_marking_transferred_before_download_shows_the_service_message(finance, django_capture_on_commit_callbacks):
+def test_marking_transferred_before_download_is_not_offered_and_a_forged_post_writes_nothing(
+        finance, django_capture_on_commit_callbacks):
     batch = scenario.transfer_batch()
-    response = finance.post(f"/staff/transfers/{batch.pk}/actions/mark-transferred/")
-    assert response.status_code == 409
-    assert "振込ファイルをダウンロードしてから振込完了にしてください。" in response.content.decode()
+    url = f"/staff/transfers/{batch.pk}/actions/mark-transferred/"
+    assert "現在の状態ではこの操作を行えません。" in finance.get(url).content.decode()
+    response = finance.post(url)  # no confirm page showed a form: no token
+    assert response.status_code == 400
+    assert 'data-code="form_token_invalid"' in response.content.decode()
+    batch.refresh_from_db()
+    assert batch.status == TransferBatch.Status.CREATED
 
 
 def test_the_file_is_only_downloaded_by_post(finance, django_capture_on_commit_callbacks):
@@ -284,7 +300,7 @@ def test_only_finance_may_open_or_download_transfer_batches(make_staff, group, d
 
 def test_analyst_suspends_a_customer_with_a_reason(analyst, card_order):
     customer = card_order.customer
-    response = analyst.post(f"/staff/customers/{customer.pk}/actions/suspend/", {"note": "受取拒否の繰り返し"})
+    response = submit(analyst, f"/staff/customers/{customer.pk}/actions/suspend/", {"note": "受取拒否の繰り返し"})
     assert response.status_code == 302
     customer.refresh_from_db()
     assert customer.suspended and customer.suspended_reason == "受取拒否の繰り返し"
@@ -292,14 +308,14 @@ def test_analyst_suspends_a_customer_with_a_reason(analyst, card_order):
 
 
 def test_suspension_needs_a_reason(analyst, card_order):
-    response = analyst.post(f"/staff/customers/{card_order.customer_id}/actions/suspend/", {"note": ""})
+    response = submit(analyst, f"/staff/customers/{card_order.customer_id}/actions/suspend/", {"note": ""})
     assert response.status_code == 400
     card_order.customer.refresh_from_db()
     assert not card_order.customer.suspended
 
 
 def test_support_agent_may_not_suspend(agent, card_order):
-    assert agent.post(f"/staff/customers/{card_order.customer_id}/actions/suspend/", {"note": "x"}).status_code == 403
+    assert submit(agent, f"/staff/customers/{card_order.customer_id}/actions/suspend/", {"note": "x"}).status_code == 403
 
 
 def test_customer_page_shows_gift_card_usage_and_no_shows(agent, django_capture_on_commit_callbacks):

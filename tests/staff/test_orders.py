@@ -9,6 +9,8 @@ from django.test import Client
 from shop.models import CallbackRequest, OrderStatus
 from shop.services import customers, shipments
 from tests import factories
+from tests.staff import scenario
+from tests.staff.submit import open_form, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +119,7 @@ def test_cancel_confirm_step_says_what_will_happen_and_changes_nothing(agent, ca
 
 
 def test_cancel_runs_the_service_and_the_timeline_shows_it(agent, card_order):
-    response = agent.post(f"/staff/orders/{card_order.number}/actions/cancel/", {"note": "お客様から電話"})
+    response = submit(agent, f"/staff/orders/{card_order.number}/actions/cancel/", {"note": "お客様から電話"})
     assert response.status_code == 302
     card_order.refresh_from_db()
     assert card_order.status == OrderStatus.CANCELLED
@@ -129,10 +131,14 @@ def test_cancel_runs_the_service_and_the_timeline_shows_it(agent, card_order):
     assert card_order.refunds.get().amount == 12_800
 
 
-def test_cancel_of_a_cancelled_order_shows_the_service_message_and_writes_nothing(agent, card_order):
-    agent.post(f"/staff/orders/{card_order.number}/actions/cancel/", {})
+def test_cancel_of_an_order_the_customer_cancelled_meanwhile_shows_the_service_message_and_writes_nothing(
+        agent, card_order, storefront):
+    url = f"/staff/orders/{card_order.number}/actions/cancel/"
+    token = open_form(agent, url)
+    assert storefront.json("post", f"/api/v1/orders/{card_order.number}/cancel",
+                           {"reason": "customer_request"}).status_code == 200
     events_before = card_order.events.count()
-    response = agent.post(f"/staff/orders/{card_order.number}/actions/cancel/", {})
+    response = agent.post(url, {"form_token": token})
     assert response.status_code == 409
     assert "この注文は既にキャンセルされています。" in response.content.decode()
     assert card_order.events.count() == events_before
@@ -141,7 +147,7 @@ def test_cancel_of_a_cancelled_order_shows_the_service_message_and_writes_nothin
 def test_cancel_requires_post_with_csrf(make_staff, card_order):
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_staff())
-    response = client.post(f"/staff/orders/{card_order.number}/actions/cancel/", {})
+    response = submit(client, f"/staff/orders/{card_order.number}/actions/cancel/", {})
     assert response.status_code == 403
     card_order.refresh_from_db()
     assert card_order.status == OrderStatus.PROCESSING
@@ -164,8 +170,28 @@ def test_callback_queue_is_oldest_first_and_complete_marks_it_done(agent, card_o
     body = agent.get("/staff/callbacks/").content.decode()
     assert body.index("古い依頼") < body.index("新しい依頼")
 
-    response = agent.post(f"/staff/callbacks/{old.pk}/actions/complete/")
+    response = submit(agent, f"/staff/callbacks/{old.pk}/actions/complete/")
     assert response.status_code == 302
     old.refresh_from_db()
     assert old.status == CallbackRequest.Status.DONE and old.handled_by == "staff:support_agent-user"
     assert "古い依頼" not in agent.get("/staff/callbacks/").content.decode()
+
+
+# --- refunds on the order page -------------------------------------------------------------------
+
+def test_refunded_counts_succeeded_refunds_only_and_shows_in_progress_and_failed_apart(
+        agent, django_capture_on_commit_callbacks):
+    order = scenario.refunds_in_every_state(django_capture_on_commit_callbacks)
+    assert sorted(order.refunds.values_list("status", "amount")) == [
+        ("failed", 2_000), ("requested", 1_000), ("succeeded", 3_000)]
+    body = agent.get(f"/staff/orders/{order.number}/").content.decode()
+    assert 'data-testid="refund-succeeded">3,000円<' in body
+    assert 'data-testid="refund-in-progress">1,000円<' in body
+    assert 'data-testid="refund-failed">2,000円<' in body
+    assert "6,000円" not in body  # the sum of every refund, whatever its state, is not shown as refunded
+
+
+def test_an_order_without_refunds_shows_nothing_refunded_and_no_pending_lines(agent, card_order):
+    body = agent.get(f"/staff/orders/{card_order.number}/").content.decode()
+    assert 'data-testid="refund-succeeded">0円<' in body
+    assert "refund-in-progress" not in body and "refund-failed" not in body

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from shop.services import customers
 from tests import factories
 from tests.staff import scenario
+from tests.staff.submit import submit
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ def test_fraud_reports_queue(analyst, django_assert_max_num_queries):
     def grow(n):
         for _ in range(n):
             order = factories.place(factories.ListingFactory())
-            assert analyst.post(f"/staff/orders/{order.number}/actions/secure-account/").status_code == 302
+            assert submit(analyst, f"/staff/orders/{order.number}/actions/secure-account/").status_code == 302
 
     _constant(analyst, "/staff/reports/", grow, django_assert_max_num_queries)
 
