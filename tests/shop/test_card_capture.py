@@ -6,19 +6,28 @@ every capture (``SandboxGatewayCapture``): these tests count its rows."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
+import time_machine
+from django.conf import settings
+from django.db import connection, transaction
 
 from backoffice.models import IdempotencyRecord
+from backoffice.timeutil import now
 from payments.gateway import PAYMENT_RETRY_AFTER_SECONDS, SandboxGateway
 from payments.models import Payment, SandboxGatewayCapture
+from shop.jobs import cancel_abandoned_card_orders
 from shop.models import Listing, Order
-from shop.services import messages, orders
+from shop.services import card_capture, messages, orders
 from tests.conftest import PartnerClient
-from tests.factories import ListingFactory, order_payload, place
+from tests.factories import HOME, ListingFactory, order_payload, place
 from tests.support import wait_until
 
 Capture = SandboxGatewayCapture
@@ -36,7 +45,7 @@ def card_payload(listing: Listing, token: str, external_id: str = "cust-1") -> d
 def test_the_capture_is_made_under_a_key_derived_from_the_order():
     order = place(ListingFactory(price=1500))
     capture = Capture.objects.get()
-    assert capture.idempotency_key == orders.card_capture_key(order) == f"capture:{order.number}"
+    assert capture.idempotency_key == card_capture.capture_key(order) == f"capture:{order.number}"
     assert (capture.status, capture.amount, capture.calls) == ("captured", 1500, 1)
     payment = Payment.objects.get(order=order)
     assert (payment.status, payment.captured_amount, payment.gateway_reference) == ("paid", 1500, capture.reference)
@@ -59,13 +68,13 @@ def test_a_capture_whose_answer_was_lost_is_retried_with_its_key_and_taken_once(
     r = storefront.json("post", "/api/v1/orders", card_payload(listing, "tok_capture_lost"))
     assert r.status_code == 201 and r.json()["status"] == "processing"
     capture = Capture.objects.get()  # one capture, asked for twice
-    assert (capture.status, capture.calls, capture.amount) == ("captured", orders.CARD_CAPTURE_ATTEMPTS, 2000)
+    assert (capture.status, capture.calls, capture.amount) == ("captured", card_capture.CARD_CAPTURE_ATTEMPTS, 2000)
     payment = Payment.objects.get(order__number=r.json()["order_number"])
     assert (payment.status, payment.gateway_reference) == ("paid", capture.reference)
 
 
 def test_two_capture_attempts_in_all():
-    assert orders.CARD_CAPTURE_ATTEMPTS == 2
+    assert card_capture.CARD_CAPTURE_ATTEMPTS == 2
     assert PAYMENT_RETRY_AFTER_SECONDS == 30
 
 
@@ -93,7 +102,7 @@ def test_a_gateway_that_never_answers_is_503_and_its_capture_is_voided(storefron
     assert Listing.objects.get(pk=listing.pk).stock == 2
     # The gateway did take the money (only its answer was lost): placement voided it by its key.
     capture = Capture.objects.get()
-    assert (capture.status, capture.calls) == ("voided", orders.CARD_CAPTURE_ATTEMPTS)
+    assert (capture.status, capture.calls) == ("voided", card_capture.CARD_CAPTURE_ATTEMPTS)
     order = Order.objects.get()
     assert (order.status, order.cancellation_reason) == ("cancelled", "payment_failed")
     assert order.payment.captured_amount == 0 and not order.refunds.exists()
@@ -229,3 +238,72 @@ def test_concurrent_captures_with_one_key_capture_once():
     assert len(set(references)) == 1
     row = Capture.objects.get()
     assert (row.status, row.calls) == ("captured", 6)
+
+
+# --- a placement that dies between its two transactions ---------------------------------------
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_a_capture_in_flight_alone_and_cancels_an_abandoned_one():
+    """Transaction 1 committed, then the process died before the capture: the order waits."""
+    listing = ListingFactory(stock=2)
+    with transaction.atomic():
+        order, _ = orders._open_order(  # what a placement had committed when its process died
+            customer_data=order_payload(listing)["customer"], items=[{"sku": listing.sku, "quantity": 1}],
+            shipping_speed="standard", destination=orders.Destination(**HOME), payment_method="card",
+            card_token="tok_visa", actor="storefront")
+    assert (order.status, Listing.objects.get(pk=listing.pk).stock) == ("pending_payment", 1)
+    assert cancel_abandoned_card_orders() == {"cancelled": 0}  # it may still be capturing
+    with time_machine.travel(now() + orders.CARD_CAPTURE_ABANDONED_AFTER + timedelta(seconds=1)):
+        assert cancel_abandoned_card_orders() == {"cancelled": 1}
+    order.refresh_from_db()
+    assert (order.status, order.cancellation_reason) == ("cancelled", "payment_failed")
+    assert Listing.objects.get(pk=listing.pk).stock == 2
+    assert not Capture.objects.exists()
+
+
+def test_an_abandoned_card_order_is_swept_after_ten_minutes():
+    assert orders.CARD_CAPTURE_ABANDONED_AFTER == timedelta(minutes=10)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_placement_killed_after_the_capture_keeps_no_money(tmp_path):
+    """A real crash: the placing process is SIGKILLed while the gateway holds its answer (the
+    money is taken); the sweep voids the capture by its key and cancels the order."""
+    listing = ListingFactory(stock=1, price=6000)
+    hold = tmp_path / "gateway-hold"
+    hold.touch()
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "SANDBOX_GATEWAY_HOLD_FILE": str(hold), "CONN_MAX_AGE": "0"}
+    script = (
+        "import django; django.setup()\n"
+        "from shop.services import orders\n"
+        "from tests.factories import HOME, customer_payload\n"
+        f"orders.place(customer_data=customer_payload('crash-1'), items=[{{'sku': {listing.sku!r}, 'quantity': 1}}],\n"
+        "             shipping_speed='standard', destination=orders.Destination(**HOME), payment_method='card',\n"
+        "             card_token='tok_capture_slow')\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env,
+                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: Path(f"{hold}.entered").exists() or process.poll() is not None,
+                   what="the capture to be in flight")
+        assert process.poll() is None, process.stderr.read().decode()
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        hold.unlink(missing_ok=True)
+    order = Order.objects.get()
+    assert order.status == "pending_payment" and Capture.objects.get().status == "captured"
+    with time_machine.travel(now() + orders.CARD_CAPTURE_ABANDONED_AFTER + timedelta(seconds=1)):
+        assert cancel_abandoned_card_orders() == {"cancelled": 1}
+        assert cancel_abandoned_card_orders() == {"cancelled": 0}
+    assert Capture.objects.get().status == "voided"
+    order.refresh_from_db()
+    assert (order.status, order.cancellation_reason) == ("cancelled", "payment_failed")
+    assert Payment.objects.get(order=order).captured_amount == 0 and not order.refunds.exists()
+    assert Listing.objects.get(pk=listing.pk).stock == 1
