@@ -65,6 +65,7 @@ class SandboxGateway:
     Test hook: when the file named by ``SANDBOX_GATEWAY_HOLD_FILE`` exists, a refund call (and a
     ``tok_capture_slow`` capture, after capturing) appends its pid to ``<file>.entered`` and waits
     (at most 120 s) until the file is removed, so a test can act in the middle of the call.
+    Benchmark hook: ``SANDBOX_GATEWAY_CAPTURE_SECONDS`` delays every capture's answer.
     """
 
     TOKENS = {"tok_visa", "tok_declined", "tok_capture_slow", "tok_capture_lost", "tok_capture_timeout",
@@ -99,6 +100,7 @@ class SandboxGateway:
             raise GatewayError("sandbox: capture timed out after capturing (transient)", transient=True)
         if token == "tok_capture_slow":
             self._hold()
+        self._latency()
         return record.reference
 
     def void(self, *, capture_key: str) -> bool:
@@ -131,6 +133,14 @@ class SandboxGateway:
         if error is not None:
             raise error
         return record.reference
+
+    @staticmethod
+    def _latency() -> None:
+        """Benchmark hook: ``SANDBOX_GATEWAY_CAPTURE_SECONDS`` makes every capture answer that late
+        (a real gateway's round trip), so bench/api.py can show what a placement holds meanwhile."""
+        seconds = float(os.environ.get("SANDBOX_GATEWAY_CAPTURE_SECONDS") or 0)
+        if seconds > 0:
+            time.sleep(seconds)
 
     @staticmethod
     def _hold() -> None:

@@ -282,8 +282,9 @@ def _pay_by_card(order: Order, card_token: str, lines: list[OrderLine]) -> Order
 def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Order:
     """Transaction 2: the order row first (the lock order of ``cancel``), then the payment."""
     with transaction.atomic():
-        if order.status == S.ON_HOLD:  # held for review: it stays held, paid
-            if Order.objects.select_for_update().filter(pk=order.pk, status=S.ON_HOLD).first() is None:
+        if order.status == S.ON_HOLD:  # held for review: it stays held (or was just approved), paid
+            locked = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", flat=True)
+            if locked.first() == S.CANCELLED:
                 raise _OrderGone()
         else:
             target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
