@@ -167,6 +167,27 @@ def _post_order(ctx: Context, n: int) -> list[Request]:
     return requests
 
 
+@scenario("POST /orders, one listing")
+def _post_order_hot_listing(ctx: Context, n: int) -> list[Request]:
+    """Card orders from 500 customers for ONE listing: every placement decrements the same stock
+    row. Run with ``SANDBOX_GATEWAY_CAPTURE_SECONDS=0.05`` (a 50 ms gateway) to see whether the
+    capture holds that row: held, the placements queue behind each other's gateway calls."""
+    from shop.models import Listing, Seller
+
+    listing = Listing.objects.create(seller=Seller.objects.first(), sku="BENCH-HOT", title="ベンチ用商品", price=1980,
+                                     stock=10**7, fulfilled_by="platform")
+    requests = []
+    for i in range(n):
+        body = {"customer": {"external_id": f"bench-hot-{i % 500}", "email": f"hot{i % 500}@example.jp",
+                             "name": "ベンチ"},
+                "items": [{"sku": listing.sku, "quantity": 1}], "shipping_speed": "standard",
+                "destination": {"type": "home", "postal_code": "100-0001", "prefecture": "東京都", "city": "千代田区",
+                                "address_line": "千代田1-1", "recipient_name": "山田", "phone": "03-1234-5678"},
+                "payment_method": "card", "card_token": "tok_visa"}
+        requests.append(("POST", "/api/v1/orders", json.dumps(body).encode(), ctx.headers("storefront")))
+    return requests
+
+
 @scenario("POST /konbini/payments/confirm", target=0.4)
 def _konbini_confirm(ctx: Context, n: int) -> list[Request]:
     """Each request pays a different pending konbini order at a Lawson register (with 8888)."""

@@ -13,7 +13,7 @@ class Payment(models.Model):
     """How an order is paid. Amounts in whole yen; refunds can never exceed what was captured."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "支払い待ち"  # konbini cash not yet paid, COD not yet collected
+        PENDING = "pending", "支払い待ち"  # konbini cash not yet paid, COD not yet collected, card capture in flight
         PAID = "paid", "支払い済み"
         VOIDED = "voided", "無効"  # cancelled before any money moved
 
@@ -149,6 +149,30 @@ class SandboxGatewayRefund(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "サンドボックス決済の返金"
+
+
+class SandboxGatewayCapture(models.Model):
+    """A capture the sandbox card gateway recorded: one row per idempotency key, like a real
+    gateway's charge. A repeated capture with the same key returns this row's reference and
+    moves no money twice; a void marks it ``voided`` (the money goes back). Tests count these
+    rows to prove "captured once" and "no money kept for an order that does not exist"."""
+
+    class Status(models.TextChoices):
+        CAPTURED = "captured", "売上確定"
+        DECLINED = "declined", "承認されず"
+        VOIDED = "voided", "取消"
+
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    token = models.CharField(max_length=40)
+    amount = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    calls = models.PositiveSmallIntegerField(default=1)
+    reference = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "サンドボックス決済の売上"
 
 
 class BankAccount(models.Model):

@@ -132,6 +132,7 @@ def pickup(*, order: Order, kind: str, actor, **details) -> OrderEvent:
 _STATUS_CAUSES = {
     "digital_delivery": gettext_lazy("デジタル商品の提供開始"),
     "review_approved": gettext_lazy("審査承認"),
+    "card_captured": gettext_lazy("カード決済完了"),
     "shipped": gettext_lazy("伝票番号 %(tracking_number)s"),
     "delivered": gettext_lazy("配達完了（%(location)s）"),
     "arrived_at_store": gettext_lazy("%(store)sに到着（受取可能）"),
@@ -146,7 +147,16 @@ _CANCEL_DETAILS = (
     ("inquiry_number", gettext_lazy("荷物 %(inquiry_number)s を返送、認証キー無効（手数料なし）")),
     ("report", gettext_lazy("不正報告 #%(report)s")),
     ("score", gettext_lazy("リスクスコア %(score)s")),
+    ("payment_failure_text", "%(payment_failure_text)s"),
 )
+# Why a card payment did not go through (a ``payment_failed`` cancellation's detail).
+_PAYMENT_FAILURES = {
+    "declined": gettext_lazy("カードが承認されませんでした"),
+    "failed": gettext_lazy("カード決済ができませんでした"),
+    "no_answer": gettext_lazy("決済サービスの応答がありませんでした"),
+    "not_recorded": gettext_lazy("決済の記録に失敗しました"),
+    "abandoned": gettext_lazy("カード決済が完了しないまま中断されました"),
+}
 _TEXTS = {
     K.PLACED: gettext_lazy("%(method_label)s %(total)s円"),
     K.KONBINI_CODE_VOIDED: gettext_lazy("%(chain_name)s %(number)s を無効化"),
@@ -187,6 +197,8 @@ def _values(params: dict) -> defaultdict:
         values["method_label"] = _method_label(params["method"])
     if "chain" in params:
         values["chain_name"] = _chain_name(params["chain"])
+    if params.get("payment_failure") in _PAYMENT_FAILURES:
+        values["payment_failure_text"] = str(_PAYMENT_FAILURES[params["payment_failure"]])
     if params.get("deadline"):
         values["deadline_local"] = f"{local(datetime.fromisoformat(params['deadline'])):%Y-%m-%d %H:%M}"
     return values
@@ -201,7 +213,7 @@ def describe(event: OrderEvent) -> str:
         cause = params.get("cause", "")
         if event.to_status == OrderStatus.CANCELLED and cause in CancellationReason.values:
             parts = [_("理由：%(reason)s") % {"reason": CancellationReason(cause).label}]
-            parts += [str(text) % values for key, text in _CANCEL_DETAILS if params.get(key) not in (None, "")]
+            parts += [str(text) % values for key, text in _CANCEL_DETAILS if values.get(key) not in (None, "")]
             return "、".join(parts)
         text = _STATUS_CAUSES.get(cause)
         return str(text) % values if text else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from backoffice.jobs import register
-from shop.services import messages
+from shop.services import messages, orders
 
 
 @register("send_pending_messages", every_seconds=settings.MESSAGE_RELAY_SECONDS, description="メッセージのメール送信")
@@ -14,3 +14,10 @@ def send_pending_messages(limit: int = 500) -> dict:
     left behind). Runs every ``MESSAGE_RELAY_SECONDS`` (default 5), so a customer's e-mail goes
     out within seconds of the transaction that created it."""
     return {"sent": messages.deliver_pending(limit=limit)}
+
+
+@register("card_orders_abandoned", every_seconds=300, description="カード決済が中断された注文の取消と売上取消")
+def cancel_abandoned_card_orders() -> dict:
+    """A placement that died between its two transactions left a card order waiting for its
+    capture: void the capture (if any) and cancel the order (``orders.CARD_CAPTURE_ABANDONED_AFTER``)."""
+    return {"cancelled": orders.cancel_abandoned_card_orders()}

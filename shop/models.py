@@ -91,6 +91,7 @@ class CancellationReason(models.TextChoices):
     SELLER_CANCELLED = "seller_cancelled", "出品者によるキャンセル"
     SUPPORT = "support", "サポートによるキャンセル"
     RISK_REJECTED = "risk_rejected", "審査により却下"
+    PAYMENT_FAILED = "payment_failed", "カード決済不成立"  # declined, or the gateway did not answer
 
 
 class ShippingSpeed(models.TextChoices):

@@ -68,6 +68,8 @@ CANCEL_RULES: dict[str, CancelRule] = {
     R.SELLER_CANCELLED: _BY_SUPPORT,
     R.RISK_REJECTED: CancelRule(frozenset({S.ON_HOLD})),  # SPEC §5: a held order rejected by review or score
     R.PAYMENT_EXPIRED: CancelRule(frozenset({S.PENDING_PAYMENT})),  # seed 003: 期限を過ぎると自動的にキャンセル
+    # A card order whose capture was declined, lost or never recorded (before anything shipped).
+    R.PAYMENT_FAILED: CancelRule(frozenset(NOT_YET_SHIPPED)),
     R.PICKUP_EXPIRED: CancelRule(frozenset({S.READY_FOR_PICKUP}), restock_after_shipment=True),  # seed 001
     R.COD_REFUSED: CancelRule(frozenset({S.SHIPPED}), restock_after_shipment=True),  # SPEC §5
     R.RETURNED: CancelRule(frozenset({S.SHIPPED, S.READY_FOR_PICKUP}), restock_after_shipment=True),

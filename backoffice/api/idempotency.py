@@ -3,15 +3,23 @@ with another body is 422 ``idempotency_key_reused``.
 
 The record is inserted first, inside the request's transaction. A concurrent request with the
 same key blocks on the unique index until the first commits, then replays its response.
+
+A handler that must not run inside one transaction (order placement: it commits, calls the card
+gateway with no transaction open, then commits again) is run with ``atomic=False``: requests
+with the same key are serialised by a lock that is not a transaction (a PostgreSQL session
+advisory lock, freed by the server if the process dies), and the response is stored once the
+handler is done.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from rest_framework.response import Response
 
 from backoffice.errors import DomainError, InvalidInput
@@ -36,8 +44,10 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     return response
 
 
-def idempotent(request, endpoint: str, handler: Callable[[], Response]) -> Response:
-    """Run ``handler`` once per (partner, endpoint, key); store and replay its response."""
+def idempotent(request, endpoint: str, handler: Callable[[], Response], *, atomic: bool = True) -> Response:
+    """Run ``handler`` once per (partner, endpoint, key); store and replay its response.
+
+    ``atomic=False``: the handler manages its own transactions (see the module docstring)."""
     key = request.META.get(HEADER)
     if key is None:
         return handler()
@@ -48,6 +58,8 @@ def idempotent(request, endpoint: str, handler: Callable[[], Response]) -> Respo
     existing = IdempotencyRecord.objects.filter(**lookup).first()
     if existing is not None and existing.status_code is not None:
         return _replay(existing, fingerprint)
+    if not atomic:
+        return _outside_transaction(lookup, fingerprint, handler)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -73,3 +85,47 @@ def idempotent(request, endpoint: str, handler: Callable[[], Response]) -> Respo
         record.body = response.data
         record.save(update_fields=["status_code", "body"])
         return response
+
+
+def _outside_transaction(lookup: dict, fingerprint: str, handler: Callable[[], Response]) -> Response:
+    with _serialised(lookup):
+        existing = IdempotencyRecord.objects.filter(**lookup).first()
+        if existing is not None and existing.status_code is not None:  # the request we waited for
+            return _replay(existing, fingerprint)
+        try:
+            response = handler()
+        except DomainError as exc:
+            response = Response(exc.as_body(), status=exc.status)
+            if exc.headers:  # clock-dependent (maintenance, retry later): not stored
+                for name, value in exc.headers.items():
+                    response[name] = value
+                return response
+        if response.status_code >= 500:
+            return response
+        IdempotencyRecord.objects.update_or_create(
+            **lookup, defaults={"fingerprint": fingerprint, "status_code": response.status_code, "body": response.data})
+        return response
+
+
+_PROCESS_LOCK_STRIPES = 64  # keys share a few locks: bounded memory, rare harmless waits
+_process_locks = [threading.Lock() for _ in range(_PROCESS_LOCK_STRIPES)]
+
+
+@contextmanager
+def _serialised(lookup: dict) -> Iterator[None]:
+    """One request per key at a time, without holding a transaction open: a PostgreSQL session
+    advisory lock (across processes; the server frees it if the process dies); elsewhere (the
+    embedded SQLite default, one process) a lock in this process."""
+    digest = hashlib.sha256(f"{lookup['partner'].pk}\0{lookup['endpoint']}\0{lookup['key']}".encode()).digest()
+    if connection.vendor != "postgresql":
+        with _process_locks[digest[0] % _PROCESS_LOCK_STRIPES]:
+            yield
+        return
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])

@@ -8,11 +8,15 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
+from backoffice.errors import Conflict, InvalidInput
 from backoffice.timeutil import now
 from fraud import rules
 from fraud.models import AddressReputation, CodRefusal
+from fraud.services import reports
+from fraud.services.reports import actor_name
+from fraud.services.reputations import reputation
 from shop.models import Order, PaymentMethod
 
 # --- normalisation --------------------------------------------------------------------------
@@ -139,19 +143,6 @@ def screen(fields: dict, payment_method: str) -> AddressScreen:
 
 # --- reputation -----------------------------------------------------------------------------
 
-def reputation(key: str, *, lock: bool = False) -> AddressReputation:
-    rep = AddressReputation.objects.filter(key=key).first()
-    if rep is None:
-        try:
-            with transaction.atomic():
-                rep = AddressReputation.objects.create(key=key)
-        except IntegrityError:
-            rep = AddressReputation.objects.get(key=key)
-    if lock:
-        rep = AddressReputation.objects.select_for_update(no_key=True).get(pk=rep.pk)
-    return rep
-
-
 def refusals_counting(rep: AddressReputation, at=None):
     """Refusals inside the 90-day window and after staff last lifted a block."""
     at = at or now()
@@ -165,8 +156,6 @@ def record_cod_refusal(order: Order) -> AddressReputation | None:
     """A COD parcel was refused at the door: count it; the 2nd in 90 days blocks COD there."""
     if order.payment_method != PaymentMethod.COD or not order.address_key:
         return None
-    from fraud.services import reports
-
     with transaction.atomic():
         rep = reputation(order.address_key, lock=True)
         if CodRefusal.objects.filter(order=order).exists():
@@ -194,9 +183,6 @@ def record_cod_refusal(order: Order) -> AddressReputation | None:
 
 def lift_cod_block(rep: AddressReputation, *, actor, reason: str) -> AddressReputation:
     """Staff lift a COD block; refusals before this moment no longer count towards a new one."""
-    from backoffice.errors import Conflict, InvalidInput
-    from fraud.services.reports import actor_name
-
     if not reason or not reason.strip():
         raise InvalidInput("解除の理由を入力してください。", code="required", field="reason")
     with transaction.atomic():

@@ -3,7 +3,8 @@
 One staff action (also triggered by the storefront's ``secure_account: true``): cancel every
 reported order not yet shipped — digital ones included — with refunds through the refunds
 service, revoke sessions, require a password reset, freeze the gift-card balance until the
-report is closed. One transaction; each step on the report's timeline; idempotent.
+report is closed (``reports`` unfreezes it when the report closes). One transaction; each step
+on the report's timeline; idempotent.
 """
 
 from __future__ import annotations
@@ -105,21 +106,6 @@ def _freeze_gift_card(report: Report, customer: Customer, actor) -> None:
     giftcards.set_frozen(customer=customer, frozen=True, reason=f"{FREEZE_REASON_PREFIX}{report.pk}")
     record(report, "gift_card_frozen", actor, f"ギフト券残高（{account.balance:,}円）を報告の完了まで凍結")
     report.gift_card_frozen = True
-
-
-def release_gift_card(report: Report, *, actor) -> None:
-    """The report closed: unfreeze the balance unless another open report still holds it.
-
-    Called by ``reports.resolve/dismiss`` inside their transaction with customer and report locked.
-    """
-    Report.objects.filter(pk=report.pk).update(gift_card_frozen=False)
-    report.gift_card_frozen = False
-    still_held = reports.open_reports_of(report.customer).filter(gift_card_frozen=True).exclude(pk=report.pk)
-    if still_held.exists():
-        record(report, "gift_card_still_frozen", actor, "他の未完了の報告があるためギフト券残高の凍結を継続")
-        return
-    giftcards.set_frozen(customer=report.customer, frozen=False)
-    record(report, "gift_card_unfrozen", actor, "報告の完了によりギフト券残高の凍結を解除")
 
 
 def report_unauthorized_order(*, customer: Customer, orders: list[Order], secure_account: bool, description: str,

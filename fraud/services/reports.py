@@ -19,6 +19,8 @@ from backoffice.errors import Conflict, InvalidInput
 from backoffice.timeutil import now
 from fraud import rules
 from fraud.models import OPEN_REPORT_STATUSES, Report, ReportCheck, ReportEvent, ReportPriority, ReportStatus, ReportType
+from fraud.services.reputations import reputation
+from payments.services import giftcards
 from shop.models import Customer, Order, Seller
 
 R = ReportStatus
@@ -93,9 +95,7 @@ def _lock_subjects(customer: Customer | None, seller: Seller | None, address_key
     if seller is not None:
         list(Seller.objects.select_for_update(no_key=True).filter(pk=seller.pk).values_list("pk"))
     if address_key:
-        from fraud.services import addresses
-
-        addresses.reputation(address_key, lock=True)
+        reputation(address_key, lock=True)
 
 
 def _link(report: Report, actor) -> None:
@@ -233,10 +233,21 @@ def _close(report: Report, to_status: str, *, actor, note: str) -> Report:
                 )
         _move(report, to_status, actor, note)
         if report.gift_card_frozen:
-            from fraud.services import playbook
-
-            playbook.release_gift_card(report, actor=actor)
+            _release_gift_card(report, actor=actor)
     return report
+
+
+def _release_gift_card(report: Report, *, actor) -> None:
+    """The report closed: unfreeze the balance the playbook froze (``playbook.secure_account``)
+    unless another open report still holds it. Runs inside ``_close`` with customer and report locked."""
+    Report.objects.filter(pk=report.pk).update(gift_card_frozen=False)
+    report.gift_card_frozen = False
+    still_held = open_reports_of(report.customer).filter(gift_card_frozen=True).exclude(pk=report.pk)
+    if still_held.exists():
+        record(report, "gift_card_still_frozen", actor, "他の未完了の報告があるためギフト券残高の凍結を継続")
+        return
+    giftcards.set_frozen(customer=report.customer, frozen=False)
+    record(report, "gift_card_unfrozen", actor, "報告の完了によりギフト券残高の凍結を解除")
 
 
 def open_reports_of(customer: Customer):

@@ -1,9 +1,12 @@
-"""Screening at order placement (SPEC §5): the address check, the risk score, and what the
-score does to the new order. Called by ``shop.services.orders.place``.
+"""Screening at order placement (SPEC §5): the address check and the risk score. Called by
+``shop.services.orders.place``, which owns the orchestration: screening returns a verdict (the
+``Assessment``: score, fired rules, hold, reject) and placement acts on it — it cancels a
+rejected order itself, so this module never calls back into the order services.
 
-    screen_address()  before anything is written: address key, Japan Post check, COD refusals
-    assess()          inside placement's transaction, before the order row exists
-    settle()          right after the order is created: timeline, hold report or rejection
+    screen_address()    before anything is written: address key, Japan Post check, COD refusals
+    assess()            inside placement's transaction, before the order row exists: the verdict
+    settle()            right after the order is created: timeline, the review report when held
+    record_rejection()  after placement cancelled a rejected order: the report's timeline
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from fraud.models import OPEN_REPORT_STATUSES, CodRefusal, LoginEvent, Report, R
 from fraud.services import addresses, reports
 from fraud.services.addresses import AddressScreen
 from shop import events
-from shop.models import CancellationReason, Customer, Order, PaymentMethod
+from shop.models import Customer, Order, PaymentMethod
 
 screen_address = addresses.screen
 
@@ -118,27 +121,25 @@ def order_fields(assessment: Assessment) -> dict:
 
 
 def settle(order: Order, assessment: Assessment, *, actor: str) -> Report | None:
-    """After the order row exists (status ``on_hold`` when held): put the score on the timeline,
-    open the ``risk_review`` report, and reject (cancel) at ≥ 90. Returns the review report."""
+    """After the order row exists (status ``on_hold`` when held): put the score on the timeline
+    and open the ``risk_review`` report. Returns the report (None when nothing holds the order).
+    A rejected order (≥ 90) is cancelled by the caller, then ``record_rejection`` is called."""
     if assessment.fired:
         events.risk_assessed(order=order, score=assessment.score, fired=assessment.fired)
     if not assessment.hold:
         return None
     verdict = "自動却下" if assessment.reject else "審査のため保留"
-    report = reports.open_report(
+    return reports.open_report(
         type=ReportType.RISK_REVIEW, customer=order.customer, orders=[order], actor="system",
         description=f"注文 {order.number}：リスクスコア {assessment.score}（{verdict}）\n{assessment.in_words()}",
     )
-    if assessment.reject:
-        from shop.services import orders
 
-        orders.cancel(order, reason=CancellationReason.RISK_REJECTED, actor="system", score=assessment.score)
-        order.refresh_from_db()
-        reports.record(report, "order_rejected", "system",
-                       f"リスクスコア {assessment.score} のため注文 {order.number} を自動キャンセル", order=order)
-        reports.complete_check(report, code="decided_order", actor="system")
-    return report
 
+def record_rejection(report: Report, order: Order, assessment: Assessment) -> None:
+    """The rejected order is cancelled: say so on its review report and decide the report's check."""
+    reports.record(report, "order_rejected", "system",
+                   f"リスクスコア {assessment.score} のため注文 {order.number} を自動キャンセル", order=order)
+    reports.complete_check(report, code="decided_order", actor="system")
 
 
 def install_default_rules() -> int:

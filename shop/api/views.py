@@ -58,7 +58,8 @@ class OrderCreateView(APIView):
 
     @extend_schema(request=s.OrderIn, responses={201: s.OrderCreated})
     def post(self, request):
-        return idempotent(request, "orders.create", lambda: self._place(request))
+        # atomic=False: placement commits before the card is captured (orders.place).
+        return idempotent(request, "orders.create", lambda: self._place(request), atomic=False)
 
     def _place(self, request):
         data = validated(s.OrderIn, request.data)

@@ -12,7 +12,7 @@ from backoffice.timeutil import now
 from fraud import rules
 from fraud.models import Report, ReportType, RiskRule
 from fraud.services import reports
-from payments.models import Payment, Refund
+from payments.models import Payment, Refund, SandboxGatewayCapture
 from shop.models import Listing
 from tests.factories import HOME, ListingFactory, place
 from tests.fraud.helpers import OSAKA, fired, login, only_weights, refuse_cod
@@ -253,6 +253,16 @@ def test_score_70_is_held_with_a_risk_review_report():
     assert "70" in report.description
 
 
+def test_a_held_card_order_is_captured_once_and_stays_held_until_reviewed():
+    only_weights(new_address=rules.RISK_HOLD_AT)
+    order = place(ListingFactory(price=2500))
+    order.refresh_from_db()
+    assert order.status == "on_hold"
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.captured_amount) == ("paid", 2500)
+    assert SandboxGatewayCapture.objects.get().status == "captured"
+
+
 def test_score_89_is_held_not_cancelled():
     only_weights(new_address=rules.RISK_REJECT_AT - 1)
     assert place(ListingFactory()).status == "on_hold"
@@ -268,6 +278,7 @@ def test_score_90_is_created_then_cancelled_with_stock_released_and_the_card_nev
     assert listing.stock == 5
     payment = Payment.objects.get(order=order)
     assert (payment.status, payment.captured_amount, payment.gateway_reference) == ("voided", 0, "")
+    assert not SandboxGatewayCapture.objects.exists()  # the gateway was never called
     assert not Refund.objects.filter(order=order).exists()  # nothing taken, nothing to give back
     report = Report.objects.get()
     assert report.type == ReportType.RISK_REVIEW and report.checks.filter(code="decided_order").exists()

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core import mail
 
-from payments.models import GiftCardEntry, Payment
+from payments.models import GiftCardEntry, Payment, SandboxGatewayCapture
 from payments.services import giftcards
 from shop.jobs import send_pending_messages
 from shop.models import Customer, Listing, Message, Order
@@ -42,7 +42,9 @@ def test_order_resource_has_the_contract_shape(storefront):
     assert body["lines"] == [{"sku": listing.sku, "title": listing.title, "quantity": 1, "unit_price": 500}]
     assert body["destination"]["postal_code"] == "100-0001" and body["destination"]["phone"] == "+819012345678"
     assert body["payment"] == {"method": "card", "status": "paid", "deadline": None, "konbini": None}
-    assert body["timeline"][0]["kind"] == "placed" and body["timeline"][0]["to_status"] == "processing"
+    # Placed awaiting the capture (nothing ships before it), then moved on once it is recorded.
+    assert [(e["kind"], e["from_status"], e["to_status"]) for e in body["timeline"] if e["to_status"]] == [
+        ("placed", None, "pending_payment"), ("status_changed", "pending_payment", "processing")]
     assert body["timeline"][0]["at"].endswith("+09:00")
 
 
@@ -62,15 +64,28 @@ def test_customer_is_created_then_updated_by_external_id(storefront):
     assert customer.email == "new@example.jp" and customer.orders.count() == 2
 
 
-def test_declined_card_is_402_and_writes_nothing(storefront):
+def test_declined_card_is_402_stock_back_and_nothing_charged(storefront):
+    # The order is committed before the gateway is called (orders.place), so a decline cancels
+    # it: the stock comes back, nothing is captured, and the customer's history does not show it.
     listing = ListingFactory(stock=5)
     payload = order_payload(listing)
     payload["card_token"] = "tok_declined"
     r = storefront.json("post", "/api/v1/orders", payload)
     assert r.status_code == 402 and r.json()["code"] == "card_declined"
     listing.refresh_from_db()
-    assert listing.stock == 5 and not Order.objects.exists()
-    assert not Customer.objects.exists()  # not even the customer upsert
+    assert listing.stock == 5
+    order = Order.objects.get()
+    assert (order.status, order.cancellation_reason) == ("cancelled", "payment_failed")
+    assert order.payment.status == "voided" and order.payment.captured_amount == 0
+    assert not SandboxGatewayCapture.objects.filter(status="captured").exists()
+    assert not order.refunds.exists()
+    assert storefront.get("/api/v1/customers/cust-1/orders").json()["results"] == []
+
+
+def test_a_refused_payment_method_writes_nothing_not_even_the_customer(storefront):
+    r = storefront.json("post", "/api/v1/orders", order_payload(ListingFactory(), method="gift_card"))
+    assert r.status_code == 400 and r.json()["code"] == "payment_method_unavailable"
+    assert not Order.objects.exists() and not Customer.objects.exists()
 
 
 def test_konbini_order_waits_for_payment_with_a_deadline_and_two_messages(storefront):

@@ -276,7 +276,8 @@ def test_a_refused_request_is_replayed_as_refused(storefront):
     payload["card_token"] = "tok_declined"
     first = storefront.json("post", "/api/v1/orders", payload, HTTP_IDEMPOTENCY_KEY="k-2")
     again = storefront.json("post", "/api/v1/orders", payload, HTTP_IDEMPOTENCY_KEY="k-2")
-    assert first.status_code == again.status_code == 402 and not Order.objects.exists()
+    assert first.status_code == again.status_code == 402 and again["Idempotent-Replayed"] == "true"
+    assert Order.objects.get().status == "cancelled"  # the decline cancelled it; the replay placed nothing
 
 
 # --- commands and health ---------------------------------------------------------------------
