@@ -95,7 +95,7 @@ def base_context() -> Context:
     ctx = Context()
     make_partner(ctx, "storefront", "storefront")
     make_partner(ctx, "warehouse", "warehouse")
-    make_partner(ctx, "carrier", "carrier")
+    make_partner(ctx, "carrier", "carrier", carrier="yamato")
     for chain in ("lawson", "familymart", "seven_eleven"):
         make_partner(ctx, chain, "konbini_chain", chain=chain)
     make_partner(ctx, "seller", "seller", seller=Seller.objects.create(name="bench seller"))

@@ -13,11 +13,13 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from backoffice.api.guards import TooDeep
 from backoffice.errors import DomainError, error_body
 
 log = logging.getLogger(__name__)
 
 _GENERIC = {
+    TooDeep: ("too_deep", TooDeep.default_detail),
     exceptions.ParseError: ("malformed_json", "JSONの形式が正しくありません。"),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", "Content-Type は application/json を指定してください。"),
     exceptions.NotAuthenticated: ("unauthorized", "APIキーが必要です。"),

@@ -71,7 +71,8 @@ class Command(BaseCommand):
                                        ("carrier", "ヤマト運輸", "", None), ("konbini_chain", "ローソン", "lawson", None),
                                        ("konbini_chain", "ファミリーマート", "familymart", None),
                                        ("seller", seller.name, "", seller)]:
-            partner = Partner(kind=kind, name=name, chain=chain, seller=sel)
+            partner = Partner(kind=kind, name=name, chain=chain, seller=sel,
+                              carrier="yamato" if kind == "carrier" else "")
             partner.issue_key()
             partner.save()
         self.log(f"sellers: 2, listings: {len(rows)}, partners: 6 (keys: python manage.py create_partner)")
