@@ -46,9 +46,9 @@ def _declared_length(meta) -> int:
 def refusal(request):
     """The guard's answer for this request, or None when it may go on."""
     meta = request.META
-    raw_path = meta.get("PATH_INFO", "")
+    raw_path, query = meta.get("PATH_INFO", ""), meta.get("QUERY_STRING", "")
     path = unquote(raw_path) if "%" in raw_path else raw_path
-    if limits.CONTROL_CHARACTERS.search(path) or limits.CONTROL_CHARACTERS.search(meta.get("QUERY_STRING", "")):
+    if limits.CONTROL_CHARACTERS.search(path) or limits.CONTROL_CHARACTERS.search(unquote(query)):
         return _refuse(request, 400, *_BAD_CHARACTERS, field="path")
     if any(len(segment) > limits.MAX_PATH_SEGMENT_LENGTH for segment in path.split("/")):
         return _refuse(request, 400, *_BAD_PATH, field="path")
