@@ -126,3 +126,12 @@ def test_seed_demo_refuses_to_make_demo_users_in_production():
     with pytest.raises(CommandError):
         call_command("seed_demo")
     assert not User.objects.filter(username="admin").exists()
+
+
+@pytest.mark.parametrize("language, text", [("ja", "ログインが制限されています"), ("en", "Log-in temporarily blocked")])
+def test_the_lockout_page_speaks_the_consoles_languages(sato, language, text):
+    client = Client()
+    client.cookies["django_language"] = language
+    for i in range(5):
+        r = _login(client, "/staff/login/", "sato", f"wrong-{i}")
+    assert r.status_code == 429 and text in r.content.decode()
