@@ -17,7 +17,6 @@ import codecs
 import json
 from urllib.parse import unquote
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -57,8 +56,13 @@ def refusal(request):
             header = name[5:].replace("_", "-").title()
             return _refuse(request, 400, *_BAD_CHARACTERS, field=header)
     if _declared_length(meta) > limits.MAX_BODY_BYTES:
-        return _refuse(request, 413, *_TOO_LARGE)
+        return too_large(request)
     return None
+
+
+def too_large(request):
+    """The 413 answer, also for a body Django finds too big while reading it (``RequestDataTooBig``)."""
+    return _refuse(request, 413, *_TOO_LARGE)
 
 
 class InputGuardMiddleware:
@@ -69,11 +73,6 @@ class InputGuardMiddleware:
 
     def __call__(self, request):
         return refusal(request) or self.get_response(request)
-
-    def process_exception(self, request, exception):
-        if isinstance(exception, RequestDataTooBig):
-            return _refuse(request, 413, *_TOO_LARGE)
-        return None
 
 
 def depth_of(value) -> int:

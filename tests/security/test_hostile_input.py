@@ -51,6 +51,15 @@ def test_a_10_mb_body_is_413_json(storefront):
     assert not Order.objects.exists()
 
 
+def test_a_body_django_finds_too_big_while_reading_is_413_json_too(rf):
+    from django.core.exceptions import RequestDataTooBig
+
+    from backoffice.api.errors import ApiExceptionMiddleware
+
+    response = ApiExceptionMiddleware(lambda r: None).process_exception(rf.post("/api/v1/orders"), RequestDataTooBig())
+    assert response.status_code == 413 and json.loads(response.content)["code"] == "payload_too_large"
+
+
 def test_a_body_just_under_the_limit_is_read(storefront):
     body = json.dumps({"x": "a" * (limits.MAX_BODY_BYTES - 100)})
     r = storefront.post("/api/v1/orders", data=body, content_type="application/json")
