@@ -25,9 +25,10 @@ MAX_JSON_DEPTH = 32
 # A path segment longer than this is no identifier of ours (the longest, an order number with
 # hyphens, is 19 characters; an external id at most 64).
 MAX_PATH_SEGMENT_LENGTH = 100
-# C0 controls (NUL included) and DEL never belong in a path, a header or a text field; tab, line
-# feed and carriage return are allowed in free text only.
+# C0 controls (NUL included) and DEL never belong in a path, a header or a text field; a header
+# value may contain a tab (HTTP allows it), free text also line feed and carriage return.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+HEADER_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 TEXT_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # --- times partners report -------------------------------------------------------------------

@@ -52,7 +52,7 @@ def refusal(request):
     if any(len(segment) > limits.MAX_PATH_SEGMENT_LENGTH for segment in path.split("/")):
         return _refuse(request, 400, *_BAD_PATH, field="path")
     for name, value in meta.items():
-        if name.startswith("HTTP_") and isinstance(value, str) and limits.CONTROL_CHARACTERS.search(value):
+        if name.startswith("HTTP_") and isinstance(value, str) and limits.HEADER_CONTROL_CHARACTERS.search(value):
             header = name[5:].replace("_", "-").title()
             return _refuse(request, 400, *_BAD_CHARACTERS, field=header)
     if _declared_length(meta) > limits.MAX_BODY_BYTES:

@@ -219,3 +219,9 @@ def test_a_safe_sku_can_be_patched_by_its_own_path(seller_client):
     body = {"sku": "Tea_01.green-A", "title": "お茶", "price": 100, "stock": 1, "fulfilled_by": "seller"}
     assert seller_client.json("post", "/api/v1/listings", body).status_code == 201
     assert seller_client.json("patch", "/api/v1/listings/Tea_01.green-A", {"price": 120}).json()["price"] == 120
+
+
+def test_a_control_character_in_any_header_is_400_but_a_tab_is_allowed(storefront):
+    assert _error(storefront.get("/api/v1/ping", HTTP_USER_AGENT="curl\x01"), 400, "invalid_characters")["field"] == \
+        "User-Agent"
+    assert storefront.get("/api/v1/ping", HTTP_USER_AGENT="curl\t8.0").status_code == 200
