@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from payments.konbini.chains import CHAIN_CHOICES
+from shop.models import Shipment
 
 
 class Partner(models.Model):
@@ -26,6 +27,8 @@ class Partner(models.Model):
     name = models.CharField("名前", max_length=100)
     kind = models.CharField("種別", max_length=20, choices=Kind.choices)
     chain = models.CharField("チェーン", max_length=20, choices=CHAIN_CHOICES, blank=True)
+    # A carrier partner's identity: the ``carrier`` code of the shipments it may post events for.
+    carrier = models.CharField("配送業者コード", max_length=10, choices=Shipment.Carrier.choices, blank=True)
     seller = models.OneToOneField("shop.Seller", null=True, blank=True, on_delete=models.PROTECT, related_name="partner")
     key_digest = models.CharField(max_length=64, unique=True, editable=False)
     key_prefix = models.CharField("キー先頭", max_length=8, editable=False)
@@ -40,6 +43,13 @@ class Partner(models.Model):
             ),
             models.CheckConstraint(
                 condition=~models.Q(kind="seller") | models.Q(seller__isnull=False), name="partner_seller_has_seller"
+            ),
+            # An active carrier always has its code; a code only on a carrier. (Carrier keys made
+            # before carriers had an identity were deactivated by migration 0002 unless named.)
+            models.CheckConstraint(
+                condition=models.Q(kind="carrier", carrier__gt="") | models.Q(kind="carrier", active=False)
+                | (~models.Q(kind="carrier") & models.Q(carrier="")),
+                name="partner_carrier_has_code",
             ),
         ]
 

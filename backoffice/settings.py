@@ -8,19 +8,44 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
+
+def _dev_secret_key(path: Path) -> str:
+    """A random key kept in ``path`` (outside production mode only), made on first use."""
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 env = environ.Env(
     DEBUG=(bool, False),
-    ALLOWED_HOSTS=(list, ["*"]),
 )
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
+# Production mode (issue 12): DJANGO_SECURE=true turns on HSTS, the HTTPS redirect and Secure
+# cookies, and makes SECRET_KEY and ALLOWED_HOSTS required (no defaults). `manage.py check
+# --deploy` is clean in that mode (tests/security/test_deploy_settings.py).
+PRODUCTION = env.bool("DJANGO_SECURE", default=False)
 DEBUG = env("DEBUG")
-ALLOWED_HOSTS = env("ALLOWED_HOSTS")
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECURE=true と DEBUG=true は同時に指定できません。")
+    SECRET_KEY = env.str("SECRET_KEY")  # ImproperlyConfigured when missing
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured("DJANGO_SECURE=true では ALLOWED_HOSTS にホスト名を列挙してください（* は不可）。")
+else:
+    # Development, tests and the demo: no key is published with the code; a random one is made
+    # once per checkout (var/secret_key) unless SECRET_KEY is given.
+    SECRET_KEY = env.str("SECRET_KEY", default="") or _dev_secret_key(VAR_DIR / "secret_key")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,10 +66,12 @@ INSTALLED_APPS = [
     "pickup",
     "fraud",
     "staff",
+    "axes",  # staff log-in lockout (django-axes): last, as its docs ask
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backoffice.api.guards.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -54,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backoffice.api.errors.ApiExceptionMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -97,8 +125,45 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- staff log-in lockout (django-axes) ------------------------------------------------------
+# /staff/login/ and /admin/login/ both authenticate through Django auth, so axes guards both.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Decision: 5 wrong passwords lock that user name, and (separately) that IP address, for 15
+# minutes; a right password resets the user's count. Staff can unlock in the admin (アクセス試行).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "staff/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False  # no banner on every manage.py command (create_partner prints the key last)
+
+# --- transport security (on in production mode; each can be set on its own) -----------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's plain-HTTP probe
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
+SESSION_COOKIE_HTTPONLY = True
+# TLS ends at the proxy, which says so in X-Forwarded-Proto (only trust it behind such a proxy).
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- hostile input (values in backoffice.limits; tests/security pins they agree) -------------
+# = backoffice.limits.MAX_BODY_BYTES: Django refuses to read a larger body (RequestDataTooBig → 413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
@@ -121,7 +186,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["backoffice.api.auth.PartnerKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["backoffice.api.auth.IsPartner"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["backoffice.api.guards.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backoffice.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -95,7 +95,7 @@ def base_context() -> Context:
     ctx = Context()
     make_partner(ctx, "storefront", "storefront")
     make_partner(ctx, "warehouse", "warehouse")
-    make_partner(ctx, "carrier", "carrier")
+    make_partner(ctx, "carrier", "carrier", carrier="yamato")
     for chain in ("lawson", "familymart", "seven_eleven"):
         make_partner(ctx, chain, "konbini_chain", chain=chain)
     make_partner(ctx, "seller", "seller", seller=Seller.objects.create(name="bench seller"))
@@ -196,8 +196,12 @@ def _konbini_confirm(ctx: Context, n: int) -> list[Request]:
     from payments.konbini.codes import new_number
     from payments.konbini.models import PaymentCode
     from payments.models import Payment
+    from pickup.models import Store
 
     lawson = CHAINS["lawson"]
+    # The register's store must be in Lawson's store master (issue 12).
+    Store.objects.get_or_create(code="LS0001", defaults={"chain": "lawson", "name": "ローソン レジ店",
+                                                         "prefecture": "東京都", "address": "千代田区1-1"})
     pending = place_orders(n, method="konbini")
     numbers: set[str] = set()
     while len(numbers) < len(pending):

@@ -37,7 +37,7 @@ from backoffice.errors import NotFound
 from backoffice.models import Partner
 from payments.models import BankAccount
 from payments.services import bank, refunds
-from shop.services import customers, orders
+from shop import scopes
 
 
 class BankAccountIn(serializers.Serializer):
@@ -63,14 +63,14 @@ class BankAccountView(APIView):
 
     @extend_schema(responses={200: BankAccountOut})
     def get(self, request, external_id):
-        account = BankAccount.objects.filter(customer=customers.get(external_id)).first()
+        account = bank.account_of(scopes.customer_for(request.auth, external_id))
         if account is None:
             raise NotFound("返金用口座が登録されていません。", code="bank_account_not_found")
         return Response(BankAccountOut(account).data)
 
     @extend_schema(request=BankAccountIn, responses={200: BankAccountOut})
     def put(self, request, external_id):
-        customer = customers.get(external_id)
+        customer = scopes.customer_for(request.auth, external_id)
         account = bank.set_bank_account(customer=customer, **validated(BankAccountIn, request.data))
         return Response(BankAccountOut(account).data)
 
@@ -103,6 +103,6 @@ class OrderReturnView(APIView):
     def _return(self, request, number):
         data = validated(ReturnIn, request.data)
         lines = [(line["sku"], line["quantity"]) for line in data["lines"]] if "lines" in data else None
-        refund = refunds.refund_return(order=orders.get_order(number), lines=lines, amount=data.get("amount"),
+        refund = refunds.refund_return(order=scopes.order_for(request.auth, number), lines=lines, amount=data.get("amount"),
                                        reference=data["reference"], actor=Actor.partner(request.auth))
         return Response(ReturnOut(refund).data, status=201)

@@ -62,6 +62,10 @@ _KONBINI_PROVIDERS: list = []
 _PICKUP_PROVIDERS: list = []
 
 
+def order_status(order_id: int) -> str:
+    return Order.objects.values_list("status", flat=True).get(pk=order_id)
+
+
 def order_summary(order: Order) -> dict:
     return {"order_number": order.number, "status": order.status,
             "cancellation_reason": order.cancellation_reason or None, "total": order.total,

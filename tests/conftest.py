@@ -33,10 +33,13 @@ class PartnerClient(APIClient):
         return getattr(self, method)(path, data=data, format="json", **extra)
 
 
-def _partner(kind: str, name: str, chain: str = "", seller: Seller | None = None) -> tuple[Partner, str]:
+def _partner(kind: str, name: str, chain: str = "", seller: Seller | None = None,
+             carrier: str = "") -> tuple[Partner, str]:
     if kind == Partner.Kind.SELLER and seller is None:
         seller = Seller.objects.create(name=name)
-    partner = Partner(kind=kind, name=name, chain=chain, seller=seller)
+    if kind == Partner.Kind.CARRIER and not carrier:
+        carrier = "yamato"  # a carrier partner is one carrier's identity (API.md --carrier)
+    partner = Partner(kind=kind, name=name, chain=chain, seller=seller, carrier=carrier)
     key = partner.issue_key()
     partner.save()
     return partner, key
@@ -44,8 +47,9 @@ def _partner(kind: str, name: str, chain: str = "", seller: Seller | None = None
 
 @pytest.fixture
 def make_client(db):
-    def make(kind: str, name: str | None = None, chain: str = "", seller: Seller | None = None) -> PartnerClient:
-        partner, key = _partner(kind, name or f"{kind}-{chain or 'x'}", chain, seller)
+    def make(kind: str, name: str | None = None, chain: str = "", seller: Seller | None = None,
+             carrier: str = "") -> PartnerClient:
+        partner, key = _partner(kind, name or f"{kind}-{chain or carrier or 'x'}", chain, seller, carrier)
         client = PartnerClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
         client.partner = partner

@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from backoffice.api.guards import TooDeep, too_large
 from backoffice.errors import DomainError, error_body
 
 log = logging.getLogger(__name__)
 
 _GENERIC = {
+    TooDeep: ("too_deep", TooDeep.default_detail),
     exceptions.ParseError: ("malformed_json", "JSONの形式が正しくありません。"),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", "Content-Type は application/json を指定してください。"),
     exceptions.NotAuthenticated: ("unauthorized", "APIキーが必要です。"),
@@ -105,6 +108,8 @@ class ApiExceptionMiddleware:
             return None
         if isinstance(exception, DomainError):
             return JsonResponse(exception.as_body(), status=exception.status, headers=exception.headers)
+        if isinstance(exception, RequestDataTooBig):
+            return too_large(request)
         log.exception("unhandled error on %s", request.path)
         return JsonResponse(
             error_body("internal_error", "システムエラーが発生しました。時間をおいて再度お試しください。"), status=500

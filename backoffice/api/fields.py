@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rest_framework import serializers
+
+from backoffice import limits
+from backoffice.errors import InvalidInput
 
 
 class StrictCharField(serializers.CharField):
-    default_error_messages = {"invalid": "文字列で指定してください。"}
+    """A string; control characters other than tab and line breaks are refused (``limits``)."""
+
+    default_error_messages = {"invalid": "文字列で指定してください。",
+                              "invalid_characters": "使用できない制御文字が含まれています。"}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        if limits.TEXT_CONTROL_CHARACTERS.search(data):
+            self.fail("invalid_characters")
         return super().to_internal_value(data)
+
+
+def limit(check, value, field: str | None = None):
+    """Run one of ``backoffice.limits``' checks inside a serializer: its error becomes a field error."""
+    try:
+        return check(value, field=field) if field else check(value)
+    except InvalidInput as exc:
+        error = serializers.ErrorDetail(exc.message, code=exc.code)
+        raise serializers.ValidationError({field: error} if field else error) from None
+
+
+class ReportedTimeField(serializers.DateTimeField):
+    """A time a partner reports (a payment, a carrier scan): within ``max_age`` of now (``limits``)."""
+
+    def __init__(self, *, max_age: timedelta, **kwargs):
+        self.max_age = max_age
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        at = super().to_internal_value(value)
+        return limit(lambda v: limits.check_time_window(v, field=self.field_name, max_age=self.max_age), at)
 
 
 class StrictIntegerField(serializers.IntegerField):

@@ -1,6 +1,10 @@
 """``Idempotency-Key`` (API.md): the same key and body replay the first response; the same key
 with another body is 422 ``idempotency_key_reused``.
 
+A key is scoped to the partner and the exact request path: the same key sent to
+``POST /orders/A/returns`` and ``POST /orders/B/returns`` names two different requests (the
+order number is part of what is asked), so B never replays A's refund.
+
 The record is inserted first, inside the request's transaction. A concurrent request with the
 same key blocks on the unique index until the first commits, then replays its response.
 
@@ -44,8 +48,19 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     return response
 
 
+_SCOPE_MAX_LENGTH = IdempotencyRecord._meta.get_field("endpoint").max_length
+
+
+def _scope(endpoint: str, path: str) -> str:
+    """``endpoint`` + the request path (which names the resource), within the column's length."""
+    scope = f"{endpoint} {path}"
+    if len(scope) > _SCOPE_MAX_LENGTH:
+        scope = f"{endpoint} sha256:{hashlib.sha256(path.encode()).hexdigest()}"
+    return scope
+
+
 def idempotent(request, endpoint: str, handler: Callable[[], Response], *, atomic: bool = True) -> Response:
-    """Run ``handler`` once per (partner, endpoint, key); store and replay its response.
+    """Run ``handler`` once per (partner, endpoint and path, key); store and replay its response.
 
     ``atomic=False``: the handler manages its own transactions (see the module docstring)."""
     key = request.META.get(HEADER)
@@ -54,7 +69,7 @@ def idempotent(request, endpoint: str, handler: Callable[[], Response], *, atomi
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput("Idempotency-Keyは1〜255文字で指定してください。", code="invalid", field="Idempotency-Key")
     fingerprint = _fingerprint(request.data)
-    lookup = {"partner": request.auth, "endpoint": endpoint, "key": key}
+    lookup = {"partner": request.auth, "endpoint": _scope(endpoint, request.path), "key": key}
     existing = IdempotencyRecord.objects.filter(**lookup).first()
     if existing is not None and existing.status_code is not None:
         return _replay(existing, fingerprint)

@@ -14,9 +14,8 @@ from backoffice.models import Partner
 from fraud.api import serializers as s
 from fraud.models import Report
 from fraud.services import accounts, logins, playbook, reports
-from shop import selectors
-from shop.api.views import visible_order
-from shop.services import customers, orders
+from shop import scopes, selectors
+from shop.services import orders
 
 K = Partner.Kind
 
@@ -54,12 +53,12 @@ class ReportCreateView(APIView):
             found = []
             if data.get("order_number"):
                 # Only an order the seller is party to; any other is "not found" (no leak).
-                found = [visible_order(partner, data["order_number"])]
+                found = [scopes.order_for(partner, data["order_number"], field="order_number")]
             report = reports.open_report(type=data["type"], orders=found, seller=partner.seller,
                                          description=data["description"], actor=actor)
         else:
             data = validated(s.StorefrontReportIn, request.data)
-            customer = customers.get(data["customer_external_id"])
+            customer = scopes.customer_for(partner, data["customer_external_id"], field="customer_external_id")
             found = []
             for number in data["order_numbers"]:
                 found.append(orders.get_customer_order(number, customer, field="order_numbers"))
@@ -78,7 +77,7 @@ class LoginEventCreateView(APIView):
 
     @extend_schema(request=s.LoginEventIn, responses={201: dict})
     def post(self, request, external_id):
-        customer = customers.get(external_id)
+        customer = scopes.customer_for(request.auth, external_id)
         data = validated(s.LoginEventIn, request.data)
         event = logins.record_login(customer=customer, **data)
         return Response({"new_device": event.new_device, "occurred_at": selectors._iso(event.occurred_at)},
@@ -97,7 +96,7 @@ class CustomerView(APIView):
 
     @extend_schema(responses={200: s.CustomerOut})
     def get(self, request, external_id):
-        return Response(customer_representation(customers.get(external_id)))
+        return Response(customer_representation(scopes.customer_for(request.auth, external_id)))
 
 
 class PasswordResetView(APIView):
@@ -107,7 +106,7 @@ class PasswordResetView(APIView):
 
     @extend_schema(request=s.PasswordResetIn, responses={200: s.CustomerOut})
     def post(self, request, external_id):
-        customer = customers.get(external_id)
+        customer = scopes.customer_for(request.auth, external_id)
         data = validated(s.PasswordResetIn, request.data)
         accounts.redeem_password_reset(customer, data["token"])
         return Response(customer_representation(customer))

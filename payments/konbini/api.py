@@ -8,15 +8,23 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice import limits
 from backoffice.actors import Actor
-from backoffice.api.fields import MAX_YEN, NumberStringField, StrictCharField, StrictIntegerField, validated
+from backoffice.api.fields import (
+    MAX_YEN,
+    NumberStringField,
+    ReportedTimeField,
+    StrictCharField,
+    StrictIntegerField,
+    validated,
+)
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
 from backoffice.models import Partner
 from backoffice.timeutil import now
 from payments.konbini import codes, confirmations, maintenance
 from payments.konbini.chains import CHAIN_CHOICES
-from shop.services import orders
+from shop import scopes
 
 K = Partner.Kind
 
@@ -47,14 +55,14 @@ class KonbiniPaymentView(APIView):
     def post(self, request, number):
         maintenance.ensure_instructions_available(now())
         data = validated(ChooseChainIn, request.data)
-        order = orders.get_order(number)
+        order = scopes.order_for(request.auth, number)
         code, payment = codes.issue(order=order, chain_code=data["chain"], actor=Actor.partner(request.auth))
         return Response(codes.representation(code, payment), status=201)
 
     @extend_schema(responses={200: PaymentCodeOut})
     def get(self, request, number):
         maintenance.ensure_instructions_available(now())
-        order = orders.get_order(number)
+        order = scopes.order_for(request.auth, number)
         payment = getattr(order, "payment", None)
         code = codes.current_code(payment) if payment is not None else None
         if code is None:
@@ -70,7 +78,7 @@ class LookupIn(serializers.Serializer):
 class ConfirmIn(LookupIn):
     amount = StrictIntegerField(min_value=1, max_value=MAX_YEN)
     store_code = StrictCharField(max_length=20)
-    paid_at = serializers.DateTimeField()
+    paid_at = ReportedTimeField(max_age=limits.PAYMENT_REPORT_MAX_AGE)
     receipt_number = StrictCharField(max_length=64)
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from backoffice import rawsql
+from backoffice import limits, rawsql
 from backoffice.errors import Conflict, Gone, InvalidInput, NotFound
 from backoffice.normalize import digits
 from backoffice.timeutil import local, now
@@ -24,13 +24,10 @@ from payments.konbini.chains import Chain
 from payments.konbini.codes import chain_of, parse_number
 from payments.konbini.models import PaymentCode, PaymentReceipt
 from payments.models import Payment
+from pickup.models import PICKUP_CHAINS, Store
 from shop import events, states
 from shop.models import CancellationReason, Customer, Message, Order, OrderStatus
 from shop.services import messages, orders
-
-# Decision: a chain's clock may run a little ahead of ours; a paid_at further in the future is
-# a wrong value, not a payment.
-PAID_AT_MAX_CLOCK_SKEW = timedelta(minutes=10)
 
 
 def late_payment_grace() -> timedelta:
@@ -102,7 +99,8 @@ def _find(chain: Chain, number: str) -> PaymentCode:
 
 
 _LOCK_SQL = """
-SELECT {order_columns}, cu.name, {payment_columns}, c.id, c.status
+SELECT {order_columns}, cu.name, {payment_columns}, c.id, c.status,
+       (SELECT st.chain FROM {store} st WHERE st.code = %s) AS store_chain
 FROM {code} c JOIN {payment} p ON p.id = c.payment_id JOIN {order} o ON o.id = p.order_id
 JOIN {customer} cu ON cu.id = o.customer_id
 WHERE c.chain = %s AND c.number = %s AND c.status IN (%s, %s)
@@ -118,21 +116,22 @@ def _lock_sql(lock: bool) -> str:
         order_columns=rawsql.columns("o", Order, _ORDER_FIELDS),
         payment_columns=rawsql.columns("p", Payment, _PAYMENT_FIELDS),
         code=PaymentCode._meta.db_table, payment=Payment._meta.db_table, order=Order._meta.db_table,
-        customer=Customer._meta.db_table, lock="FOR UPDATE OF o" if lock else "")
+        customer=Customer._meta.db_table, store=Store._meta.db_table, lock="FOR UPDATE OF o" if lock else "")
 
 
-def _lock_order(chain: Chain, number: str) -> Order:
+def _lock_order(chain: Chain, number: str, store_code: str) -> Order:
     """Find the order of the chain's live or paid code and lock its row, in one statement.
 
     The order row is the lock every writer of this payment takes first (issue, expiry, cancel,
     confirm), so once we hold it the order's status is current; the joined payment and code
     columns (``code_id``, ``code_status``) may predate a concurrent writer and are only trusted
     through conditional updates or a re-read. Written out (``backoffice.rawsql``) because the ORM
-    spends longer compiling this join than the database spends running it.
+    spends longer compiling this join than the database spends running it. The same statement
+    says which chain's store ``store_code`` is (``store_chain``), for ``_check_store``.
     """
     with connection.cursor() as cursor:
         cursor.execute(_lock_sql(connection.features.has_select_for_update_of),
-                       [chain.code, number, PaymentCode.Status.LIVE, PaymentCode.Status.PAID])
+                       [store_code, chain.code, number, PaymentCode.Status.LIVE, PaymentCode.Status.PAID])
         row = cursor.fetchone()
     if row is None:
         _find(chain, number)  # raises the right error for a voided or unknown number
@@ -141,8 +140,18 @@ def _lock_order(chain: Chain, number: str) -> Order:
     order = rawsql.instance(Order, _ORDER_FIELDS, row[:n])
     order.customer = rawsql.instance(Customer, ["id", "name"], [order.customer_id, row[n]])
     order.payment = rawsql.instance(Payment, _PAYMENT_FIELDS, row[n + 1:m])
-    order.code_id, order.code_status = row[m:]
+    order.code_id, order.code_status, order.store_chain = row[m:]
     return order
+
+
+def _check_store(chain: Chain, store_code: str, store_chain: str | None) -> None:
+    """The register's store must be one of the chain's own (issue 12): for a chain that keeps its
+    store master here (the pickup chains, ``PUT /stores``) a store of that master; for the others
+    at least not another chain's store. 400 ``store_not_found``, nothing written."""
+    known = store_chain == chain.code if chain.code in PICKUP_CHAINS else store_chain is None
+    if not known:
+        raise InvalidInput(f"店舗コード {store_code} は{chain.name}の店舗ではありません。", code="store_not_found",
+                           field="store_code")
 
 
 def _status_of(payment: Payment, order: Order, at: datetime) -> str:
@@ -185,10 +194,10 @@ def confirm(*, chain_code: str, payment_number: object, check_code_value: object
     number = parse_number(chain, payment_number)
     check_code(chain, check_code_value)
     at = now()
-    if cash.paid_at > at + PAID_AT_MAX_CLOCK_SKEW:
-        raise InvalidInput("paid_at が未来の日時です。", code="invalid", field="paid_at")
+    limits.check_time_window(cash.paid_at, field="paid_at", max_age=limits.PAYMENT_REPORT_MAX_AGE)
     with transaction.atomic():
-        order = _lock_order(chain, number)
+        order = _lock_order(chain, number, cash.store_code)
+        _check_store(chain, cash.store_code, order.store_chain)
         if order.status != OrderStatus.PENDING_PAYMENT or order.code_status != PaymentCode.Status.LIVE:
             return _settled(chain, order, cash, at)  # paid, cancelled or on hold: re-read and answer
         payment = order.payment  # pending (the order awaits payment); amount and deadline never change

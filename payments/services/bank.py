@@ -34,6 +34,11 @@ _ACCOUNT_TYPES = {
 MAX_BATCH_SIZE = 5000
 
 
+def account_of(customer: Customer) -> BankAccount | None:
+    """The customer's refund bank account, if one is registered."""
+    return BankAccount.objects.filter(customer=customer).first()
+
+
 def set_bank_account(
     *, customer: Customer, bank_code: object, branch_code: object, account_type: object, account_number: object,
     holder_kana: object, use_for_refunds: bool | None = None,

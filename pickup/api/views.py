@@ -8,8 +8,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice import limits
 from backoffice.actors import Actor
-from backoffice.api.fields import NumberStringField, StrictBooleanField, StrictCharField, validated
+from backoffice.api.fields import NumberStringField, StrictBooleanField, StrictCharField, limit, validated
 from backoffice.models import Partner
 from backoffice.timeutil import local
 from pickup.services import stores, terminal
@@ -26,6 +27,10 @@ def _actor(request) -> str:
 class StoreIn(serializers.Serializer):
     name = StrictCharField(max_length=100)
     prefecture = StrictCharField(max_length=10)
+
+    def validate_prefecture(self, value):
+        return limit(limits.check_prefecture, value)
+
     address = StrictCharField(max_length=200)
     active = StrictBooleanField(default=True)
 

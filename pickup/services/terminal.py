@@ -5,9 +5,10 @@ old). Register: the ticket → the parcel is handed over → order ``delivered``
 
 Brute force (seed 000's worry): an unknown number, a wrong auth number and a wrong store get
 the same 404, so the answer is no oracle. Failed guesses against a parcel are counted under
-its row lock, so concurrent guesses lock it after exactly ``LOCK_AFTER_FAILURES``; failed
-guesses at a store feed the store throttle. A malformed number is a 400 and counts nowhere.
-Every attempt is recorded (store, time, outcome) for staff.
+its row lock, so concurrent guesses lock it after exactly ``LOCK_AFTER_FAILURES``; every
+attempt at a store is counted against its throttle before it is decided (``throttle.reserve``),
+so a concurrent burst gets exactly the limit through. Another chain's parcel is out of scope.
+A malformed number is a 400 and counts nowhere. Every attempt is recorded (store, time, outcome) for staff.
 """
 
 from __future__ import annotations
@@ -108,8 +109,6 @@ def issue_ticket(*, chain: str, store_code: object, inquiry_number: object, auth
         return IssuedTicket(ticket, pickup)
     if outcome == Outcome.THROTTLED:
         raise _throttled(store.throttled_until)
-    if outcome in PickupAttempt.FAILURES:
-        throttle.record_failure(store)
     raise _ERRORS[outcome]()
 
 
@@ -163,28 +162,52 @@ def _lock_parcel(inquiry: str) -> Pickup | None:
 
 def _try_issue(chain: str, code: str, inquiry: str, auth: str):
     """Decide the outcome under the parcel's row lock; write the failure count or the ticket.
-    Returns (outcome, pickup or None, ticket or None, the terminal's store)."""
+    Returns (outcome, pickup or None, ticket or None, the terminal's store).
+
+    Another chain's parcel is out of this terminal's scope: it answers as an unknown number and
+    its failure count is never touched (a FamilyMart terminal cannot lock a Lawson parcel). The
+    attempt is counted against the store's throttle before it is decided (``throttle.reserve``)."""
     pickup = _lock_parcel(inquiry)
-    if pickup is not None and pickup.store.code == code and pickup.store.chain == chain:
+    if pickup is not None and pickup.store.chain != chain:
+        pickup = None
+    if pickup is not None and pickup.store.code == code:
         store = pickup.store
     else:
         store = stores.store_of_chain(chain, code)  # 404 store_not_found: not this chain's store
     if throttle.throttled_until(store):  # the whole store is refused, the keys are not even looked at
         return Outcome.THROTTLED, None, None, store
+    slot = throttle.reserve(store)
+    if slot.over_limit:
+        throttle.release(slot)
+        throttle.throttle(store)
+        return Outcome.THROTTLED, None, None, store
+    try:
+        outcome, ticket = _decide(pickup, store, auth)
+    except BaseException:
+        throttle.release(slot)
+        raise
+    if outcome not in PickupAttempt.FAILURES:
+        throttle.release(slot)
+    elif slot.throttles:
+        throttle.throttle(store)
+    return outcome, pickup, ticket, store
+
+
+def _decide(pickup: Pickup | None, store: Store, auth: str) -> tuple[str, PickupTicket | None]:
     if pickup is None:
-        return Outcome.UNKNOWN_NUMBER, None, None, store
+        return Outcome.UNKNOWN_NUMBER, None
     if pickup.store_id != store.pk:
         # Even a locked parcel answers 404 elsewhere: another store learns nothing about it.
-        return _fail(pickup, Outcome.WRONG_STORE), pickup, None, store
+        return _fail(pickup, Outcome.WRONG_STORE), None
     if pickup.locked:
-        return Outcome.LOCKED, pickup, None, store
+        return Outcome.LOCKED, None
     if not secrets.compare_digest(pickup.auth_number, auth):
-        return _fail(pickup, Outcome.WRONG_AUTH), pickup, None, store
+        return _fail(pickup, Outcome.WRONG_AUTH), None
     if pickup.status == Pickup.Status.PICKED_UP:
-        return Outcome.ALREADY_PICKED_UP, pickup, None, store
+        return Outcome.ALREADY_PICKED_UP, None
     current = now()
     if not parcels.is_live(pickup, pickup.order.status, current):
-        return Outcome.EXPIRED, pickup, None, store
+        return Outcome.EXPIRED, None
     if pickup.has_open_ticket:  # a new ticket voids the old one
         PickupTicket.objects.filter(pickup=pickup, voided_at__isnull=True, redeemed_at__isnull=True).update(
             voided_at=current)
@@ -194,7 +217,7 @@ def _try_issue(chain: str, code: str, inquiry: str, auth: str):
     if pickup.consecutive_failures:
         pickup.consecutive_failures = 0
         pickup.save(update_fields=["consecutive_failures"])
-    return Outcome.ISSUED, pickup, ticket, store
+    return Outcome.ISSUED, ticket
 
 
 def _fail(pickup: Pickup, outcome: str) -> str:

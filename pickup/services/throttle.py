@@ -2,15 +2,22 @@
 at one store → 429 for that store for 10 minutes).
 
 Failure counters live in the Django cache (Redis on the real stack, so every web process shares
-them): one counter per store and minute, bumped with an atomic ``incr``; the window is the sum
-of the last 10 minute-buckets (so "10 minutes" is measured to the minute). Whoever's increment
-pushes the sum past the limit sets ``Store.throttled_until``: the terminal reads it with the
-parcel's row (no extra round trip on the hot path) and staff see it. Times come from
+them): one counter per store and minute; the window is the sum of the last 10 minute-buckets
+(so "10 minutes" is measured to the minute).
+
+The count comes before the check (issue 12): an attempt first takes a slot with an atomic
+``incr`` (``reserve``) and only then is decided; an attempt that did not fail gives its slot
+back (``release``). Concurrent attempts therefore each see a distinct count, and a burst gets
+exactly the limit through: failures up to the 21st are answered, the one that makes it "more
+than 20" sets ``Store.throttled_until``, every later one is 429 without being looked at. (Checking
+a shared sum after the fact let a concurrent burst of 27 through.) The terminal reads
+``throttled_until`` with the parcel's row (no extra round trip on the hot path) and staff see it. Times come from
 ``timeutil.now()`` so the rule is exact under ``time_machine`` too; cache TTLs only clean up.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
@@ -42,19 +49,55 @@ def failures_in_window(store_id: int) -> int:
     return sum(cache.get_many(_window_keys(store_id)).values())
 
 
-def record_failure(store: Store) -> bool:
-    """Count one failed attempt; returns True when this failure throttles the store."""
-    at = now()
-    key = _bucket_key(store.pk, int(at.timestamp()) // _BUCKET_SECONDS)
+@dataclass(frozen=True)
+class Slot:
+    """One attempt counted as a failure in advance: its bucket and the window's count with it."""
+
+    key: str
+    count: int
+
+    @property
+    def over_limit(self) -> bool:
+        """The store had already had more than the limit: refuse without looking (429)."""
+        return self.count > rules.STORE_THROTTLE_FAILURES + 1
+
+    @property
+    def throttles(self) -> bool:
+        """If this attempt fails, it is the one that makes it "more than" the limit."""
+        return self.count > rules.STORE_THROTTLE_FAILURES
+
+
+def reserve(store: Store) -> Slot:
+    """Count one attempt at ``store`` as a failure before it is decided (atomic ``incr``).
+
+    Only the current minute's bucket is written, so its ``incr`` result plus the earlier buckets
+    of the window is a count no concurrent attempt shares."""
+    current = int(now().timestamp()) // _BUCKET_SECONDS
+    key = _bucket_key(store.pk, current)
     cache.add(key, 0, _TTL)
     try:
-        cache.incr(key)
+        mine = cache.incr(key)
     except ValueError:  # evicted between add and incr
-        cache.add(key, 1, _TTL)
-    if failures_in_window(store.pk) > rules.STORE_THROTTLE_FAILURES:
-        Store.objects.filter(pk=store.pk).update(throttled_until=at + rules.STORE_THROTTLE_DURATION)
-        return True
-    return False
+        cache.add(key, 0, _TTL)
+        mine = cache.incr(key)
+    earlier = [_bucket_key(store.pk, b) for b in range(current - _BUCKETS + 1, current)]
+    return Slot(key, mine + sum(cache.get_many(earlier).values()))
+
+
+def release(slot: Slot) -> None:
+    """The attempt did not fail (a ticket, an expired parcel, or refused as throttled): give the slot back."""
+    try:
+        cache.decr(slot.key)
+    except ValueError:  # expired or lifted meanwhile: nothing to give back
+        pass
+
+
+def throttle(store: Store) -> datetime:
+    """Refuse the store's terminal for ``STORE_THROTTLE_DURATION`` from now; returns until when."""
+    until = now() + rules.STORE_THROTTLE_DURATION
+    Store.objects.filter(pk=store.pk).update(throttled_until=until)
+    store.throttled_until = until
+    return until
 
 
 def lift(store: Store) -> None:

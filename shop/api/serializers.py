@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from backoffice import limits
 from backoffice.api.fields import (
     MAX_QUANTITY,
     MAX_STOCK,
     MAX_YEN,
     NumberStringField,
+    ReportedTimeField,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
+    limit,
 )
 from shop.models import (
     CancellationReason,
@@ -53,6 +56,8 @@ class DestinationIn(serializers.Serializer):
         for name in needed:
             if not attrs.get(name):
                 raise serializers.ValidationError({name: serializers.ErrorDetail("この項目は必須です。", code="required")})
+        if attrs["type"] == DestinationType.HOME:
+            attrs["prefecture"] = limit(limits.check_prefecture, attrs["prefecture"], "prefecture")
         return attrs
 
 
@@ -79,6 +84,10 @@ class CancelIn(serializers.Serializer):
 
 class ListingIn(serializers.Serializer):
     sku = StrictCharField(max_length=64)
+
+    def validate_sku(self, value):
+        return limit(limits.check_sku, value)
+
     title = StrictCharField(max_length=200)
     price = StrictIntegerField(min_value=1, max_value=MAX_YEN)
     stock = StrictIntegerField(min_value=0, max_value=MAX_STOCK)
@@ -110,7 +119,7 @@ class ShipmentIn(serializers.Serializer):
 
 class CarrierEventIn(serializers.Serializer):
     type = serializers.ChoiceField(choices=ShipmentEvent.Type.choices)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = ReportedTimeField(max_age=limits.CARRIER_EVENT_MAX_AGE)
     location = StrictCharField(max_length=100)
     store_code = NumberStringField(max_length=20, required=False, allow_blank=True)
 

@@ -15,42 +15,26 @@ from backoffice.errors import NotFound
 from backoffice.models import Partner
 from payments.models import GiftCardEntry
 from payments.services import giftcards
-from shop import selectors
+from shop import scopes, selectors
 from shop.api import serializers as s
-from shop.models import Order
 from shop.services import catalog, customers, orders, shipments
 
 K = Partner.Kind
 
 
 
-def is_party_to(partner: Partner, *, fulfilling_seller_id: int | None, line_seller_ids) -> bool:
-    """Storefront: every order; warehouse: platform-fulfilled ones; seller: orders with its listings."""
-    if partner.kind == K.STOREFRONT:
-        return True
-    if partner.kind == K.WAREHOUSE:
-        return fulfilling_seller_id is None
-    if partner.kind == K.SELLER:
-        return fulfilling_seller_id == partner.seller_id or partner.seller_id in line_seller_ids
-    return False
-
-
-def visible_order(partner: Partner, number: str) -> Order:
-    """The order if this partner is party to it, else 404 (existence must not leak)."""
-    order = orders.get_order(number)
-    sellers = set(order.lines.values_list("listing__seller_id", flat=True)) if partner.kind == K.SELLER else ()
-    if not is_party_to(partner, fulfilling_seller_id=order.fulfilling_seller_id, line_seller_ids=sellers):
-        raise NotFound("注文が見つかりません。", code="order_not_found")
-    return order
-
-
 def order_response(number: str, *, partner: Partner, status: int = 200) -> Response:
-    """The order resource as this partner sees it (the auth number only for the storefront), or 404."""
+    """The order resource as this partner sees it (``scopes.as_seen_by``; the auth number only for
+    the storefront), or 404 when the partner is not party to it."""
     found = selectors.order_resource(orders.format_order_number(number), with_auth_number=partner.kind == K.STOREFRONT)
-    if found is None or not is_party_to(partner, fulfilling_seller_id=found[0].fulfilling_seller_id,
-                                        line_seller_ids=found[0].line_seller_ids):
+    if found is None:
         raise NotFound("注文が見つかりません。", code="order_not_found")
-    return Response(found[1], status=status)
+    loaded, document = found
+    if not scopes.is_party_to(partner, fulfilling_seller_id=loaded.fulfilling_seller_id,
+                              line_seller_ids=loaded.line_seller_ids):
+        raise NotFound("注文が見つかりません。", code="order_not_found")
+    return Response(scopes.as_seen_by(partner, document, fulfilling_seller_id=loaded.fulfilling_seller_id,
+                                      line_seller_ids=loaded.line_seller_ids), status=status)
 
 
 class OrderCreateView(APIView):
@@ -88,7 +72,7 @@ class OrderCancelView(APIView):
     @extend_schema(request=s.CancelIn, responses={200: dict})
     def post(self, request, number):
         data = validated(s.CancelIn, request.data)
-        order = orders.get_order(number)
+        order = scopes.order_for(request.auth, number)
         orders.cancel(order, reason=data["reason"], actor=Actor.partner(request.auth))
         return order_response(order.number, partner=request.auth)
 
@@ -100,7 +84,7 @@ class ShipmentCreateView(APIView):
     def post(self, request, number):
         data = validated(s.ShipmentIn, request.data)
         partner = request.auth
-        order = visible_order(partner, number)
+        order = scopes.order_for(partner, number)
         shipments.register(order=order, carrier=data["carrier"], tracking_number=data["tracking_number"],
                            actor=Actor.partner(partner),
                            shipper_seller_id=partner.seller_id if partner.kind == K.SELLER else None)
@@ -112,16 +96,15 @@ class CarrierEventView(APIView):
 
     @extend_schema(request=s.CarrierEventIn, responses={201: dict})
     def post(self, request, tracking_number):
-        shipment = shipments.get_by_tracking_number(tracking_number)
+        shipment = scopes.shipment_for(request.auth, tracking_number)
         data = validated(s.CarrierEventIn, request.data)
         event, created = shipments.record_event(
             shipment=shipment, type=data["type"], occurred_at=data["occurred_at"], location=data["location"],
             store_code=data.get("store_code", ""), actor=Actor.partner(request.auth),
         )
-        order = Order.objects.get(pk=shipment.order_id)
         return Response({"tracking_number": shipment.tracking_number, "type": event.type,
                          "occurred_at": selectors._iso(event.occurred_at), "duplicate": not created,
-                         "order_status": order.status}, status=201)
+                         "order_status": selectors.order_status(shipment.order_id)}, status=201)
 
 
 # --- seller ---------------------------------------------------------------------------------
@@ -171,8 +154,7 @@ class SellerOrdersView(APIView):
     def get(self, request):
         from rest_framework.pagination import PageNumberPagination
 
-        seller_id = request.auth.seller_id
-        qs = Order.objects.filter(lines__listing__seller_id=seller_id).distinct().order_by("-placed_at", "-id")
+        qs = scopes.orders_for_partner(request.auth).order_by("-placed_at", "-id")
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response([selectors.order_summary(o) for o in page])
@@ -187,7 +169,7 @@ class CustomerOrdersView(APIView):
     def get(self, request, external_id):
         from rest_framework.pagination import PageNumberPagination
 
-        customer = customers.get(external_id)
+        customer = scopes.customer_for(request.auth, external_id)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(orders.customer_order_history(customer), request, view=self)
         return paginator.get_paginated_response([selectors.order_summary(o) for o in page])
@@ -200,7 +182,7 @@ class CustomerMessagesView(APIView):
     def get(self, request, external_id):
         from rest_framework.pagination import PageNumberPagination
 
-        customer = customers.get(external_id)
+        customer = scopes.customer_for(request.auth, external_id)
         qs = customer.messages.select_related("order").order_by("-created_at", "-id")
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -223,7 +205,7 @@ class GiftCardView(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, external_id):
-        return Response(gift_card_representation(customers.get(external_id)))
+        return Response(gift_card_representation(scopes.customer_for(request.auth, external_id)))
 
 
 class GiftCardCreditView(APIView):
@@ -231,7 +213,7 @@ class GiftCardCreditView(APIView):
 
     @extend_schema(request=s.GiftCardCreditIn, responses={201: dict})
     def post(self, request, external_id):
-        customer = customers.get(external_id)
+        customer = scopes.customer_for(request.auth, external_id)
         data = validated(s.GiftCardCreditIn, request.data)
         giftcards.credit(customer=customer, amount=data["amount"], kind=GiftCardEntry.Kind.PURCHASE,
                          reference=data["reference"])
@@ -243,7 +225,7 @@ class CallbackRequestView(APIView):
 
     @extend_schema(request=s.CallbackIn, responses={201: dict})
     def post(self, request, external_id):
-        customer = customers.get(external_id)
+        customer = scopes.customer_for(request.auth, external_id)
         data = validated(s.CallbackIn, request.data)
         order = None
         if data.get("order_number"):

@@ -19,6 +19,7 @@ from payments.models import Payment, Refund
 from shop.models import Order
 from tests.factories import ListingFactory, place
 from tests.fraud.helpers import only_weights
+from tests.payments.konbini_support import register_store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -61,6 +62,7 @@ def test_two_agents_approving_and_rejecting_one_held_order_get_one_outcome(attem
 
 
 def _reported_konbini_order():
+    register_store("lawson")  # the register's store (LS0001) is in Lawson's master
     order = place(ListingFactory(price=3000), method="konbini")
     code, _ = codes.issue(order=order, chain_code="lawson", actor="storefront")
     report = reports.open_report(type=ReportType.UNAUTHORIZED_ORDER, orders=[order], actor="storefront:test")

@@ -33,10 +33,30 @@ def issue(order, chain: str = "lawson"):
     return code
 
 
+# The register's store of each chain in these tests: a store of the chain's own master for the
+# pickup chains (``chain_client`` creates it; a confirmation must name one), a code no other
+# chain owns for the rest.
+REGISTER_STORES = {"lawson": "LS0001", "ministop": "MS0001", "familymart": "FM0001",
+                   "seven_eleven": "SE0001", "seicomart": "SC0001", "daily_yamazaki": "DY0001"}
+
+
+def register_store(chain: str) -> str:
+    """The chain's register store code, created in the store master for a pickup chain."""
+    from pickup.models import PICKUP_CHAINS, Store
+
+    code = REGISTER_STORES[chain]
+    if chain in PICKUP_CHAINS:
+        Store.objects.get_or_create(code=code, defaults={"chain": chain, "name": f"{chain} テスト店",
+                                                         "prefecture": "東京都", "address": "千代田区1-1"})
+    return code
+
+
 def confirm_body(code, *, amount: int, receipt: str = "R-0001", check_code: str | None = "8888",
-                 store_code: str = "LS0001", paid_at: str | None = None) -> dict:
-    """A confirmation body; ``paid_at`` defaults to now (the register's clock)."""
+                 store_code: str | None = None, paid_at: str | None = None) -> dict:
+    """A confirmation body; ``paid_at`` defaults to now (the register's clock), ``store_code`` to
+    the code's chain's register store."""
     paid_at = paid_at or local(now()).isoformat()
+    store_code = store_code or register_store(code.chain)
     body = {"payment_number": code.number, "amount": amount, "store_code": store_code, "paid_at": paid_at,
             "receipt_number": receipt}
     if check_code is not None:
@@ -47,6 +67,7 @@ def confirm_body(code, *, amount: int, receipt: str = "R-0001", check_code: str 
 @pytest.fixture
 def chain_client(make_client):
     def make(chain: str = "lawson"):
+        register_store(chain)
         return make_client(Partner.Kind.KONBINI_CHAIN, f"chain-{chain}", chain=chain)
 
     return make

@@ -28,6 +28,7 @@ PAYING = PLACED + timedelta(days=1)  # the customer pays at the register the nex
 
 
 def _pending(external_id: str = "cust-1"):
+    konbini_support.register_store("lawson")  # the register's store (LS0001) is in Lawson's master
     with time_machine.travel(PLACED, tick=False):
         order = konbini_order(price=3000, external_id=external_id)
         return order, issue(order, "lawson")

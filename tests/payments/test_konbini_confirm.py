@@ -76,8 +76,9 @@ def test_a_number_of_the_wrong_length_or_not_digits_is_invalid_number(lawson, co
 
 def test_a_mistyped_digit_fails_the_luhn_check_before_any_lookup(lawson, code, django_assert_max_num_queries):
     wrong = code.number[:-1] + str((int(code.number[-1]) + 1) % 10)
+    body = confirm_body(code, amount=2980) | {"payment_number": wrong}
     with django_assert_max_num_queries(1):  # the partner key only
-        r = lawson.json("post", CONFIRM, confirm_body(code, amount=2980) | {"payment_number": wrong})
+        r = lawson.json("post", CONFIRM, body)
     assert r.status_code == 400 and r.json()["code"] == "invalid_number"
 
 
@@ -281,8 +282,9 @@ def test_the_code_of_a_chain_the_customer_left_is_no_longer_payable(lawson, code
 # --- constant queries -----------------------------------------------------------------------
 
 def _confirm_queries(client, code, amount):
+    body = confirm_body(code, amount=amount, receipt=f"R-{code.pk}")
     with CaptureQueriesContext(connection) as ctx:
-        r = client.json("post", CONFIRM, confirm_body(code, amount=amount, receipt=f"R-{code.pk}"))
+        r = client.json("post", CONFIRM, body)
     assert r.status_code == 200, r.json()
     return len(ctx.captured_queries)
 
@@ -300,8 +302,9 @@ def test_a_confirmation_costs_a_constant_number_of_queries(lawson, django_assert
         bound = 5
     else:  # the same lock, then code, receipt, payment, order, event and message one by one, plus savepoints
         bound = 12
+    body = confirm_body(third, amount=500, receipt="R-3")
     with django_assert_max_num_queries(bound):
-        r = lawson.json("post", CONFIRM, confirm_body(third, amount=500, receipt="R-3"))
+        r = lawson.json("post", CONFIRM, body)
     assert r.status_code == 200, r.json()
 
 

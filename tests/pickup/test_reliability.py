@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 
 from backoffice.errors import DomainError
 from pickup import rules
-from pickup.models import PickupTicket
+from pickup.models import PickupAttempt, PickupTicket, Store
 from pickup.services import expiry, terminal
 from shop.models import Order
 from tests.support import run_concurrently
@@ -135,3 +136,19 @@ def test_a_terminal_asking_while_the_expiry_holds_the_parcel_gets_no_ticket(parc
     order = Order.objects.get(pk=parcel.order_id)
     assert (order.status, order.cancellation_reason) == ("cancelled", "pickup_expired")
     assert not PickupTicket.objects.filter(pickup=parcel).exists()
+
+
+@pytest.mark.redis
+def test_a_concurrent_burst_of_failures_gets_exactly_the_limit_through_the_store_throttle(parcel):
+    """Issue 12: the throttle counts before it checks, so 30 wrong keys at once at one store get
+    exactly 21 answers (more than 20 throttles) and 9 × 429 — not 27 failures through."""
+    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+        pytest.skip("the store throttle's counters are shared through Redis (CACHE_URL=redis://...)")
+    unknown = [f"{n:011d}{n % 7}" for n in range(20_000_000_000, 20_000_000_030)]
+    with time_machine.travel(parcel.arrived_at + timedelta(seconds=20), tick=False):  # one minute bucket
+        results = run_concurrently(30, lambda i: outcome(lambda: terminal.issue_ticket(
+            chain="lawson", store_code=parcel.store.code, inquiry_number=unknown[i], auth_number="1234567")))
+        assert results.count("pickup_not_found") == rules.STORE_THROTTLE_FAILURES + 1
+        assert results.count("store_throttled") == 30 - (rules.STORE_THROTTLE_FAILURES + 1)
+        assert Store.objects.get(pk=parcel.store_id).throttled_until is not None
+        assert PickupAttempt.objects.filter(outcome="unknown_number").count() == rules.STORE_THROTTLE_FAILURES + 1

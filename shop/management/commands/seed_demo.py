@@ -6,8 +6,12 @@ services as the API, so the demo orders have real timelines, payments and messag
 
 from __future__ import annotations
 
+import os
+import secrets
+
+from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from backoffice.checkdigits import seven_dr_number
@@ -16,7 +20,9 @@ from pickup.models import Store
 from shop.models import Listing, Order, Seller
 from shop.services import orders, shipments
 
-PASSWORD = "konbini-demo"
+# The demo staff users' password: DEMO_STAFF_PASSWORD, or a random one printed once when the
+# users are created. No password is published with the code (issue 12).
+PASSWORD_ENV = "DEMO_STAFF_PASSWORD"
 HOME = {"type": "home", "postal_code": "100-0001", "prefecture": "東京都", "city": "千代田区",
         "address_line": "千代田1-1", "recipient_name": "山田太郎", "phone": "090-1234-5678"}
 
@@ -28,6 +34,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  {text}")
 
     def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo はデモ専用です（DJANGO_SECURE=true の本番環境では実行できません）。")
         self.stdout.write("seed_demo: creating demo data …")
         with transaction.atomic():
             self.staff()
@@ -44,15 +52,22 @@ class Command(BaseCommand):
     def staff(self) -> None:
         users = [("admin", None, True), ("agent", "support_agent", False), ("analyst", "fraud_analyst", False),
                  ("finance", "finance", False)]
+        password = os.environ.get(PASSWORD_ENV) or secrets.token_urlsafe(12)
+        created_any = False
         for username, group, superuser in users:
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
             if created:
+                created_any = True
                 user.is_superuser = superuser
-                user.set_password(PASSWORD)
+                user.set_password(password)
                 user.save()
                 if group:
                     user.groups.add(Group.objects.get(name=group))
-        self.log(f"staff users: admin, agent, analyst, finance (password {PASSWORD})")
+        if created_any:
+            self.log(f"staff users: admin, agent, analyst, finance — password: {password}")
+        else:
+            self.log("staff users: admin, agent, analyst, finance (password as printed when they were created; "
+                     "`python manage.py changepassword admin` sets a new one)")
 
     def sellers(self):
         platform = Seller.objects.create(name="コンビニ堂 公式ストア")
@@ -71,7 +86,8 @@ class Command(BaseCommand):
                                        ("carrier", "ヤマト運輸", "", None), ("konbini_chain", "ローソン", "lawson", None),
                                        ("konbini_chain", "ファミリーマート", "familymart", None),
                                        ("seller", seller.name, "", seller)]:
-            partner = Partner(kind=kind, name=name, chain=chain, seller=sel)
+            partner = Partner(kind=kind, name=name, chain=chain, seller=sel,
+                              carrier="yamato" if kind == "carrier" else "")
             partner.issue_key()
             partner.save()
         self.log(f"sellers: 2, listings: {len(rows)}, partners: 6 (keys: python manage.py create_partner)")
