@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from backoffice.jobs import register
-from shop.services import messages
+from shop.services import erasure, messages
 
 
 @register("send_pending_messages", every_seconds=settings.MESSAGE_RELAY_SECONDS, description="メッセージのメール送信")
@@ -14,3 +14,11 @@ def send_pending_messages(limit: int = 500) -> dict:
     left behind). Runs every ``MESSAGE_RELAY_SECONDS`` (default 5), so a customer's e-mail goes
     out within seconds of the transaction that created it."""
     return {"sent": messages.deliver_pending(limit=limit)}
+
+
+@register("erase_closed_customers", every_seconds=settings.ERASURE_JOB_SECONDS,
+          description="退会したお客様の個人情報の削除")
+def erase_closed_customers() -> dict:
+    """Erase the personal data of customers closed since the last run (shop.services.erasure);
+    the books stay. Idempotent and safe to run concurrently (closures are claimed SKIP LOCKED)."""
+    return {"erased": erasure.erase_due()}
