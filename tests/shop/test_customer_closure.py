@@ -173,3 +173,15 @@ def test_books_are_kept_for_the_retention_period_which_is_a_setting(settings):
     assert closure.books_retained_until(datetime(2028, 2, 29, 12, 0, tzinfo=JST)) == date(2035, 2, 28)
     settings.BOOKS_RETENTION_YEARS = 10
     assert closure.books_retained_until(datetime(2026, 12, 1, 0, 30, tzinfo=JST)) == date(2036, 12, 1)
+
+
+def test_the_closure_check_takes_a_fixed_number_of_queries(storefront, django_assert_max_num_queries):
+    listing = ListingFactory(stock=100)
+    for _ in range(2):
+        place(listing)
+    with django_assert_max_num_queries(8):  # auth, customer, then the check's six reads
+        assert not _check(storefront)["can_close"]
+    for _ in range(10):
+        ship(place(listing))
+    with django_assert_max_num_queries(8):
+        assert len(_check(storefront)["blockers"][0]["order_numbers"]) == 12

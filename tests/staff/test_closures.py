@@ -8,6 +8,7 @@ from django.test import Client
 
 from backoffice.models import Partner
 from payments import bank, giftcards, points
+from shop.jobs import erase_closed_customers
 from shop.models import Customer, SellerClosureCheck, SellerClosureRequest
 from shop.services import seller_closure
 from tests import factories
@@ -110,3 +111,18 @@ def test_the_agent_works_the_checklist_and_closes_the_seller(agent, make_client)
 def test_only_support_opens_the_seller_closure_queue(analyst, finance):
     assert analyst.get("/staff/seller-closures/").status_code == 403
     assert finance.get("/staff/seller-closures/").status_code == 403
+
+
+def test_an_erased_customer_page_shows_the_books_and_the_erasure_log(agent, delivered):
+    agent.post(f"/staff/customers/{delivered.customer_id}/actions/close/", {})
+    erase_closed_customers()
+    page = agent.get(f"/staff/customers/{delivered.customer_id}/").content.decode()
+    assert "（個人情報は削除済み）" in page and "に削除済みです" in page and "まで保存します" in page
+    assert delivered.number in page and "12,800円" in page  # the order stays, with its total
+
+
+def test_the_closure_pages_are_in_english_through_the_language_switch(agent, make_client):
+    seller, req = _seller_with_request(make_client)
+    agent.post("/i18n/setlang/", {"language": "en", "next": "/staff/"})
+    page = agent.get(f"/staff/sellers/{seller.pk}/").content.decode()
+    assert "What blocks the closure (now)" in page and "Seller closures" in page
