@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from staff.views import auth, customers, dashboard, orders, queues, reports, search, sellers, transfers
+from staff.views import auth, customers, dashboard, orders, queues, reports, search, transfers
 
 app_name = "staff"
 
@@ -23,11 +23,8 @@ urlpatterns = [
     path("transfers/<int:pk>/download/", transfers.TransferBatchDownloadView.as_view(), name="transfer_download"),
     path("transfers/<int:pk>/actions/<slug:action>/", transfers.TransferBatchActionView.as_view(),
          name="transfer_action"),
-    path("sellers/<int:pk>/", sellers.SellerDetailView.as_view(), name="seller"),
-    path("seller-closures/", sellers.SellerClosureQueueView.as_view(), name="seller_closures"),
-    path("seller-closures/<int:pk>/actions/<slug:action>/", sellers.SellerClosureActionView.as_view(),
-         name="seller_closure_action"),
     path("reports/", reports.ReportListView.as_view(), name="reports"),
     path("reports/<int:pk>/", reports.ReportDetailView.as_view(), name="report"),
     path("reports/<int:pk>/actions/<slug:action>/", reports.ReportActionView.as_view(), name="report_action"),
+    path("", include("staff.seller_urls")),  # sellers and their closure requests (issue 15)
 ]
