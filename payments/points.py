@@ -36,7 +36,7 @@ def account_for(customer: Customer, *, lock: bool = False) -> PointsAccount:
 def _book(account: PointsAccount, *, kind: str, points: int, reference: str, gift_card_entry=None,
           note: str = "", actor: str = "") -> PointsEntry:
     entry = PointsEntry.objects.create(account=account, kind=kind, points=points, reference=reference,
-                                       gift_card_entry=gift_card_entry, note=note[:200], actor=actor[:100],
+                                       gift_card_entry=gift_card_entry, note=note[:200], actor=str(actor)[:100],
                                        created_at=now())
     PointsAccount.objects.filter(pk=account.pk).update(balance=F("balance") + points)
     account.balance += points

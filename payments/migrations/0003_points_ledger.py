@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('payments', '0002_refunds_bank_transfers'),
-        ('shop', '0003_account_closure'),
+        ('shop', '0001_initial'),  # Customer and Seller; nothing of shop 0003 is needed
     ]
 
     operations = [

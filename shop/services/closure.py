@@ -116,7 +116,8 @@ def close(customer: Customer, *, confirm_forfeit: bool, actor: str) -> CustomerC
     """Close the account: 409 ``closure_blocked`` (with every blocker in ``reasons``) while one
     stands; 400 ``confirmation_required`` unless the forfeit is confirmed when something would be
     lost. Then forfeit both balances with ledger entries, revoke the sessions, mark it closed
-    (every endpoint of its external id answers 410 from the commit) and leave the erasure to the job."""
+    (every endpoint of its external id answers 410 from the commit) and leave the erasure to the job.
+    ``actor`` is stored by its label (``str(actor)``)."""
     with transaction.atomic():
         customer = customers.lock_open(customer)  # orders and charges take this lock too
         plan = check(customer)
@@ -129,7 +130,7 @@ def close(customer: Customer, *, confirm_forfeit: bool, actor: str) -> CustomerC
                 "失効に同意する場合は confirm_forfeit に true を指定してください。",
                 code="confirmation_required", field="confirm_forfeit")
         at = now()
-        closure = CustomerClosure.objects.create(customer=customer, closed_at=at, actor=actor[:100],
+        closure = CustomerClosure.objects.create(customer=customer, closed_at=at, actor=str(actor)[:100],
                                                  books_retained_until=books_retained_until(at))
         reference = f"closure:{closure.pk}"
         closure.forfeited_gift_card = giftcards.forfeit(customer=customer, reference=reference)

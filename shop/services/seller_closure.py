@@ -117,7 +117,7 @@ def complete_check(req: SellerClosureRequest, *, code: str, actor: str) -> Selle
         req = _locked(req)
         _refuse_if_blocked([b for b in blockers(req.seller) if b.code in behind])
         check, _ = SellerClosureCheck.objects.get_or_create(request=req, code=code,
-                                                            defaults={"done_by": actor[:100], "done_at": now()})
+                                                            defaults={"done_by": str(actor)[:100], "done_at": now()})
     return check
 
 
@@ -136,6 +136,6 @@ def close(req: SellerClosureRequest, *, actor: str) -> SellerClosureRequest:
         Partner.objects.filter(seller=seller).update(active=False)
         Listing.objects.filter(seller=seller).update(visible=False)
         Seller.objects.filter(pk=seller.pk).update(closed_at=at)
-        req.status, req.closed_at, req.closed_by = Req.CLOSED, at, actor[:100]
+        req.status, req.closed_at, req.closed_by = Req.CLOSED, at, str(actor)[:100]
         req.save(update_fields=["status", "closed_at", "closed_by"])
     return req
