@@ -53,7 +53,7 @@ class Blocker:
 
 
 @dataclass(frozen=True)
-class Warning:
+class ClosureWarning:
     code: str
     message: str
 
@@ -63,7 +63,7 @@ class ClosureCheck:
     blockers: list[Blocker]
     gift_card_balance: int
     points: int
-    warnings: list[Warning]
+    warnings: list[ClosureWarning]
 
     @property
     def can_close(self) -> bool:
@@ -92,13 +92,13 @@ def check(customer: Customer) -> ClosureCheck:
                 if numbers or code == "open_report"]
     gift = GiftCardAccount.objects.filter(customer=customer).values_list("balance", flat=True).first() or 0
     pts = PointsAccount.objects.filter(customer=customer).values_list("balance", flat=True).first() or 0
-    warnings = [Warning("receipts_unavailable", WARNING_MESSAGES["receipts_unavailable"])]
+    warnings = [ClosureWarning("receipts_unavailable", WARNING_MESSAGES["receipts_unavailable"])]
     if Order.objects.filter(customer=customer, is_digital=True, status=S.DELIVERED).exists():
-        warnings.append(Warning("digital_content_unavailable", WARNING_MESSAGES["digital_content_unavailable"]))
+        warnings.append(ClosureWarning("digital_content_unavailable", WARNING_MESSAGES["digital_content_unavailable"]))
     if customer.prime:
-        warnings.append(Warning("prime_membership_ends", WARNING_MESSAGES["prime_membership_ends"]))
+        warnings.append(ClosureWarning("prime_membership_ends", WARNING_MESSAGES["prime_membership_ends"]))
     if gift or pts:
-        warnings.append(Warning("balances_not_transferable", WARNING_MESSAGES["balances_not_transferable"]))
+        warnings.append(ClosureWarning("balances_not_transferable", WARNING_MESSAGES["balances_not_transferable"]))
     return ClosureCheck(blockers=blockers, gift_card_balance=gift, points=pts, warnings=warnings)
 
 

@@ -12,6 +12,8 @@ The log is the closure row: when, and how many rows of each kind were erased.
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, JSONObject
@@ -20,6 +22,8 @@ from backoffice.timeutil import now
 from fraud.models import KnownDevice, LoginEvent, PasswordResetToken, Report
 from payments.models import BankAccount
 from shop.models import CallbackRequest, Customer, CustomerClosure, Message, Order
+
+log = logging.getLogger(__name__)
 
 ERASE_BATCH_SIZE = 500
 
@@ -70,6 +74,7 @@ def erase_batch(*, batch_size: int = ERASE_BATCH_SIZE) -> int:
             else:
                 rows.update(**values)
         Customer.objects.filter(pk__in=ids).update(**CUSTOMER_ERASED)
+    log.info("erased the personal data of %d closed customers (closures %s…)", len(claimed), claimed[0][0])
     return len(claimed)
 
 

@@ -185,3 +185,13 @@ def test_the_closure_check_takes_a_fixed_number_of_queries(storefront, django_as
         ship(place(listing))
     with django_assert_max_num_queries(8):
         assert len(_check(storefront)["blockers"][0]["order_numbers"]) == 12
+
+
+def test_the_check_warns_about_digital_content_and_prime_without_blocking(storefront):
+    payload = order_payload(ListingFactory(digital=True))
+    payload["customer"]["prime"] = True
+    assert storefront.json("post", "/api/v1/orders", payload).json()["status"] == "delivered"  # streamed at once
+    body = _check(storefront)
+    assert body["can_close"] is True
+    assert [w["code"] for w in body["warnings"]] == ["receipts_unavailable", "digital_content_unavailable",
+                                                     "prime_membership_ends"]
