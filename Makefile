@@ -59,6 +59,7 @@ bench: setup
 	$(PY) bench/sweep_payments.py
 	$(PY) bench/sweep_pickups.py
 	$(PY) bench/staff_pages.py
+	$(PY) bench/erase_customers.py
 
 clean:
 	rm -rf var $(VENV)

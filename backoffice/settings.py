@@ -258,6 +258,11 @@ ZENGIN_REQUESTER = {
     "account_type": env.str("ZENGIN_REQUESTER_ACCOUNT_TYPE", default="ordinary"),
     "account_number": env.str("ZENGIN_REQUESTER_ACCOUNT_NUMBER", default="1234567"),
 }
+# SPEC §5b, issue 15: a closed customer's books (orders, payments, refunds, ledgers) are kept this
+# many years (Japanese tax law: 7 years, 法人税法の帳簿書類の保存期間); the personal data is erased.
+BOOKS_RETENTION_YEARS = env.int("BOOKS_RETENTION_YEARS", default=7)
+# How often the erasure job (shop.jobs.erase_closed_customers) blanks the personal data of closed customers.
+ERASURE_JOB_SECONDS = env.int("ERASURE_JOB_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

@@ -136,7 +136,7 @@ class LoginEvent(models.Model):
     customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="login_events",
                                  verbose_name="顧客")
     occurred_at = models.DateTimeField("ログイン日時")
-    ip = models.GenericIPAddressField("IPアドレス")
+    ip = models.GenericIPAddressField("IPアドレス", null=True, blank=True)  # null once erased (退会)
     user_agent = models.CharField("ユーザーエージェント", max_length=500)
     device_id = models.CharField("端末ID", max_length=128)
     new_device = models.BooleanField("新しい端末", default=False)

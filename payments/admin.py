@@ -18,6 +18,8 @@ from payments.models import (
     GiftCardAccount,
     GiftCardEntry,
     Payment,
+    PointsAccount,
+    PointsEntry,
     Refund,
     Return,
     ReturnLine,
@@ -209,6 +211,24 @@ class GiftCardEntryAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     search_fields = ("account__customer__external_id", "account__customer__email", "reference", "order__number")
     list_select_related = ("account__customer", "order")
+
+
+class PointsEntryInline(ReadOnlyInline):
+    model = PointsEntry
+    fields = readonly_fields = ("created_at", "kind", "points", "reference", "note", "actor")
+    ordering = ("-created_at", "-id")
+    verbose_name_plural = "ポイント履歴（台帳）"
+
+
+@admin.register(PointsAccount)
+class PointsAccountAdmin(ReadOnlyAdmin):
+    """The points ledger per customer (seed 003: a gift-card charge earns points)."""
+
+    list_display = ("customer", "balance")
+    search_fields = ("customer__external_id", "customer__email", "customer__name")
+    list_select_related = ("customer",)
+    readonly_fields = ("customer", "balance")
+    inlines = [PointsEntryInline]
 
 
 @admin.register(BankAccount)

@@ -14,6 +14,12 @@ delivered goods): ``{lines: [{sku, quantity}]}`` or ``{amount}``, optional ``ref
 number: the same reference is the same return) → 201 ``{refund_id, amount, method, status}``.
 Errors: 409 ``not_returnable`` (not delivered), ``return_quantity_exceeded``,
 ``refund_exceeds_captured``; 400 ``line_not_found``, ``invalid_return``, ``invalid_amount``.
+
+``POST /customers/{external_id}/gift-card/charges`` ``{amount, reference}`` → 201 ``{balance,
+points_earned, points_balance}`` (API.md "Account closure"): a charge earns points, once per reference.
+``GET /customers/{external_id}/points`` → ``{balance, entries: [{kind, points, reference, created_at}]}``.
+``PUT /seller/bank-account`` (seller; not in API.md): the payout account, the same fields and
+errors as the customer's refund account without ``use_for_refunds``; ``GET`` returns it.
 """
 
 from __future__ import annotations
@@ -35,9 +41,9 @@ from backoffice.api.fields import (
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
 from backoffice.models import Partner
-from payments.models import BankAccount
-from payments.services import bank, refunds
-from shop import scopes
+from payments.models import BankAccount, SellerPayoutAccount
+from payments.services import bank, points, refunds
+from shop import scopes, selectors
 
 
 class BankAccountIn(serializers.Serializer):
@@ -73,6 +79,71 @@ class BankAccountView(APIView):
         customer = scopes.customer_for(request.auth, external_id)
         account = bank.set_bank_account(customer=customer, **validated(BankAccountIn, request.data))
         return Response(BankAccountOut(account).data)
+
+
+class SellerPayoutAccountIn(serializers.Serializer):
+    bank_code = StrictCharField()
+    branch_code = StrictCharField()
+    account_type = StrictCharField()
+    account_number = StrictCharField()
+    holder_kana = StrictCharField(max_length=100)
+
+
+class SellerPayoutAccountOut(serializers.ModelSerializer):
+    class Meta:
+        model = SellerPayoutAccount
+        fields = ["bank_code", "bank_name", "branch_code", "branch_name", "account_type", "account_number",
+                  "holder_kana"]
+
+
+class SellerPayoutAccountView(APIView):
+    partner_kinds = {Partner.Kind.SELLER}
+
+    @extend_schema(responses={200: SellerPayoutAccountOut})
+    def get(self, request):
+        account = bank.payout_account_of(request.auth.seller)
+        if account is None:
+            raise NotFound("入金口座が登録されていません。", code="bank_account_not_found")
+        return Response(SellerPayoutAccountOut(account).data)
+
+    @extend_schema(request=SellerPayoutAccountIn, responses={200: SellerPayoutAccountOut})
+    def put(self, request):
+        account = bank.set_payout_account(seller=request.auth.seller,
+                                          **validated(SellerPayoutAccountIn, request.data))
+        return Response(SellerPayoutAccountOut(account).data)
+
+
+class GiftCardChargeIn(serializers.Serializer):
+    amount = StrictIntegerField(min_value=1, max_value=MAX_YEN)
+    reference = StrictCharField(max_length=80)
+
+
+class GiftCardChargeView(APIView):
+    """A charge (チャージ) of the gift-card balance: 2% in points, 2.5% for Prime (seed 003)."""
+
+    partner_kinds = {Partner.Kind.STOREFRONT}
+
+    @extend_schema(request=GiftCardChargeIn, responses={201: dict})
+    def post(self, request, external_id):
+        customer = scopes.customer_for(request.auth, external_id)
+        data = validated(GiftCardChargeIn, request.data)
+        done = points.charge(customer=customer, amount=data["amount"], reference=data["reference"])
+        return Response({"balance": done.balance, "points_earned": done.points_earned,
+                         "points_balance": done.points_balance, "reference": done.gift_card_entry.reference},
+                        status=201)
+
+
+class PointsView(APIView):
+    partner_kinds = {Partner.Kind.STOREFRONT}
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, external_id):
+        customer = scopes.customer_for(request.auth, external_id)
+        account = points.account_for(customer)
+        entries = points.recent_entries(account)
+        return Response({"balance": account.balance, "entries": [
+            {"kind": e.kind, "points": e.points, "reference": e.reference, "note": e.note,
+             "created_at": selectors._iso(e.created_at)} for e in entries]})
 
 
 class ReturnLineIn(serializers.Serializer):

@@ -63,9 +63,11 @@ class GiftCardEntry(models.Model):
 
     class Kind(models.TextChoices):
         PURCHASE = "purchase", "ギフト券の登録"
+        CHARGE = "charge", "チャージ"  # seed 003: a charge earns points (payments.services.points)
         SPEND = "spend", "ご利用"
         REFUND = "refund", "返金"
         ADJUSTMENT = "adjustment", "調整"
+        FORFEIT = "forfeit", "退会による失効"  # seed 003: lost at closure, never moved
 
     account = models.ForeignKey(GiftCardAccount, on_delete=models.CASCADE, related_name="entries")
     kind = models.CharField("種別", max_length=12, choices=Kind.choices)
@@ -81,6 +83,45 @@ class GiftCardEntry(models.Model):
             # A redeemed card, a spend for an order, a refund: each books once.
             models.UniqueConstraint(fields=["account", "kind", "reference"], name="giftcard_entry_once"),
             models.CheckConstraint(condition=~Q(amount=0), name="giftcard_entry_not_zero"),
+        ]
+
+
+class PointsAccount(models.Model):
+    """A customer's points (ポイント, seed 003). Like the gift-card balance, ``balance`` is the sum
+    of the ledger, kept in the same transaction as every entry and guarded ≥ 0 by the database."""
+
+    customer = models.OneToOneField("shop.Customer", on_delete=models.CASCADE, related_name="points")
+    balance = models.IntegerField("ポイント残高", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "ポイント残高"
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="points_balance_not_negative")]
+
+
+class PointsEntry(models.Model):
+    """One points ledger line: earned on a gift-card charge, forfeited at closure, or adjusted by staff."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", "チャージ特典"
+        FORFEIT = "forfeit", "退会による失効"
+        ADJUSTMENT = "adjustment", "調整"
+
+    account = models.ForeignKey(PointsAccount, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField("種別", max_length=12, choices=Kind.choices)
+    points = models.IntegerField("ポイント")  # + earned, − forfeited/adjusted down
+    reference = models.CharField("参照", max_length=100)
+    gift_card_entry = models.OneToOneField(GiftCardEntry, null=True, blank=True, on_delete=models.PROTECT,
+                                           related_name="points_entry")
+    note = models.CharField("メモ", max_length=200, blank=True)
+    actor = models.CharField("実行者", max_length=100, blank=True)
+    created_at = models.DateTimeField("日時", db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "ポイント履歴"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "kind", "reference"], name="points_entry_once"),
+            models.CheckConstraint(condition=~Q(points=0), name="points_entry_not_zero"),
         ]
 
 
@@ -206,6 +247,25 @@ class BankAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bank_name} {self.branch_name} {self.get_account_type_display()} {self.account_number}"
+
+
+class SellerPayoutAccount(models.Model):
+    """Where a seller's payouts go (seed 003: the last payout needs a valid bank account before
+    the account can close). Validated against the Zengin list like a customer's refund account."""
+
+    seller = models.OneToOneField("shop.Seller", on_delete=models.CASCADE, related_name="payout_account",
+                                  verbose_name="出品者")
+    bank_code = models.CharField("金融機関コード", max_length=4)
+    bank_name = models.CharField("金融機関名", max_length=60)
+    branch_code = models.CharField("支店コード", max_length=3)
+    branch_name = models.CharField("支店名", max_length=60)
+    account_type = models.CharField("預金種目", max_length=10, choices=BankAccount.AccountType.choices)
+    account_number = models.CharField("口座番号", max_length=7)
+    holder_kana = models.CharField("口座名義（半角カナ）", max_length=30)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "出品者の入金口座"
 
 
 class Return(models.Model):

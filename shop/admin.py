@@ -10,12 +10,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice.admin_tools import ReadOnlyInline
+from backoffice.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 from backoffice.errors import DomainError
 from backoffice.normalize import SEPARATORS, nfkc, phone_e164
 from shop.models import (
     CallbackRequest,
     Customer,
+    CustomerClosure,
     Listing,
     Message,
     Order,
@@ -128,8 +129,8 @@ class ShipmentAdmin(admin.ModelAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("external_id", "name", "email", "phone", "suspended", "created_at")
-    list_filter = ("suspended",)
+    list_display = ("external_id", "name", "email", "phone", "prime", "suspended", "closed_at", "created_at")
+    list_filter = ("suspended", "prime")
     search_fields = ("external_id", "name", "email", "phone")
 
     def get_search_results(self, request, queryset, search_term):
@@ -139,6 +140,18 @@ class CustomerAdmin(admin.ModelAdmin):
             # ``queryset`` carries the list's filters: the phone form widens the search, not the filters.
             found = found | queryset.filter(phone__in=extra)
         return found, dup
+
+
+@admin.register(CustomerClosure)
+class CustomerClosureAdmin(ReadOnlyAdmin):
+    """The closures and the erasure log: when, what was forfeited, when and how much was erased."""
+
+    list_display = ("customer", "closed_at", "actor", "forfeited_gift_card", "forfeited_points", "erased_at",
+                    "books_retained_until")
+    search_fields = ("customer__external_id",)
+    list_select_related = ("customer",)
+    readonly_fields = ("customer", "closed_at", "actor", "forfeited_gift_card", "forfeited_points", "erased_at",
+                       "erased_rows", "books_retained_until")
 
 
 @admin.register(Seller)

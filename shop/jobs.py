@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from backoffice.jobs import register
-from shop.services import messages, orders
+from shop.services import erasure, messages, orders
 
 
 @register("send_pending_messages", every_seconds=settings.MESSAGE_RELAY_SECONDS, description="メッセージのメール送信")
@@ -21,3 +21,11 @@ def cancel_abandoned_card_orders() -> dict:
     """A placement that died between its two transactions left a card order waiting for its
     capture: void the capture (if any) and cancel the order (``orders.CARD_CAPTURE_ABANDONED_AFTER``)."""
     return {"cancelled": orders.cancel_abandoned_card_orders()}
+
+
+@register("erase_closed_customers", every_seconds=settings.ERASURE_JOB_SECONDS,
+          description="退会したお客様の個人情報の削除")
+def erase_closed_customers() -> dict:
+    """Erase the personal data of customers closed since the last run (shop.services.erasure);
+    the books stay. Idempotent and safe to run concurrently (closures are claimed SKIP LOCKED)."""
+    return {"erased": erasure.erase_due()}

@@ -21,6 +21,11 @@ class Customer(models.Model):
     suspended_reason = models.CharField("停止理由", max_length=500, blank=True)
     # Sessions whose epoch is lower than this are revoked; the storefront checks it (SPEC §5).
     session_epoch = models.PositiveIntegerField("セッション世代", default=0)
+    # Prime membership (プライム会員): a gift-card charge earns the Prime points rate (seed 003).
+    prime = models.BooleanField("プライム会員", default=False)
+    # Set once by the closure (退会, shop.services.closure): from then on every endpoint of the
+    # external id answers 410 ``customer_closed``; the erasure job blanks the personal data.
+    closed_at = models.DateTimeField("退会日時", null=True, blank=True)
     created_at = models.DateTimeField("登録日時", auto_now_add=True)
 
     class Meta:
@@ -36,6 +41,8 @@ class Seller(models.Model):
     name = models.CharField("名前", max_length=100)
     accept_cod_self_fulfilled = models.BooleanField("自己発送で代引きを受け付ける", default=False)
     accept_konbini_self_fulfilled = models.BooleanField("自己発送でコンビニ払いを受け付ける", default=False)
+    # Support closed the account (seed 003: a request to テクニカルサポート, never a button).
+    closed_at = models.DateTimeField("閉鎖日時", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,6 +64,8 @@ class Listing(models.Model):
     stock = models.PositiveIntegerField("在庫")
     fulfilled_by = models.CharField("発送元", max_length=10, choices=FulfilledBy.choices)
     digital = models.BooleanField("デジタル商品", default=False)
+    # False once the seller's account is closed: the listing can no longer be ordered.
+    visible = models.BooleanField("公開", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -340,3 +349,61 @@ class CallbackRequest(models.Model):
         verbose_name = verbose_name_plural = "折り返し電話依頼"
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "created_at"], name="callback_queue")]
+
+
+class CustomerClosure(models.Model):
+    """A customer's closure (退会) and the log of its erasure: what was forfeited, when the
+    personal data was erased and how many rows it blanked. Irreversible: nothing keeps the
+    erased values. The books (orders, payments, refunds, ledgers) are kept until
+    ``books_retained_until`` (``settings.BOOKS_RETENTION_YEARS``)."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="closure", verbose_name="顧客")
+    closed_at = models.DateTimeField("退会日時")
+    actor = models.CharField("実行者", max_length=100)
+    forfeited_gift_card = models.PositiveIntegerField("失効したギフト券残高（円）", default=0)
+    forfeited_points = models.PositiveIntegerField("失効したポイント", default=0)
+    books_retained_until = models.DateField("帳簿の保存期限")
+    erased_at = models.DateTimeField("個人情報削除日時", null=True, blank=True)
+    erased_rows = models.JSONField("削除した件数", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "退会"
+        indexes = [models.Index(fields=["closed_at"], condition=Q(erased_at__isnull=True), name="closure_to_erase")]
+
+
+class SellerClosureRequest(models.Model):
+    """A seller's request to close its account (出品用アカウントの閉鎖, seed 003): support works
+    it from the staff console's queue, ticks the checklist and closes it once no blocker stands."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "対応待ち"
+        CLOSED = "closed", "閉鎖済み"
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="closure_requests", verbose_name="出品者")
+    phone = models.CharField("電話番号", max_length=16)
+    comment = models.TextField("コメント", blank=True)
+    status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField("受付日時")
+    closed_at = models.DateTimeField("閉鎖日時", null=True, blank=True)
+    closed_by = models.CharField("閉鎖者", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "出品者アカウント閉鎖依頼"
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One open request per seller: a second POST answers with the one already open.
+            models.UniqueConstraint(fields=["seller"], condition=Q(status="open"), name="seller_closure_one_open"),
+        ]
+
+
+class SellerClosureCheck(models.Model):
+    """One checklist item support confirmed on a closure request (who, when)."""
+
+    request = models.ForeignKey(SellerClosureRequest, on_delete=models.CASCADE, related_name="checks")
+    code = models.CharField("項目", max_length=40)
+    done_by = models.CharField("確認者", max_length=100)
+    done_at = models.DateTimeField("確認日時")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "閉鎖依頼のチェック"
+        constraints = [models.UniqueConstraint(fields=["request", "code"], name="seller_closure_check_once")]

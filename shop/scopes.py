@@ -23,7 +23,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from backoffice.errors import NotFound
 from backoffice.models import Partner
 from shop.models import Customer, Order, OrderLine, Shipment
-from shop.services import orders, shipments
+from shop.services import customers, orders, shipments
 
 K = Partner.Kind
 
@@ -90,9 +90,13 @@ def customers_for_partner(partner: Partner) -> QuerySet[Customer]:
 
 
 def customer_for(partner: Partner, external_id: str, *, field: str | None = None) -> Customer:
+    """The customer of ``external_id`` in ``partner``'s scope: 404 unknown (or out of scope), 410
+    ``customer_closed`` once the account is closed (seed 003)."""
     customer = customers_for_partner(partner).filter(external_id=external_id).first()
     if customer is None:
         raise NotFound("お客様が見つかりません。", code="customer_not_found", field=field)
+    if customer.closed_at is not None:
+        raise customers.CustomerClosed()
     return customer
 
 

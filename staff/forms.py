@@ -45,3 +45,23 @@ class ReportCheckForm(forms.Form):
 
 class RequiredNoteForm(forms.Form):
     note = forms.CharField(label=_("理由・メモ"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CustomerClosureForm(forms.Form):
+    confirm_forfeit = forms.BooleanField(
+        label=_("ギフト券残高とポイントが失効し、新しいアカウントへ移せないことにお客様が同意しました"), required=False)
+
+
+class PointsAdjustmentForm(forms.Form):
+    points = forms.IntegerField(label=_("ポイント（減らす場合はマイナス）"), min_value=-10_000_000, max_value=10_000_000)
+    note = forms.CharField(label=_("理由"), max_length=200)
+
+    def clean_points(self):
+        value = self.cleaned_data["points"]
+        if value == 0:
+            raise forms.ValidationError(_("0以外のポイントを入力してください。"), code="zero")
+        return value
+
+
+class SellerClosureCheckForm(forms.Form):
+    code = forms.CharField(widget=forms.HiddenInput, max_length=40)

@@ -26,6 +26,8 @@ PAGES: dict[str, frozenset[str]] = {
     "review_queue": frozenset({FRAUD, SUPPORT}),
     "reports": frozenset({FRAUD, SUPPORT}),
     "pickups": frozenset({SUPPORT, FRAUD}),
+    "seller": EVERYONE,
+    "seller_closures": frozenset({SUPPORT}),  # issue 15: seller closure is a request to support (seed 003)
 }
 
 # action name → groups that may run it (from whichever page offers it).
@@ -47,6 +49,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "report_start": frozenset({FRAUD, SUPPORT}),
     "report_resolve": frozenset({FRAUD}),
     "report_dismiss": frozenset({FRAUD}),
+    "close_customer": frozenset({SUPPORT}),  # 退会 on the customer's behalf (seed 003: by phone or chat)
+    "adjust_points": frozenset({SUPPORT, FINANCE}),
+    "seller_closure_check": frozenset({SUPPORT}),
+    "close_seller": frozenset({SUPPORT}),
 }
 
 

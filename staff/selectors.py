@@ -27,7 +27,7 @@ from payments.konbini.chains import CHAINS
 from payments.konbini.maintenance import next_maintenance_window
 from payments.konbini.models import PaymentCode
 from payments.konbini.selectors import order_konbini_code
-from payments.models import GiftCardAccount, GiftCardEntry, Payment, Refund, TransferBatch
+from payments.models import GiftCardAccount, GiftCardEntry, Payment, PointsAccount, PointsEntry, Refund, TransferBatch
 from payments.services import refunds
 from pickup.models import Pickup, PickupAttempt, PickupNoShow
 from shop.models import (
@@ -36,6 +36,8 @@ from shop.models import (
     Order,
     OrderEvent,
     PaymentMethod,
+    Seller,
+    SellerClosureRequest,
     Shipment,
     ShipmentEvent,
 )
@@ -224,6 +226,28 @@ def customer_gift_card(customer: Customer) -> GiftCardAccount | None:
 
 def gift_card_entries(account: GiftCardAccount) -> QuerySet[GiftCardEntry]:
     return account.entries.select_related("order").order_by("-created_at", "-id")
+
+
+def customer_points(customer: Customer, limit: int = 20) -> tuple[int, list[PointsEntry]]:
+    """The points balance and the newest ledger lines (two queries; 0 and none without an account)."""
+    balance = PointsAccount.objects.filter(customer=customer).values_list("balance", flat=True).first() or 0
+    entries = list(PointsEntry.objects.filter(account__customer=customer).order_by("-created_at", "-id")[:limit])
+    return balance, entries
+
+
+def open_seller_closures() -> QuerySet[SellerClosureRequest]:
+    """The seller closure queue, oldest first, with how many checklist items are confirmed."""
+    return (SellerClosureRequest.objects.filter(status=SellerClosureRequest.Status.OPEN).select_related("seller")
+            .annotate(checks_done=Count("checks")).order_by("created_at", "id"))
+
+
+def seller_detail(pk: int) -> Seller | None:
+    return Seller.objects.filter(pk=pk).annotate(listings_count=Count("listings")).first()
+
+
+def seller_closure_requests(seller: Seller) -> list[SellerClosureRequest]:
+    return list(SellerClosureRequest.objects.filter(seller=seller).prefetch_related("checks")
+                .order_by("-created_at", "-id"))
 
 
 def customer_stats(customer: Customer) -> dict:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from staff.views import auth, bulk, customers, dashboard, orders, queues, reports, search, transfers
 
@@ -27,4 +27,5 @@ urlpatterns = [
     path("reports/", reports.ReportListView.as_view(), name="reports"),
     path("reports/<int:pk>/", reports.ReportDetailView.as_view(), name="report"),
     path("reports/<int:pk>/actions/<slug:action>/", reports.ReportActionView.as_view(), name="report_action"),
+    path("", include("staff.seller_urls")),  # sellers and their closure requests (issue 15)
 ]

@@ -18,10 +18,10 @@ from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.normalize import digits, nfkc
 from backoffice.timeutil import local, now
 from payments import zengin
-from payments.models import BankAccount, Refund, TransferBatch, TransferItem
+from payments.models import BankAccount, Refund, SellerPayoutAccount, TransferBatch, TransferItem
 from payments.services import refunds
 from shop import events
-from shop.models import Customer
+from shop.models import Customer, Seller
 
 # What people type for 預金種目 → the stored value (API: ordinary | checking; 普通 / 当座 accepted,
 # with or without 預金, and the Zengin codes 1 / 2).
@@ -34,18 +34,9 @@ _ACCOUNT_TYPES = {
 MAX_BATCH_SIZE = 5000
 
 
-def account_of(customer: Customer) -> BankAccount | None:
-    """The customer's refund bank account, if one is registered."""
-    return BankAccount.objects.filter(customer=customer).first()
-
-
-def set_bank_account(
-    *, customer: Customer, bank_code: object, branch_code: object, account_type: object, account_number: object,
-    holder_kana: object, use_for_refunds: bool | None = None,
-) -> BankAccount:
-    """Register or replace the customer's refund account after validating every field against
-    the Zengin list; nothing is written on error. ``use_for_refunds`` (the customer's refund
-    preference for konbini cash and COD) is left unchanged when None; a new account starts False."""
+def validated_account(*, bank_code: object, branch_code: object, account_type: object, account_number: object,
+                      holder_kana: object) -> dict:
+    """Every field checked against the Zengin list → the stored fields (names from the list), or 400."""
     bank_code = digits(bank_code, field="bank_code", length=zengin.BANK_CODE_DIGITS, code="invalid_bank_code",
                        message=f"金融機関コードは{zengin.BANK_CODE_DIGITS}桁の数字で入力してください。")
     if not zengin.bank_exists(bank_code):
@@ -61,16 +52,60 @@ def set_bank_account(
                     code="invalid_account_number",
                     message=f"口座番号は{zengin.ACCOUNT_NUMBER_DIGITS}桁の数字で入力してください。")
     kana = zengin.holder_kana(holder_kana)
+    return {"bank_code": bank_code, "bank_name": found.bank_name, "branch_code": branch_code,
+            "branch_name": found.branch_name, "account_type": kind, "account_number": number, "holder_kana": kana}
+
+
+def account_of(customer: Customer) -> BankAccount | None:
+    """The customer's refund bank account, if one is registered."""
+    return BankAccount.objects.filter(customer=customer).first()
+
+
+def set_bank_account(
+    *, customer: Customer, bank_code: object, branch_code: object, account_type: object, account_number: object,
+    holder_kana: object, use_for_refunds: bool | None = None,
+) -> BankAccount:
+    """Register or replace the customer's refund account after validating every field against
+    the Zengin list; nothing is written on error. ``use_for_refunds`` (the customer's refund
+    preference for konbini cash and COD) is left unchanged when None; a new account starts False."""
+    fields = validated_account(bank_code=bank_code, branch_code=branch_code, account_type=account_type,
+                               account_number=account_number, holder_kana=holder_kana)
     if use_for_refunds is not None and not isinstance(use_for_refunds, bool):
         raise InvalidInput("use_for_refunds は true / false で指定してください。", code="invalid", field="use_for_refunds")
-    fields = {"bank_code": bank_code, "bank_name": found.bank_name, "branch_code": branch_code,
-              "branch_name": found.branch_name, "account_type": kind, "account_number": number, "holder_kana": kana}
     if use_for_refunds is not None:
         fields["use_for_refunds"] = use_for_refunds
     with transaction.atomic():
         Customer.objects.select_for_update().get(pk=customer.pk)  # one writer per customer
         account, _ = BankAccount.objects.update_or_create(customer=customer, defaults=fields)
     return account
+
+
+def set_payout_account(*, seller: Seller, **account: object) -> SellerPayoutAccount:
+    """Register or replace the seller's payout account (seed 003: the last payout needs a valid one)."""
+    fields = validated_account(**account)
+    with transaction.atomic():
+        Seller.objects.select_for_update(no_key=True).get(pk=seller.pk)
+        payout, _ = SellerPayoutAccount.objects.update_or_create(seller=seller, defaults=fields)
+    return payout
+
+
+def payout_account_of(seller: Seller) -> SellerPayoutAccount | None:
+    """The seller's payout account, if one is registered."""
+    return SellerPayoutAccount.objects.filter(seller=seller).first()
+
+
+def payout_account_valid(seller: Seller) -> bool:
+    """The seller has a payout account whose bank and branch are still in the Zengin list."""
+    payout = SellerPayoutAccount.objects.filter(seller=seller).first()
+    return payout is not None and _branch_exists(payout)
+
+
+def _branch_exists(payout: SellerPayoutAccount) -> bool:
+    try:
+        zengin.lookup(payout.bank_code, payout.branch_code)
+    except InvalidInput:
+        return False
+    return True
 
 
 # --- batches ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from backoffice.errors import Conflict, InvalidInput
 from backoffice.timeutil import now
 from payments.models import GiftCardAccount, GiftCardEntry
 from shop.models import Customer, Order
+from shop.services import customers
 
 
 def account_for(customer: Customer, *, lock: bool = False) -> GiftCardAccount:
@@ -43,6 +44,14 @@ def credit(*, customer: Customer, amount: int, kind: str, reference: str, order:
             return GiftCardEntry.objects.get(account=account, kind=kind, reference=reference)
 
 
+def redeem(*, customer: Customer, amount: int, reference: str) -> GiftCardEntry:
+    """A redeemed gift card (ギフト券の登録, ``POST .../gift-card/credits``): refused once the account
+    is closed — the closure holds the same customer lock while it forfeits the balance."""
+    with transaction.atomic():
+        customer = customers.lock_open(customer)
+        return credit(customer=customer, amount=amount, kind=GiftCardEntry.Kind.PURCHASE, reference=reference)
+
+
 def spend(*, customer: Customer, amount: int, order: Order) -> GiftCardEntry:
     """Pay ``amount`` for ``order`` from the balance; refused while frozen or short."""
     with transaction.atomic():
@@ -52,6 +61,18 @@ def spend(*, customer: Customer, amount: int, order: Order) -> GiftCardEntry:
         if account.balance < amount:
             raise Conflict("ギフト券残高が不足しています。", code="balance_insufficient")
         return _book(account, kind=GiftCardEntry.Kind.SPEND, amount=-amount, reference=order.number, order=order)
+
+
+def forfeit(*, customer: Customer, reference: str) -> int:
+    """Book the whole balance as lost (退会: it cannot move to a new account, seed 003), frozen or
+    not. Returns the yen forfeited (0 when there was none). The caller holds the customer lock."""
+    with transaction.atomic():
+        account = account_for(customer, lock=True)
+        if account.balance <= 0:
+            return 0
+        lost = account.balance
+        _book(account, kind=GiftCardEntry.Kind.FORFEIT, amount=-lost, reference=reference, order=None)
+    return lost
 
 
 def set_frozen(*, customer: Customer, frozen: bool, reason: str = "") -> GiftCardAccount:

@@ -32,6 +32,7 @@ class CustomerIn(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     name = StrictCharField(max_length=100)
     phone = NumberStringField(max_length=20, required=False, allow_blank=True)
+    prime = StrictBooleanField(required=False)  # プライム会員: the points rate of a charge (seed 003)
 
 
 class ItemIn(serializers.Serializer):
@@ -127,6 +128,15 @@ class CarrierEventIn(serializers.Serializer):
 class GiftCardCreditIn(serializers.Serializer):
     amount = StrictIntegerField(min_value=1, max_value=MAX_YEN)
     reference = StrictCharField(max_length=100)
+
+
+class ClosureIn(serializers.Serializer):
+    confirm_forfeit = StrictBooleanField(required=False, default=False)
+
+
+class SellerClosureIn(serializers.Serializer):
+    phone = NumberStringField(max_length=20)
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class CallbackIn(serializers.Serializer):

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from shop.api import closure as c
 from shop.api import views as v
 
 urlpatterns = [
@@ -17,4 +18,7 @@ urlpatterns = [
     path("customers/<str:external_id>/gift-card", v.GiftCardView.as_view()),
     path("customers/<str:external_id>/gift-card/credits", v.GiftCardCreditView.as_view()),
     path("customers/<str:external_id>/callback-requests", v.CallbackRequestView.as_view()),
+    path("customers/<str:external_id>/closure-check", c.ClosureCheckView.as_view()),
+    path("customers/<str:external_id>/closure", c.ClosureView.as_view()),
+    path("seller/closure-requests", c.SellerClosureRequestView.as_view()),
 ]

@@ -13,7 +13,6 @@ from backoffice.api.fields import validated
 from backoffice.api.idempotency import idempotent
 from backoffice.errors import NotFound
 from backoffice.models import Partner
-from payments.models import GiftCardEntry
 from payments.services import giftcards
 from shop import scopes, selectors
 from shop.api import serializers as s
@@ -215,8 +214,7 @@ class GiftCardCreditView(APIView):
     def post(self, request, external_id):
         customer = scopes.customer_for(request.auth, external_id)
         data = validated(s.GiftCardCreditIn, request.data)
-        giftcards.credit(customer=customer, amount=data["amount"], kind=GiftCardEntry.Kind.PURCHASE,
-                         reference=data["reference"])
+        giftcards.redeem(customer=customer, amount=data["amount"], reference=data["reference"])
         return Response(gift_card_representation(customer), status=201)
 
 

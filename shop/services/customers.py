@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from backoffice.errors import Forbidden, NotFound
+from backoffice.errors import Forbidden, Gone, NotFound
 from backoffice.normalize import phone_e164
 from shop.models import CallbackRequest, Customer, Order
 
 
-def upsert(*, external_id: str, email: str, name: str, phone: str | None = None) -> Customer:
-    """Create or update a customer by ``external_id`` (API.md ``POST /orders``)."""
-    fields = {"email": email, "name": name}
+class CustomerClosed(Gone):
+    """Every endpoint of a closed customer's external id (API.md "Account closure")."""
+
+    code = "customer_closed"
+    message = "このアカウントは退会済みです。"
+
+
+def upsert(*, external_id: str, email: str, name: str, phone: str | None = None,
+           prime: bool | None = None) -> Customer:
+    """Create or update a customer by ``external_id`` (API.md ``POST /orders``). A closed
+    customer's external id is 410: a new account (same e-mail or not) comes with a new one.
+    ``prime`` (``customer.prime``) is left as it was when None."""
+    fields: dict = {"email": email, "name": name}
     if phone:
         fields["phone"] = phone_e164(phone, field="customer.phone")
+    if prime is not None:
+        fields["prime"] = prime
     customer = Customer.objects.filter(external_id=external_id).first()
     if customer is None:
         try:
@@ -21,6 +33,8 @@ def upsert(*, external_id: str, email: str, name: str, phone: str | None = None)
                 return Customer.objects.create(external_id=external_id, **fields)
         except IntegrityError:
             customer = Customer.objects.get(external_id=external_id)
+    if customer.closed_at is not None:
+        raise CustomerClosed()
     changed = [k for k, v in fields.items() if getattr(customer, k) != v]
     if changed:
         for k in changed:
@@ -30,10 +44,24 @@ def upsert(*, external_id: str, email: str, name: str, phone: str | None = None)
 
 
 def get(external_id: str) -> Customer:
+    """The customer of an external id: 404 unknown, 410 ``customer_closed`` once closed."""
     customer = Customer.objects.filter(external_id=external_id).first()
     if customer is None:
         raise NotFound("お客様が見つかりません。", code="customer_not_found")
+    if customer.closed_at is not None:
+        raise CustomerClosed()
     return customer
+
+
+def lock_open(customer: Customer) -> Customer:
+    """Lock the customer row (``FOR NO KEY UPDATE``) and re-read it: 410 if it closed meanwhile.
+
+    Whatever adds to a customer's account (an order, a charge) takes this lock first, and the
+    closure takes it too, so a closure and an order never both commit past each other's check."""
+    locked = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
+    if locked.closed_at is not None:
+        raise CustomerClosed()
+    return locked
 
 
 def ensure_can_order(customer: Customer) -> None:

@@ -125,7 +125,8 @@ def _load_listings(items: list[dict]) -> list[tuple[Listing, int]]:
     quantities: Counter[str] = Counter()
     for item in items:
         quantities[item["sku"]] += item["quantity"]
-    listings = {listing.sku: listing for listing in Listing.objects.select_related("seller").filter(sku__in=quantities)}
+    listings = {listing.sku: listing for listing in
+                Listing.objects.select_related("seller").filter(sku__in=quantities, visible=True)}
     for sku in quantities:
         if sku not in listings:
             raise InvalidInput(f"商品 {sku} が見つかりません。", code="listing_not_found", field="items.sku")
@@ -188,7 +189,7 @@ def place(
 def _open_order(*, customer_data: dict, items: list[dict], shipping_speed: str, destination: Destination,
                 payment_method: str, card_token: str | None, actor: str) -> tuple[Order, list[OrderLine]]:
     """Transaction 1: check, create, reserve stock, screen; settle any payment but a card's."""
-    customer = customers.upsert(**customer_data)
+    customer = customers.lock_open(customers.upsert(**customer_data))  # a closing account takes no order
     customers.ensure_can_order(customer)
     lines = _load_listings(items)
     seller = _fulfiller(lines)

@@ -1,6 +1,9 @@
-"""The customer page: orders, gift-card balance and usage history, no-shows, suspension, logins."""
+"""The customer page: orders, gift-card balance and points with their histories, no-shows,
+suspension, logins, and the closure (退会) with its check."""
 
 from __future__ import annotations
+
+import secrets
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -9,9 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from fraud.services import accounts
-from shop.models import Customer
+from payments.services import points
+from shop.models import Customer, CustomerClosure
+from shop.services import closure
 from staff import permissions, selectors
-from staff.forms import RequiredNoteForm
+from staff.forms import CustomerClosureForm, PointsAdjustmentForm, RequiredNoteForm
 from staff.views.base import Action, ActionView, StaffView, actor_of
 
 
@@ -23,6 +28,34 @@ def _suspend(request, customer: Customer, data: dict) -> str:
 def _reinstate(request, customer: Customer, data: dict) -> str:
     accounts.reinstate(customer, reason=data["note"], actor=actor_of(request))
     return _("%(name)s 様のアカウントの利用停止を解除しました。") % {"name": customer.name}
+
+
+def _close(request, customer: Customer, data: dict) -> str:
+    closure.close(customer, confirm_forfeit=data["confirm_forfeit"], actor=actor_of(request))
+    return _("%(name)s 様のアカウントを閉鎖しました（個人情報は削除ジョブが消去します）。") % {"name": customer.name}
+
+
+def _closure_plan(customer: Customer) -> list[str]:
+    """The confirm page's lines, from the same check the closure runs (blockers first)."""
+    plan = closure.check(customer)
+    lines = [_("退会できません：%(message)s%(orders)s") % {
+        "message": b.message, "orders": f"（{'、'.join(b.order_numbers)}）" if b.order_numbers else ""}
+        for b in plan.blockers]
+    lines.append(_("ギフト券残高 %(yen)s円 と %(points)s ポイントが失効します（新しいアカウントへは移せません）。") % {
+        "yen": f"{plan.gift_card_balance:,}", "points": f"{plan.points:,}"})
+    lines += [w.message for w in plan.warnings if w.code != "balances_not_transferable"]
+    lines += [
+        _("すべての端末のログインを無効にし、以後この外部IDのAPIは 410 customer_closed を返します。"),
+        _("氏名・メールアドレス・電話番号・住所・ログイン履歴のIPと端末・返金用口座を削除します（元に戻せません）。"),
+        _("注文・支払い・返金・ギフト券とポイントの履歴は帳簿として保存します。"),
+    ]
+    return lines
+
+
+def _adjust_points(request, customer: Customer, data: dict) -> str:
+    points.adjust(customer=customer, points=data["points"], note=data["note"], actor=actor_of(request),
+                  reference=f"staff:{secrets.token_hex(8)}")
+    return _("ポイントを調整しました（%(points)s）。") % {"points": f"{data['points']:+,}"}
 
 
 CUSTOMER_ACTIONS: dict[str, Action] = {
@@ -38,6 +71,14 @@ CUSTOMER_ACTIONS: dict[str, Action] = {
         name="reinstate_customer", label=gettext_lazy("利用停止を解除"), run=_reinstate, form_class=RequiredNoteForm,
         available=lambda c: c.suspended,
         consequences=lambda c: [_("再び注文できるようになります。理由は記録に残ります。")]),
+    "adjust-points": Action(
+        name="adjust_points", label=gettext_lazy("ポイントを調整"), run=_adjust_points, form_class=PointsAdjustmentForm,
+        available=lambda c: c.closed_at is None,
+        consequences=lambda c: [_("ポイント残高を増減し、理由とともに履歴に残します。残高をマイナスにはできません。")]),
+    "close": Action(
+        name="close_customer", label=gettext_lazy("アカウントを閉鎖（退会）"), run=_close,
+        form_class=CustomerClosureForm, danger=True, available=lambda c: c.closed_at is None,
+        consequences=_closure_plan),
 }
 
 
@@ -47,8 +88,12 @@ class CustomerDetailView(StaffView):
     def get(self, request, pk: int):
         customer = get_object_or_404(Customer, pk=pk)
         account = selectors.customer_gift_card(customer)
+        points_balance, points_entries = selectors.customer_points(customer)
         return render(request, "staff/customer.html", {
             "customer": customer,
+            "points_balance": points_balance,
+            "points_entries": points_entries,
+            "closure": CustomerClosure.objects.filter(customer=customer).first() if customer.closed_at else None,
             "orders": selectors.paginate(selectors.customer_orders(customer), request.GET.get("page")),
             "stats": selectors.customer_stats(customer),
             "gift_card": account,

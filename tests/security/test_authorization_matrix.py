@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.factories import order_payload
+from tests.factories import CustomerFactory, order_payload
 from tests.security.world import ALL_IDENTITIES, ANONYMOUS, World, build_world, now_iso, tracking_number
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +42,11 @@ class Case:
 
 def both(identities: set[str], status: int) -> dict[str, int]:
     return dict.fromkeys(identities, status)
+
+
+def _fresh_customer() -> str:
+    """A customer with no orders (nothing blocks its closure)."""
+    return CustomerFactory(external_id="cust-closing").external_id
 
 
 def _order_for_storefront(w: World):
@@ -99,6 +104,15 @@ CASES: list[Case] = [
          lambda w: (f"customers/{w.customer}/bank-account",
                     {"bank_code": "0001", "branch_code": "001", "account_type": "ordinary",
                      "account_number": "1234567", "holder_kana": "ヤマダタロウ"}), both(STOREFRONTS, 200)),
+    Case("gift-card charge", "POST", "customers/<str:external_id>/gift-card/charges",
+         lambda w: (f"customers/{w.customer}/gift-card/charges", {"amount": 1000, "reference": "CH-1"}),
+         both(STOREFRONTS, 201)),
+    Case("points", "GET", "customers/<str:external_id>/points",
+         lambda w: (f"customers/{w.customer}/points", None), both(STOREFRONTS, 200)),
+    Case("closure check", "GET", "customers/<str:external_id>/closure-check",
+         lambda w: (f"customers/{w.customer}/closure-check", None), both(STOREFRONTS, 200)),
+    Case("close an account with nothing pending", "POST", "customers/<str:external_id>/closure",
+         lambda w: (f"customers/{_fresh_customer()}/closure", {"confirm_forfeit": True}), both(STOREFRONTS, 200)),
     Case("return of an undelivered order", "POST", "orders/<str:number>/returns",
          lambda w: (f"orders/{w.self_order}/returns", {"amount": 100}), both(STOREFRONTS, 409)),
     Case("choose a konbini chain", "POST", "orders/<str:number>/konbini-payment",
@@ -130,6 +144,14 @@ CASES: list[Case] = [
     Case("change seller settings", "PATCH", "seller/settings",
          lambda w: ("seller/settings", {"accept_cod_self_fulfilled": True}), both(SELLERS, 200)),
     Case("seller's orders", "GET", "seller/orders", lambda w: ("seller/orders", None), both(SELLERS, 200)),
+    Case("seller closure request", "POST", "seller/closure-requests",
+         lambda w: ("seller/closure-requests", {"phone": "090-1234-5678", "comment": "閉店します"}), both(SELLERS, 201)),
+    Case("seller payout account (none yet)", "GET", "seller/bank-account", lambda w: ("seller/bank-account", None),
+         both(SELLERS, 404)),
+    Case("set seller payout account", "PUT", "seller/bank-account",
+         lambda w: ("seller/bank-account", {"bank_code": "0001", "branch_code": "001", "account_type": "ordinary",
+                                            "account_number": "1234567", "holder_kana": "ヤマダタロウ"}),
+         both(SELLERS, 200)),
     # --- konbini chain
     Case("payment lookup", "POST", "konbini/payments/lookup",
          lambda w: ("konbini/payments/lookup", {"payment_number": w.payment_number, "check_code": "8888"}),

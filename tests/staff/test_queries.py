@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from shop.services import customers
+from shop.services import customers, seller_closure
 from tests import factories
 from tests.staff import scenario
 from tests.staff.submit import submit
@@ -136,3 +136,12 @@ def test_order_page_with_pickup_attempts_and_logins(agent, django_assert_max_num
     assert counts[0] == counts[1]
     with django_assert_max_num_queries(20):
         agent.get(f"/staff/orders/{large.number}/")
+
+
+def test_seller_closure_queue(agent, django_assert_max_num_queries):
+    def grow(n):
+        for _ in range(n):
+            seller = factories.SellerFactory()
+            seller_closure.request_closure(seller=seller, phone="03-1234-5678", comment="閉鎖希望", actor="test")
+
+    _constant(agent, "/staff/seller-closures/", grow, django_assert_max_num_queries)
