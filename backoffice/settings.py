@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "payments.konbini",
     "pickup",
     "fraud",
+    "receipts",
     "staff",
 ]
 
@@ -190,6 +191,11 @@ ZENGIN_REQUESTER = {
     "account_type": env.str("ZENGIN_REQUESTER_ACCOUNT_TYPE", default="ordinary"),
     "account_number": env.str("ZENGIN_REQUESTER_ACCOUNT_NUMBER", default="1234567"),
 }
+# API.md "Receipts and qualified invoices" (インボイス制度): the issuer a receipt names, and its
+# registration number, "T" + 13 digits with a check digit — checked when Django starts
+# (receipts.apps), so a mistyped number never reaches a customer's qualified invoice.
+INVOICE_ISSUER_NAME = env.str("INVOICE_ISSUER_NAME", default="株式会社コンビニバックオフィス")
+INVOICE_REGISTRATION_NUMBER = env.str("INVOICE_REGISTRATION_NUMBER", default="T9000000000000")
 
 LOGGING = {
     "version": 1,

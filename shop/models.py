@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from shop.tax import TaxRate
+
 
 class Customer(models.Model):
     """A storefront customer (お客様), created/updated by ``external_id``. Never logs in here."""
@@ -53,6 +55,8 @@ class Listing(models.Model):
     stock = models.PositiveIntegerField("在庫")
     fulfilled_by = models.CharField("発送元", max_length=10, choices=FulfilledBy.choices)
     digital = models.BooleanField("デジタル商品", default=False)
+    # 消費税率: 10 (standard) or 8 (reduced: food and drink, not alcohol); prices include it.
+    tax_rate = models.PositiveSmallIntegerField("税率（%）", choices=TaxRate.choices, default=TaxRate.STANDARD)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,6 +65,7 @@ class Listing(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(stock__gte=0), name="listing_stock_not_negative"),
             models.CheckConstraint(condition=Q(price__gte=1), name="listing_price_positive"),
+            models.CheckConstraint(condition=Q(tax_rate__in=TaxRate.values), name="listing_tax_rate_known"),
         ]
 
     def __str__(self) -> str:
@@ -168,10 +173,16 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField("数量")
     unit_price = models.PositiveIntegerField("単価（円）")
     digital = models.BooleanField(default=False)
+    # The listing's rate when the order was placed: a later change of the listing never rewrites
+    # what a receipt (qualified invoice) of this order states.
+    tax_rate = models.PositiveSmallIntegerField("税率（%）", choices=TaxRate.choices, default=TaxRate.STANDARD)
 
     class Meta:
         verbose_name = verbose_name_plural = "注文明細"
-        constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive"),
+            models.CheckConstraint(condition=Q(tax_rate__in=TaxRate.values), name="orderline_tax_rate_known"),
+        ]
 
     @property
     def subtotal(self) -> int:
