@@ -48,6 +48,15 @@ def _check_issuable(order: Order, payment: Payment | None) -> None:
     raise Conflict("お支払いの確認後に領収書を発行できます。", code="not_paid")
 
 
+def issuable(order: Order) -> bool:
+    """Whether ``issue`` would issue now (for a page that has the order and its payment loaded)."""
+    try:
+        _check_issuable(order, getattr(order, "payment", None))
+    except Conflict:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Plan:
     """What the next issue of an order's receipt will be (the staff confirm page shows it)."""

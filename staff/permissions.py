@@ -47,6 +47,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "report_start": frozenset({FRAUD, SUPPORT}),
     "report_resolve": frozenset({FRAUD}),
     "report_dismiss": frozenset({FRAUD}),
+    "issue_receipt": frozenset({SUPPORT, FINANCE}),  # issue 18: 領収書の発行・再発行
 }
 
 
