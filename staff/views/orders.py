@@ -177,6 +177,8 @@ def _secure(request, order: Order, data: dict) -> str:
 # --- receipts (領収書 / 適格請求書, issue 18) -------------------------------------------------------
 
 def _receipt_consequences(order: Order) -> list[str]:
+    if not receipt_service.issuable(order):
+        return []  # the page says the action is not available now
     plan = receipt_service.plan(order)
     if plan.reissue:
         first = _("領収書 %(number)s を「再発行」と明記して発行します（%(n)s回目の発行）。") % {
