@@ -101,12 +101,15 @@ def issue(*, order: Order, channel: str, actor: str, addressee: str | None = Non
         receipt.issue_count += 1
         receipt.save(update_fields=["number", "issue_count"])
         issued_at = now()
+        # Every refund reserves its amount on the payment when it is requested: none reserved, none to read.
+        refunded = payment.refunded_amount > 0
         doc = document.build(
             order=order, lines=list(order.lines.order_by("id")), payment=payment,
             refunds=list(Refund.objects.filter(order=order).exclude(status=Refund.Status.FAILED)
-                         .order_by("created_at", "id")),
-            returned_lines=_returned_lines(order), issuer=issuer.current(), receipt_number=receipt.number,
-            issued_at=issued_at, reissue=receipt.issue_count > 1, addressee=addressee, purpose=purpose,
+                         .order_by("created_at", "id")) if refunded else [],
+            returned_lines=_returned_lines(order) if refunded else {}, issuer=issuer.current(),
+            receipt_number=receipt.number, issued_at=issued_at, reissue=receipt.issue_count > 1,
+            addressee=addressee, purpose=purpose,
         )
         return ReceiptIssue.objects.create(
             receipt=receipt, sequence=receipt.issue_count, issued_at=issued_at, addressee=addressee,

@@ -91,3 +91,13 @@ def test_the_customer_page_lists_the_receipts_issued(agent, card_order, listing)
     page = agent.get(f"/staff/customers/{card_order.customer_id}/").content.decode()
     assert 'data-testid="customer-receipts"' in page
     assert card_order.number in page and second.number in page and "経理部 御中" in page
+
+
+def test_the_receipt_panel_and_confirm_page_speak_english_after_the_switch(agent, card_order):
+    agent.post("/i18n/setlang/", {"language": "en", "next": "/staff/"})
+    agent.post(_action(card_order), {"addressee": ""})
+    page = agent.get(f"/staff/orders/{card_order.number}/").content.decode()
+    assert "Receipts issued" not in page and "No receipt has been issued yet." not in page
+    assert "Issue / reissue receipt" in page and "Original" in page
+    confirm = agent.get(_action(card_order)).content.decode()
+    assert "marked 「再発行」 (reissue; issue number 2)" in confirm
