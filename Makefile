@@ -49,6 +49,7 @@ bench: setup
 	$(PY) bench/sweep_payments.py
 	$(PY) bench/sweep_pickups.py
 	$(PY) bench/staff_pages.py
+	$(PY) bench/receipts.py
 
 clean:
 	rm -rf var $(VENV)

@@ -87,7 +87,7 @@ def issue(*, order: Order, channel: str, actor: str, addressee: str | None = Non
     Refused with 409 ``not_paid`` before payment and ``not_issuable`` for an order cancelled
     before payment; bad input is a 400; either way nothing is written."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("customer").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=order.pk)
         payment = Payment.objects.filter(order=order).first()
         _check_issuable(order, payment)
         addressee = _clean(addressee, default=document.default_addressee(order), field="addressee", what="宛名",

@@ -200,3 +200,24 @@ def test_closure_warning_lists_the_orders_whose_receipts_would_be_lost():
 def test_no_closure_warning_for_a_customer_without_paid_orders():
     order = place([(ListingFactory(price=500), 1)], method="konbini")
     assert services.closure_warning(order.customer) is None
+
+
+def test_issuing_takes_the_same_few_queries_for_one_line_or_twenty(django_assert_max_num_queries,
+                                                                   django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small = delivered(place([(ListingFactory(price=500, tax_rate=8), 1)]))
+    large = delivered(place([(ListingFactory(price=100 + i, tax_rate=8 if i % 2 else 10), 2) for i in range(20)],
+                            external_id="cust-2"))
+    for order in (small, large):
+        with django_capture_on_commit_callbacks(execute=True):
+            refunds.refund_return(order=order, amount=100, actor="staff:support")
+    counts = []
+    for order in (small, large):
+        with CaptureQueriesContext(connection) as ctx:
+            issue(order)
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+    with django_assert_max_num_queries(12):
+        issue(large)
