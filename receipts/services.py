@@ -88,6 +88,9 @@ def issue(*, order: Order, channel: str, actor: str, addressee: str | None = Non
     before payment; bad input is a 400; either way nothing is written."""
     with transaction.atomic():
         order = Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=order.pk)
+        # Payment and receipt are read after the lock, in statements of their own: joined into the
+        # locking statement they would come from its snapshot, taken before the wait — a receipt
+        # created meanwhile would be missed (the PostgreSQL concurrency test shows it).
         payment = Payment.objects.filter(order=order).first()
         _check_issuable(order, payment)
         addressee = _clean(addressee, default=document.default_addressee(order), field="addressee", what="宛名",
