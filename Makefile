@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup browser migrate demo lint bench clean runtime-check
+.PHONY: run test setup browser pdftools migrate demo lint bench clean runtime-check
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-testrunner.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		chromium fonts-ipafont-gothic >/dev/null)
 
-test: setup browser
+# The receipt tests read the PDFs back with poppler's pdftotext, as a person's tools would.
+pdftools:
+	@test -x /usr/bin/pdftotext || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		poppler-utils >/dev/null)
+
+test: setup browser pdftools
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(VENV)/bin/pytest
 
@@ -60,6 +65,7 @@ bench: setup
 	$(PY) bench/sweep_pickups.py
 	$(PY) bench/staff_pages.py
 	$(PY) bench/erase_customers.py
+	$(PY) bench/receipts.py
 
 clean:
 	rm -rf var $(VENV)

@@ -6,7 +6,7 @@ from __future__ import annotations
 GROUPS: dict[str, dict[str, list[str]]] = {
     "support_agent": {
         "view": ["shop.*", "payments.payment", "payments.refund", "payments.giftcardaccount", "payments.giftcardentry",
-                 "konbini.*", "pickup.*", "fraud.*"],
+                 "konbini.*", "pickup.*", "fraud.*", "receipts.*"],
         "change": ["shop.order", "shop.callbackrequest", "shop.customer", "pickup.*"],
         "add": ["fraud.*"],
     },
@@ -16,7 +16,7 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         "add": ["fraud.*"],
     },
     "finance": {
-        "view": ["shop.order", "shop.customer", "payments.*", "konbini.*"],
+        "view": ["shop.order", "shop.customer", "payments.*", "konbini.*", "receipts.*"],
         "change": ["payments.*"],
         "add": [],
     },

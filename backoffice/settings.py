@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "payments.konbini",
     "pickup",
     "fraud",
+    "receipts",
     "staff",
     "axes",  # staff log-in lockout (django-axes): last, as its docs ask
 ]
@@ -263,6 +264,11 @@ ZENGIN_REQUESTER = {
 BOOKS_RETENTION_YEARS = env.int("BOOKS_RETENTION_YEARS", default=7)
 # How often the erasure job (shop.jobs.erase_closed_customers) blanks the personal data of closed customers.
 ERASURE_JOB_SECONDS = env.int("ERASURE_JOB_SECONDS", default=60)
+# API.md "Receipts and qualified invoices" (インボイス制度): the issuer a receipt names, and its
+# registration number, "T" + 13 digits with a check digit — checked when Django starts
+# (receipts.apps), so a mistyped number never reaches a customer's qualified invoice.
+INVOICE_ISSUER_NAME = env.str("INVOICE_ISSUER_NAME", default="株式会社コンビニバックオフィス")
+INVOICE_REGISTRATION_NUMBER = env.str("INVOICE_REGISTRATION_NUMBER", default="T9000000000000")
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("payments.konbini.urls")),
     path("", include("pickup.api.urls")),
     path("", include("fraud.api.urls")),
+    path("", include("receipts.urls")),
 ]
 
 urlpatterns = [

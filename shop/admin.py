@@ -162,8 +162,8 @@ class SellerAdmin(admin.ModelAdmin):
 
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):
-    list_display = ("sku", "title", "seller", "price", "stock", "fulfilled_by", "digital")
-    list_filter = ("fulfilled_by", "digital")
+    list_display = ("sku", "title", "seller", "price", "tax_rate", "stock", "fulfilled_by", "digital")
+    list_filter = ("fulfilled_by", "digital", "tax_rate")
     search_fields = ("sku", "title")
     list_select_related = ("seller",)
 

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.actors import ActorKind
+from shop.tax import TaxRate
 
 
 class Customer(models.Model):
@@ -66,6 +67,8 @@ class Listing(models.Model):
     digital = models.BooleanField("デジタル商品", default=False)
     # False once the seller's account is closed: the listing can no longer be ordered.
     visible = models.BooleanField("公開", default=True)
+    # 消費税率: 10 (standard) or 8 (reduced: food and drink, not alcohol); prices include it.
+    tax_rate = models.PositiveSmallIntegerField("税率（%）", choices=TaxRate.choices, default=TaxRate.STANDARD)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -74,6 +77,7 @@ class Listing(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(stock__gte=0), name="listing_stock_not_negative"),
             models.CheckConstraint(condition=Q(price__gte=1), name="listing_price_positive"),
+            models.CheckConstraint(condition=Q(tax_rate__in=TaxRate.values), name="listing_tax_rate_known"),
         ]
 
     def __str__(self) -> str:
@@ -182,10 +186,16 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField("数量")
     unit_price = models.PositiveIntegerField("単価（円）")
     digital = models.BooleanField(default=False)
+    # The listing's rate when the order was placed: a later change of the listing never rewrites
+    # what a receipt (qualified invoice) of this order states.
+    tax_rate = models.PositiveSmallIntegerField("税率（%）", choices=TaxRate.choices, default=TaxRate.STANDARD)
 
     class Meta:
         verbose_name = verbose_name_plural = "注文明細"
-        constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_positive"),
+            models.CheckConstraint(condition=Q(tax_rate__in=TaxRate.values), name="orderline_tax_rate_known"),
+        ]
 
     @property
     def subtotal(self) -> int:

@@ -43,6 +43,13 @@ class ReportCheckForm(forms.Form):
     code = forms.CharField(widget=forms.HiddenInput, max_length=40)
 
 
+class ReceiptForm(forms.Form):
+    """The addressee (宛名) and 但し書き of a receipt; the service checks them again (40 characters)."""
+
+    addressee = forms.CharField(label=_("宛名（空欄ならお客様のお名前＋様）"), max_length=40, required=False)
+    purpose = forms.CharField(label=_("但し書き（空欄なら「お品代として」）"), max_length=40, required=False)
+
+
 class RequiredNoteForm(forms.Form):
     note = forms.CharField(label=_("理由・メモ"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -53,6 +53,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "adjust_points": frozenset({SUPPORT, FINANCE}),
     "seller_closure_check": frozenset({SUPPORT}),
     "close_seller": frozenset({SUPPORT}),
+    "issue_receipt": frozenset({SUPPORT, FINANCE}),  # issue 18: 領収書の発行・再発行
 }
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("orders/cancel/", bulk.BulkCancelView.as_view(), name="bulk_cancel"),
     path("orders/<str:number>/", orders.OrderDetailView.as_view(), name="order"),
     path("orders/<str:number>/actions/<slug:action>/", orders.OrderActionView.as_view(), name="order_action"),
+    path("orders/<str:number>/receipts/<int:issue_id>.pdf", orders.ReceiptPdfView.as_view(), name="receipt_pdf"),
     path("customers/<int:pk>/", customers.CustomerDetailView.as_view(), name="customer"),
     path("customers/<int:pk>/actions/<slug:action>/", customers.CustomerActionView.as_view(), name="customer_action"),
     path("callbacks/", queues.CallbackQueueView.as_view(), name="callbacks"),

@@ -25,6 +25,19 @@ from shop.models import (
     ShipmentEvent,
     ShippingSpeed,
 )
+from shop.tax import STANDARD_RATE, TaxRate
+
+
+class TaxRateField(StrictIntegerField):
+    """``10`` or ``8`` as a JSON integer (API.md: a listing takes ``tax_rate``)."""
+
+    default_error_messages = {"invalid_choice": "税率は 10 または 8 で指定してください。"}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value not in TaxRate.values:
+            self.fail("invalid_choice")
+        return value
 
 
 class CustomerIn(serializers.Serializer):
@@ -94,18 +107,20 @@ class ListingIn(serializers.Serializer):
     stock = StrictIntegerField(min_value=0, max_value=MAX_STOCK)
     fulfilled_by = serializers.ChoiceField(choices=Listing.FulfilledBy.choices)
     digital = StrictBooleanField(default=False)
+    tax_rate = TaxRateField(default=STANDARD_RATE)
 
 
 class ListingPatchIn(serializers.Serializer):
     price = StrictIntegerField(min_value=1, max_value=MAX_YEN, required=False)
     stock = StrictIntegerField(min_value=0, max_value=MAX_STOCK, required=False)
     title = StrictCharField(max_length=200, required=False)
+    tax_rate = TaxRateField(required=False)
 
 
 class ListingOut(serializers.ModelSerializer):
     class Meta:
         model = Listing
-        fields = ["sku", "title", "price", "stock", "fulfilled_by", "digital"]
+        fields = ["sku", "title", "price", "stock", "fulfilled_by", "digital", "tax_rate"]
 
 
 class SellerSettingsIn(serializers.Serializer):

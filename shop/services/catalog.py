@@ -6,15 +6,16 @@ from django.db import IntegrityError, transaction
 
 from backoffice.errors import Conflict, NotFound
 from shop.models import Listing, Seller
+from shop.tax import STANDARD_RATE
 
 
 def create_listing(*, seller: Seller, sku: str, title: str, price: int, stock: int, fulfilled_by: str,
-                   digital: bool = False) -> Listing:
+                   digital: bool = False, tax_rate: int = STANDARD_RATE) -> Listing:
     """A new listing; SKUs are unique across the shop (the database says so)."""
     try:
         with transaction.atomic():
             return Listing.objects.create(seller=seller, sku=sku, title=title, price=price, stock=stock,
-                                          fulfilled_by=fulfilled_by, digital=digital)
+                                          fulfilled_by=fulfilled_by, digital=digital, tax_rate=tax_rate)
     except IntegrityError:
         raise Conflict("このSKUは既に使われています。", code="sku_taken", field="sku") from None
 

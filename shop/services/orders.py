@@ -335,7 +335,7 @@ def _create_order(customer, seller, lines, fields, total, speed, method,
         raise Conflict("注文番号を発行できませんでした。", code="order_number_unavailable")
     order_lines = OrderLine.objects.bulk_create(
         OrderLine(order=order, listing=listing, sku=listing.sku, title=listing.title, quantity=qty,
-                  unit_price=listing.price, digital=listing.digital)
+                  unit_price=listing.price, digital=listing.digital, tax_rate=listing.tax_rate)
         for listing, qty in lines
     )
     return order, order_lines

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from fraud.services import accounts
 from payments.services import points
+from receipts import selectors as receipt_selectors
 from shop.models import Customer, CustomerClosure
 from shop.services import closure
 from staff import permissions, selectors
@@ -101,6 +102,8 @@ class CustomerDetailView(StaffView):
                              if account else None),
             "login_events": selectors.customer_logins(customer),
             "reports": selectors.customer_reports(customer),
+            "receipt_issues": selectors.paginate(receipt_selectors.issues_of_customer(customer),
+                                                 request.GET.get("rpage")),
             "customer_actions": [
                 (action, reverse("staff:customer_action", args=[customer.pk, key]))
                 for key, action in CUSTOMER_ACTIONS.items()

@@ -6,7 +6,7 @@ agent confirms, what that service will do.
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,12 +21,15 @@ from payments.selectors import refund_totals
 from payments.services import refunds as refund_service
 from pickup.models import Pickup
 from pickup.services import parcels, terminal
+from receipts import pdf as receipt_pdf
+from receipts import selectors as receipt_selectors
+from receipts import services as receipt_service
 from shop import states
 from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod
 from shop.services import cancellation
 from shop.services import orders as order_service
 from staff import permissions, selectors
-from staff.forms import CancelForm, NoteForm, RefundForm
+from staff.forms import CancelForm, NoteForm, ReceiptForm, RefundForm
 from staff.views.base import Action, ActionView, StaffView, actor_of
 
 S = OrderStatus
@@ -175,6 +178,32 @@ def _secure(request, order: Order, data: dict) -> str:
     return _("アカウント保護を実行しました（不正報告 #%(id)s）。") % {"id": report.pk}
 
 
+# --- receipts (領収書 / 適格請求書, issue 18) -------------------------------------------------------
+
+def _receipt_consequences(order: Order) -> list[str]:
+    if not receipt_service.issuable(order):
+        return []  # the page says the action is not available now
+    plan = receipt_service.plan(order)
+    if plan.reissue:
+        first = _("領収書 %(number)s を「再発行」と明記して発行します（%(n)s回目の発行）。") % {
+            "number": plan.receipt_number, "n": plan.sequence}
+    else:
+        first = _("この注文の領収書（適格請求書）を原本として初めて発行し、領収書番号を付けます。")
+    return [
+        first,
+        _("宛名が空欄のときは「%(name)s」、但し書きが空欄のときは「お品代として」になります。")
+        % {"name": plan.default_addressee},
+        _("発行日時・宛名・発行者が記録され、この注文ページから発行した PDF を開けます。"),
+    ]
+
+
+def _issue_receipt(request, order: Order, data: dict) -> str:
+    issued = receipt_service.issue(order=order, channel=receipt_service.Channel.STAFF, actor=actor_of(request),
+                                   addressee=data.get("addressee"), purpose=data.get("purpose"))
+    words = _("再発行") if issued.reissue else _("原本")
+    return _("領収書 %(number)s を発行しました（%(kind)s）。") % {"number": issued.receipt.number, "kind": words}
+
+
 ORDER_ACTIONS: dict[str, Action] = {
     "cancel": Action(name="cancel", label=gettext_lazy("注文をキャンセル"), run=_cancel, consequences=_cancel_consequences,
                      form_class=CancelForm, danger=True,
@@ -197,6 +226,9 @@ ORDER_ACTIONS: dict[str, Action] = {
     "secure-account": Action(name="secure_account", label=gettext_lazy("アカウント保護"), run=_secure,
                              consequences=_secure_consequences, form_class=NoteForm, available=_secure_available,
                              danger=True),
+    "issue-receipt": Action(name="issue_receipt", label=gettext_lazy("領収書を発行・再発行"), run=_issue_receipt,
+                            consequences=_receipt_consequences, form_class=ReceiptForm,
+                            available=receipt_service.issuable),
 }
 
 
@@ -232,6 +264,7 @@ class OrderDetailView(StaffView):
             "timeline": list(order.events.all()),
             "refunds": refunds,
             "refund_totals": refund_totals(refunds),
+            "receipt_issues": receipt_selectors.issues_of_order(order),
             "risk_rules": selectors.risk_rules_in_words(order),
             "reports": _reports(order),
             "login_events": selectors.logins_around(order),
@@ -255,3 +288,18 @@ class OrderActionView(ActionView):
 
     def object_label(self, order: Order) -> str:
         return _("注文 %(number)s") % {"number": order.number}
+
+
+class ReceiptPdfView(StaffView):
+    """A receipt exactly as it was issued (from the recorded content): viewing it issues nothing."""
+
+    page = "order"
+
+    def get(self, request, number: str, issue_id: int):
+        order = Order.objects.filter(number=_canonical(number)).first()
+        issued = receipt_selectors.issue_of_order(order, issue_id) if order else None
+        if issued is None:
+            raise Http404
+        response = HttpResponse(receipt_pdf.render(issued.content), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="receipt-{issued.receipt.number}-{issued.sequence}.pdf"'
+        return response

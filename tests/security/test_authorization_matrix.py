@@ -104,6 +104,10 @@ CASES: list[Case] = [
          lambda w: (f"customers/{w.customer}/bank-account",
                     {"bank_code": "0001", "branch_code": "001", "account_type": "ordinary",
                      "account_number": "1234567", "holder_kana": "ヤマダタロウ"}), both(STOREFRONTS, 200)),
+    Case("receipt (PDF)", "GET", "orders/<str:number>/receipt",
+         lambda w: (f"orders/{w.self_order}/receipt", None), both(STOREFRONTS, 200)),
+    Case("receipt (JSON)", "GET", "orders/<str:number>/receipt.json",
+         lambda w: (f"orders/{w.self_order}/receipt.json", None), both(STOREFRONTS, 200)),
     Case("gift-card charge", "POST", "customers/<str:external_id>/gift-card/charges",
          lambda w: (f"customers/{w.customer}/gift-card/charges", {"amount": 1000, "reference": "CH-1"}),
          both(STOREFRONTS, 201)),
@@ -204,4 +208,6 @@ def test_authorization_matrix(make_client, anon, case: Case, identity: str):
     path, body = case.request(world)
     response = world.client(identity).json(case.method.lower(), f"/api/v1/{path}", body)
     assert response.status_code == case.status_for(identity), response.content[:300]
-    assert response["Content-Type"].startswith("application/json")
+    # Every answer is JSON, but a receipt itself (a PDF).
+    pdf = case.route.endswith("/receipt") and response.status_code == 200
+    assert response["Content-Type"].startswith("application/pdf" if pdf else "application/json")

@@ -19,6 +19,7 @@ from backoffice.models import Partner
 from pickup.models import Store
 from shop.models import Listing, Order, Seller
 from shop.services import orders, shipments
+from shop.tax import REDUCED_RATE, STANDARD_RATE
 
 # The demo staff users' password: DEMO_STAFF_PASSWORD, or a random one printed once when the
 # users are created. No password is published with the code (issue 12).
@@ -79,9 +80,11 @@ class Command(BaseCommand):
             (platform, "VIDEO-0004", "映画「東京物語」レンタル（ストリーミング）", 400, 9999, "platform", True),
             (seller, "CRAB-0005", "毛ガニ 2尾セット", 8800, 20, "seller", False),
         ]
+        food = {"CRAB-0005"}  # 軽減税率 (8%): food and drink
         for owner, sku, title, price, stock, by, digital in rows:
             Listing.objects.create(seller=owner, sku=sku, title=title, price=price, stock=stock,
-                                   fulfilled_by=by, digital=digital)
+                                   fulfilled_by=by, digital=digital,
+                                   tax_rate=REDUCED_RATE if sku in food else STANDARD_RATE)
         for kind, name, chain, sel in [("storefront", "デモストアフロント", "", None), ("warehouse", "川崎倉庫", "", None),
                                        ("carrier", "ヤマト運輸", "", None), ("konbini_chain", "ローソン", "lawson", None),
                                        ("konbini_chain", "ファミリーマート", "familymart", None),
