@@ -18,6 +18,7 @@ from fraud.models import OPEN_REPORT_STATUSES, Report
 from fraud.services import accounts
 from payments.models import GiftCardAccount, PointsAccount, Refund
 from payments.services import giftcards, points
+from receipts import services as receipt_services
 from shop.models import Customer, CustomerClosure, Order, OrderStatus
 from shop.services import customers
 
@@ -92,7 +93,13 @@ def check(customer: Customer) -> ClosureCheck:
                 if numbers or code == "open_report"]
     gift = GiftCardAccount.objects.filter(customer=customer).values_list("balance", flat=True).first() or 0
     pts = PointsAccount.objects.filter(customer=customer).values_list("balance", flat=True).first() or 0
-    warnings = [ClosureWarning("receipts_unavailable", WARNING_MESSAGES["receipts_unavailable"])]
+    # Receipts (issue 18): the receipts app says which paid orders could still get one.
+    receipt = receipt_services.closure_warning(customer)
+    receipts_message = WARNING_MESSAGES["receipts_unavailable"]
+    if receipt is not None:
+        receipts_message += f"（領収書を発行できるご注文：{'、'.join(receipt.order_numbers[:10])}" + (
+            " ほか）" if len(receipt.order_numbers) > 10 else "）")
+    warnings = [ClosureWarning("receipts_unavailable", receipts_message)]
     if Order.objects.filter(customer=customer, is_digital=True, status=S.DELIVERED).exists():
         warnings.append(ClosureWarning("digital_content_unavailable", WARNING_MESSAGES["digital_content_unavailable"]))
     if customer.prime:
