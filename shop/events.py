@@ -214,7 +214,7 @@ def describe(event: OrderEvent) -> str:
         if event.to_status == OrderStatus.CANCELLED and cause in CancellationReason.values:
             parts = [_("理由：%(reason)s") % {"reason": CancellationReason(cause).label}]
             parts += [str(text) % values for key, text in _CANCEL_DETAILS if values.get(key) not in (None, "")]
-            return "、".join(parts)
+            return _("、").join(parts)
         text = _STATUS_CAUSES.get(cause)
         return str(text) % values if text else ""
     if kind == K.RISK_ASSESSED:
