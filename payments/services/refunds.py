@@ -26,7 +26,7 @@ from payments.gateway import GatewayError, get_gateway
 from payments.models import GiftCardEntry, Payment, Refund, Return, ReturnLine
 from payments.services import giftcards
 from shop import events
-from shop.models import Order, OrderStatus, PaymentMethod
+from shop.models import Customer, Order, OrderStatus, PaymentMethod
 from shop.services import messages
 
 # Transient gateway failures are retried with exponential backoff: 1, 2, 4, 8 minutes, then the
@@ -94,6 +94,14 @@ def methods_for(payments: Iterable[Payment]) -> dict[int, str]:
     }
 
 
+def _refuse_gift_card_of_closed_account(order: Order) -> None:
+    """Seed 003: a closed account's gift-card balance is forfeited and cannot be used again, so a
+    refund must not land there (it would be money the customer can never reach)."""
+    if Customer.objects.filter(pk=order.customer_id, closed_at__isnull=False).exists():
+        raise Conflict("退会済みのお客様のギフト券残高には返金できません。カードへの返金か、個別のご対応が必要です。",
+                       code="refund_to_closed_account")
+
+
 def request(*, order: Order, amount: int, cause: str, reason: str, actor: str) -> Refund:
     """Create the refund for ``cause`` once; a repeated request returns the first refund.
 
@@ -106,10 +114,13 @@ def request(*, order: Order, amount: int, cause: str, reason: str, actor: str) -
         if existing is not None:
             return existing
         payment = Payment.objects.select_related("order").get(order=order)
+        method = method_for(payment)
+        if method == M.GIFT_CARD:
+            _refuse_gift_card_of_closed_account(order)
         try:
             with transaction.atomic():
                 refund = Refund.objects.create(
-                    order=order, payment=payment, amount=amount, method=method_for(payment), reason=reason,
+                    order=order, payment=payment, amount=amount, method=method, reason=reason,
                     cause=cause, updated_at=now(),
                 )
         except IntegrityError:
@@ -282,6 +293,7 @@ def retry(*, refund_id: int, actor: str, to_gift_card: bool = False) -> Refund:
             raise Conflict("失敗した返金だけを再試行できます。", code="refund_not_failed")
         old_method = refund.method
         if to_gift_card:
+            _refuse_gift_card_of_closed_account(refund.order)
             refund.method = M.GIFT_CARD
         moved = {"from_method": old_method, "method": refund.method} if to_gift_card else {}
         transition(refund, S.REQUESTED, actor=actor, **moved)

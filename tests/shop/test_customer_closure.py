@@ -13,7 +13,7 @@ from fraud.services import reports
 from payments.models import GiftCardAccount, GiftCardEntry, PointsAccount, PointsEntry
 from payments.services import refunds
 from shop.models import Customer, CustomerClosure, Order
-from shop.services import closure
+from shop.services import closure, orders
 from tests.factories import ListingFactory, order_payload, place
 from tests.shop.closure_support import deliver, ship, with_personal_data
 
@@ -196,3 +196,18 @@ def test_the_check_warns_about_digital_content_and_prime_without_blocking(storef
     assert body["can_close"] is True
     assert [w["code"] for w in body["warnings"]] == ["receipts_unavailable", "digital_content_unavailable",
                                                      "prime_membership_ends"]
+
+
+def test_a_return_after_closure_never_refunds_to_the_forfeited_gift_card_balance(storefront):
+    from payments.models import Refund
+
+    konbini = place(ListingFactory(price=2_000, sku="TEA-K"), method="konbini")
+    orders.mark_paid(konbini, amount=konbini.total, actor="konbini:lawson")
+    Order.objects.filter(pk=konbini.pk).update(status="delivered")
+    card = deliver(place(ListingFactory(price=1_500, sku="TEA-C")))
+    assert storefront.json("post", "/api/v1/customers/cust-1/closure", {"confirm_forfeit": True}).status_code == 200
+    refused = storefront.json("post", f"/api/v1/orders/{konbini.number}/returns", {"amount": 500})
+    assert (refused.status_code, refused.json()["code"]) == (409, "refund_to_closed_account")
+    assert not Refund.objects.filter(order=konbini).exists()
+    to_card = storefront.json("post", f"/api/v1/orders/{card.number}/returns", {"amount": 500})
+    assert to_card.status_code == 201 and Refund.objects.get(order=card).method == "card"
