@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q
 
+from backoffice.celery import app
 from backoffice.models import OutboxTask
 from backoffice.timeutil import now
 
@@ -91,8 +92,6 @@ def _claim(limit: int) -> tuple[str, list[OutboxTask]]:
 
 
 def _task(name: str):
-    from backoffice.celery import app  # the Celery app loads Django settings: imported when relaying
-
     task = app.tasks.get(name)
     if task is None:  # the apps' tasks modules are imported on first use (autodiscovery)
         app.loader.import_default_modules()
@@ -102,8 +101,6 @@ def _task(name: str):
 
 def relay(*, limit: int = RELAY_BATCH) -> dict:
     """Publish up to ``limit`` due rows (oldest first). Returns counts for the job log."""
-    from backoffice.celery import app
-
     token, rows = _claim(limit)
     if not rows:
         return {"published": 0, "failed": 0}
