@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
 
 from backoffice.models import Partner
 from backoffice.wsgi import application
 from tests.factories import ListingFactory, StoreFactory, place
+
+# Dev tools (requirements-dev.txt): absent from the runtime-only venv of `make runtime-check`.
+schemathesis = pytest.importorskip("schemathesis")
+hypothesis = pytest.importorskip("hypothesis")
+HealthCheck, settings = hypothesis.HealthCheck, hypothesis.settings
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 KINDS = [(Partner.Kind.STOREFRONT, {}), (Partner.Kind.KONBINI_CHAIN, {"chain": "lawson"}),
