@@ -97,16 +97,18 @@ def plan(order_ids, *, reason: str, lock_payments: bool = False, codes: bool = T
     every live code of a voided payment without listing them)."""
     reason = CancellationReason(reason)
     ids = sorted(set(order_ids))
+    # One read: the orders with their customer's name and their payment (a LEFT JOIN).
     rows = list(Order.objects.filter(pk__in=ids).order_by("pk").values_list(
-        "pk", "number", "customer_id", "customer__name", "status", "is_digital"))
+        "pk", "number", "customer_id", "customer__name", "status", "is_digital", "payment__pk", "payment__method",
+        "payment__status", "payment__captured_amount", "payment__refunded_amount"))
     plans = {
         pk: CancelPlan(order_id=pk, number=number, customer_id=customer_id, customer_name=name, from_status=status,
                        digital=digital, reason=reason, allowed=states.cancellable(reason, status, digital=digital),
                        restock=states.restocks(reason, status))
-        for pk, number, customer_id, name, status, digital in rows
+        for pk, number, customer_id, name, status, digital, *_ in rows
     }
     fields = ("pk", "order_id", "method", "status", "captured_amount", "refunded_amount")
-    payment_rows = list(Payment.objects.filter(order_id__in=ids).order_by("pk").values_list(*fields))
+    payment_rows = [(row[6], row[0], *row[7:]) for row in rows if row[6] is not None]
     if lock_payments and any(p[4] > p[5] for p in payment_rows):
         # Lock the payments that have money to refund and read their amounts again under the lock
         # (a concurrent partial refund may have reserved some); an unpaid batch locks nothing more.
