@@ -20,6 +20,7 @@ from payments.models import Payment, Refund, ReturnLine
 from receipts import document, issuer
 from receipts.models import RECEIPT_NUMBER_FORMAT, Receipt, ReceiptIssue
 from shop.models import Customer, Order, OrderStatus
+from shop.services.customers import CustomerClosed
 
 # API.md: the addressee (宛名) is up to 40 characters; the 但し書き is held to the same.
 ADDRESSEE_MAX_LENGTH = 40
@@ -40,7 +41,10 @@ def _clean(value: str | None, *, default: str, field: str, what: str, max_length
 
 
 def _check_issuable(order: Order, payment: Payment | None) -> None:
-    """Paid (and possibly refunded since) → issuable; otherwise the API.md 409s."""
+    """Paid (and possibly refunded since) → issuable; otherwise the API.md 409s. A closed account's
+    orders get no receipt any more (seed 003: 退会後は領収書を印刷できない — the closure check warns)."""
+    if order.customer.closed_at is not None:
+        raise CustomerClosed()
     if payment is not None and payment.status == Payment.Status.PAID:
         return
     if order.status == OrderStatus.CANCELLED or (payment is not None and payment.status == Payment.Status.VOIDED):

@@ -211,3 +211,11 @@ def test_a_return_after_closure_never_refunds_to_the_forfeited_gift_card_balance
     assert not Refund.objects.filter(order=konbini).exists()
     to_card = storefront.json("post", f"/api/v1/orders/{card.number}/returns", {"amount": 500})
     assert to_card.status_code == 201 and Refund.objects.get(order=card).method == "card"
+
+
+def test_a_closed_account_gets_no_receipt_any_more(storefront):
+    order = deliver(place(ListingFactory(price=1_500)))
+    assert storefront.json("get", f"/api/v1/orders/{order.number}/receipt.json").status_code == 200
+    assert storefront.json("post", "/api/v1/customers/cust-1/closure", {"confirm_forfeit": True}).status_code == 200
+    r = storefront.json("get", f"/api/v1/orders/{order.number}/receipt.json")
+    assert (r.status_code, r.json()["code"]) == (410, "customer_closed")

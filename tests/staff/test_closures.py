@@ -13,7 +13,7 @@ from shop.models import Customer, SellerClosureCheck, SellerClosureRequest
 from shop.services import seller_closure
 from tests import factories
 from tests.shop.closure_support import deliver
-from tests.staff.submit import submit
+from tests.staff.submit import open_form, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +129,13 @@ def test_the_closure_pages_are_in_english_through_the_language_switch(agent, mak
     agent.post("/i18n/setlang/", {"language": "en", "next": "/staff/"})
     page = agent.get(f"/staff/sellers/{seller.pk}/").content.decode()
     assert "What blocks the closure (now)" in page and "Seller closures" in page
+
+
+def test_a_points_adjustment_submitted_twice_adjusts_once(finance, delivered):
+    url = f"/staff/customers/{delivered.customer_id}/actions/adjust-points/"
+    token = open_form(finance, url)
+    body = {"points": "50", "note": "キャンペーン付与", "form_token": token}
+    assert finance.post(url, body).status_code == 302
+    again = finance.post(url, body)  # a double click: the token is spent
+    assert again.status_code == 409 and 'data-code="form_already_used"' in again.content.decode()
+    assert points.account_for(delivered.customer).balance == 50
