@@ -12,8 +12,18 @@ from dataclasses import dataclass
 
 from django.db import models
 
-# The partner kinds of ``backoffice.models.Partner.Kind`` (a label's prefix).
-PARTNER_KINDS = frozenset({"storefront", "konbini_chain", "carrier", "warehouse", "seller"})
+
+class PartnerKind(models.TextChoices):
+    """The kinds of API partner (``backoffice.models.Partner.Kind``; a partner actor's label starts with one)."""
+
+    STOREFRONT = "storefront", "ストアフロント"
+    KONBINI_CHAIN = "konbini_chain", "コンビニチェーン"
+    CARRIER = "carrier", "配送業者"
+    WAREHOUSE = "warehouse", "倉庫"
+    SELLER = "seller", "出品者"
+
+
+PARTNER_KINDS = frozenset(PartnerKind.values)
 
 
 class ActorKind(models.TextChoices):

@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from backoffice.actors import PartnerKind
 from payments.konbini.chains import CHAIN_CHOICES
 from shop.models import Shipment
 
@@ -17,12 +18,7 @@ from shop.models import Shipment
 class Partner(models.Model):
     """A partner of the API (取引先). Keys are stored as SHA-256 digests, never in clear."""
 
-    class Kind(models.TextChoices):
-        STOREFRONT = "storefront", "ストアフロント"
-        KONBINI_CHAIN = "konbini_chain", "コンビニチェーン"
-        CARRIER = "carrier", "配送業者"
-        WAREHOUSE = "warehouse", "倉庫"
-        SELLER = "seller", "出品者"
+    Kind = PartnerKind  # defined beside the actors, whose partner labels start with a kind
 
     name = models.CharField("名前", max_length=100)
     kind = models.CharField("種別", max_length=20, choices=Kind.choices)

@@ -120,9 +120,15 @@ def relay(*, limit: int = RELAY_BATCH) -> dict:
 
 
 def _release(rows: list[OutboxTask], token: str, exc: Exception) -> None:
+    """Give the claimed rows back with the error and each one's backoff: one UPDATE per distinct
+    attempt count (a broker outage releases a whole batch every run; not a statement per row)."""
+    by_attempts: dict[int, list[int]] = {}
     for row in rows:
-        OutboxTask.objects.filter(pk=row.pk, claim=token).update(
-            claim="", claimed_until=now() + retry_delay(row.attempts), last_error=f"{type(exc).__name__}: {exc}"[:300])
+        by_attempts.setdefault(row.attempts, []).append(row.pk)
+    at, error = now(), f"{type(exc).__name__}: {exc}"[:300]
+    for attempts, ids in by_attempts.items():
+        OutboxTask.objects.filter(pk__in=ids, claim=token).update(
+            claim="", claimed_until=at + retry_delay(attempts), last_error=error)
 
 
 def _publish_all(rows: list[OutboxTask], token: str, *, producer) -> dict:

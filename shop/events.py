@@ -178,9 +178,11 @@ _TEXTS = {
 }
 
 
+_METHOD_LABELS = {**dict(Refund.Method.choices), **dict(PaymentMethod.choices)}
+
+
 def _method_label(code: str) -> str:
-    labels = {**dict(Refund.Method.choices), **dict(PaymentMethod.choices)}
-    return str(labels.get(code, code))
+    return str(_METHOD_LABELS.get(code, code))
 
 
 def _chain_name(code: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Case, F, Q, Sum, Value, When
 
 from backoffice import outbox
 from backoffice.errors import Conflict, InvalidInput, NotFound
@@ -97,7 +97,8 @@ def methods_for(payments: Iterable[Payment]) -> dict[int, str]:
 def _refuse_gift_card_of_closed_account(order: Order) -> None:
     """Seed 003: a closed account's gift-card balance is forfeited and cannot be used again, so a
     refund must not land there (it would be money the customer can never reach)."""
-    if Customer.objects.filter(pk=order.customer_id, closed_at__isnull=False).exists():
+    # Under the customer row lock the closure takes too: a closure committing meanwhile is seen.
+    if Customer.objects.select_for_update(no_key=True).filter(pk=order.customer_id, closed_at__isnull=False).exists():
         raise Conflict("退会済みのお客様のギフト券残高には返金できません。カードへの返金か、個別のご対応が必要です。",
                        code="refund_to_closed_account")
 
@@ -119,21 +120,53 @@ def request(*, order: Order, amount: int, cause: str, reason: str, actor: str) -
             _refuse_gift_card_of_closed_account(order)
         try:
             with transaction.atomic():
-                refund = Refund.objects.create(
-                    order=order, payment=payment, amount=amount, method=method, reason=reason,
-                    cause=cause, updated_at=now(),
-                )
-        except IntegrityError:
+                [refund] = request_many([RefundRequest(order.pk, payment.pk, amount, method)], cause=cause,
+                                        reason=reason, actor=actor)
+        except IntegrityError:  # the same cause, requested concurrently: the first one stands
             return Refund.objects.get(order=order, cause=cause)
-        reserved = Payment.objects.filter(
-            pk=payment.pk, captured_amount__gte=F("refunded_amount") + amount
-        ).update(refunded_amount=F("refunded_amount") + amount)
-        if not reserved:
-            raise Conflict("返金額が返金可能額を超えています。", code="refund_exceeds_captured", field="amount")
-        events.refund(order=order.pk, kind="refund_requested", actor=actor, refund_id=refund.pk, amount=amount,
-                      method=refund.method)
-        enqueue(refund.pk)
     return refund
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """One refund to create: whose order, which payment, how much, by which method."""
+
+    order_id: int
+    payment_id: int
+    amount: int
+    method: str
+
+
+def request_many(items: list[RefundRequest], *, cause: str, reason: str, actor, at=None,
+                 whole: bool = False) -> list[Refund]:
+    """The one write of requesting refunds, for one order (``request``) or a cancellation batch:
+    the refunds created (one per order and cause, by the unique constraint), their amounts reserved
+    on the payments with a conditional UPDATE (never more than captured − refunded; refused whole
+    with ``refund_exceeds_captured``), the ``refund_requested`` events, the processing queued
+    through the outbox. In the caller's transaction.
+
+    ``whole``: each item refunds all that is still refundable on its payment, which the caller has
+    locked (the cancellation core) — reserved by one plain UPDATE instead of a per-row amount."""
+    if not items:
+        return []
+    at = at or now()
+    new = Refund.objects.bulk_create(
+        Refund(order_id=i.order_id, payment_id=i.payment_id, amount=i.amount, method=i.method, reason=reason,
+               cause=cause, updated_at=at) for i in items)
+    payments = Payment.objects.filter(pk__in=[i.payment_id for i in items])
+    if whole:
+        reserved = payments.filter(captured_amount__gte=F("refunded_amount")).update(
+            refunded_amount=F("captured_amount"))
+    else:
+        amount = Case(*(When(pk=i.payment_id, then=Value(i.amount)) for i in items))
+        reserved = payments.filter(captured_amount__gte=F("refunded_amount") + amount).update(
+            refunded_amount=F("refunded_amount") + amount)
+    if reserved != len(items):
+        raise Conflict("返金額が返金可能額を超えています。", code="refund_exceeds_captured", field="amount")
+    events.bulk([events.build_refund(order=r.order_id, kind="refund_requested", actor=actor, refund_id=r.pk,
+                                     amount=r.amount, method=r.method, at=at) for r in new])
+    enqueue_many([r.pk for r in new])
+    return new
 
 
 def refund_return(

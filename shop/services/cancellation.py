@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
 
 from backoffice.actors import Actor
 from backoffice.errors import Conflict
@@ -184,13 +183,15 @@ def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dic
             Pickup.objects.filter(pk__in=pickup_ids, status=Pickup.Status.READY).update(status=closed, closed_at=at)
             PickupTicket.objects.filter(pickup_id__in=pickup_ids, voided_at__isnull=True,
                                         redeemed_at__isnull=True).update(voided_at=at)
-        result.refunds = _request_refunds([p for p in plans.values() if p.refund_amount > 0], reason, at)
-        rows = events.build_cancelled_many(
+        events.bulk(events.build_cancelled_many(
             [(p.order_id, p.from_status) for p in plans.values()], reason=reason, actor=actor, note=note, at=at,
-            details=details, details_of=details_of)
-        rows += [events.build_refund(order=r.order_id, kind="refund_requested", actor=actor, refund_id=r.pk,
-                                     amount=r.amount, method=r.method, at=at) for r in result.refunds]
-        events.bulk(rows)
+            details=details, details_of=details_of))
+        # What was captured goes back (one refund per order, cause ``cancel``): the refunds service's
+        # one write path, on the payments locked above.
+        result.refunds = refunds.request_many(
+            [refunds.RefundRequest(p.order_id, p.payment_id, p.refund_amount, p.refund_method)
+             for p in plans.values() if p.refund_amount > 0],
+            cause=refunds.CANCEL_CAUSE, reason=reason, actor=actor, at=at, whole=True)
         refunded = {r.order_id for r in result.refunds}
         messages.notify_cancelled_in_bulk(
             [messages.CancelledOrder(p.order_id, p.number, p.customer_id, p.customer_name,
@@ -198,23 +199,6 @@ def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dic
             reason=CancellationReason(reason), at=at, bulk=bulk_messages)
         result.cancelled, result.plans = ids, plans
     return result
-
-
-def _request_refunds(plans: list[CancelPlan], reason: str, at: datetime) -> list[Refund]:
-    """``refunds.request`` for the batch: one refund per order (cause ``cancel``; the unique
-    (order, cause) constraint makes it once), the amount reserved on the locked payment."""
-    if not plans:
-        return []
-    new = Refund.objects.bulk_create(
-        Refund(order_id=p.order_id, payment_id=p.payment_id, amount=p.refund_amount, method=p.refund_method,
-               reason=reason, cause=refunds.CANCEL_CAUSE, updated_at=at) for p in plans)
-    reserved = Payment.objects.filter(
-        pk__in=[p.payment_id for p in plans], captured_amount__gte=F("refunded_amount")
-    ).update(refunded_amount=F("captured_amount"))
-    if reserved != len(plans):  # pragma: no cover - the payments are locked
-        raise Conflict("返金額が返金可能額を超えています。", code="refund_exceeds_captured")
-    refunds.enqueue_many([r.pk for r in new])
-    return new
 
 
 def cancel_allowed(order_ids, *, reason: str, actor, note: str = "") -> tuple[CancelResult, list[CancelPlan]]:

@@ -83,6 +83,15 @@ def form_scope(path: str, action: Action, values: Mapping) -> str:
     return f"{path}?{urlencode([(name, values.get(name, '')) for name in action.once_per])}"
 
 
+def with_item_tokens(request, check_url: str, action: Action, checklist: list[dict]) -> list[dict]:
+    """A checklist page (a report's, a seller closure's): each open item's form carries its own
+    one-time token (``Action.once_per``), issued in one statement."""
+    scopes = {item["code"]: form_scope(check_url, action, {"code": item["code"]})
+              for item in checklist if not item["done"]}
+    tokens = formtokens.issue_many(user=request.user, scopes=scopes.values())
+    return [{**item, "token": tokens.get(scopes.get(item["code"]), "")} for item in checklist]
+
+
 class ActionView(StaffView):
     """GET: the confirm step (what will happen, the form). POST: run it through the allow-list.
 

@@ -8,12 +8,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice import formtokens
 from fraud.models import Report, ReportStatus, ReportType
 from fraud.services import playbook, reports
 from staff import permissions, selectors
 from staff.forms import NoteForm, ReportCheckForm, RequiredNoteForm
-from staff.views.base import Action, ActionView, StaffView, form_scope
+from staff.views.base import Action, ActionView, StaffView, with_item_tokens
 
 
 def _start(request, report: Report, data: dict) -> str:
@@ -89,11 +88,7 @@ class ReportDetailView(StaffView):
         check_url = reverse("staff:report_action", args=[report.pk, "check"])
         checklist = reports.checklist_state(report)
         if can_check:
-            # Each open item's form carries its own one-time token (Action.once_per).
-            scopes = {item["code"]: form_scope(check_url, REPORT_ACTIONS["check"], {"code": item["code"]})
-                      for item in checklist if not item["done"]}
-            tokens = formtokens.issue_many(user=request.user, scopes=scopes.values())
-            checklist = [{**item, "token": tokens.get(scopes.get(item["code"]), "")} for item in checklist]
+            checklist = with_item_tokens(request, check_url, REPORT_ACTIONS["check"], checklist)
         return render(request, "staff/report.html", {
             "report": report,
             "orders": orders,

@@ -9,12 +9,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice import formtokens
 from shop.models import SellerClosureRequest
 from shop.services import seller_closure
 from staff import permissions, selectors
 from staff.forms import SellerClosureCheckForm
-from staff.views.base import Action, ActionView, StaffView, actor_of, form_scope
+from staff.views.base import Action, ActionView, StaffView, actor_of, with_item_tokens
 
 OPEN = SellerClosureRequest.Status.OPEN
 
@@ -73,11 +72,7 @@ class SellerDetailView(StaffView):
         check_url = reverse("staff:seller_closure_action", args=[current.pk, "check"]) if current else ""
         checklist = seller_closure.checklist_state(current, standing) if current else []
         if can_check:
-            # Each open item's form carries its own one-time token (Action.once_per), as on a report.
-            scopes = {item["code"]: form_scope(check_url, SELLER_CLOSURE_ACTIONS["check"], {"code": item["code"]})
-                      for item in checklist if not item["done"]}
-            tokens = formtokens.issue_many(user=request.user, scopes=scopes.values())
-            checklist = [{**item, "token": tokens.get(scopes.get(item["code"]), "")} for item in checklist]
+            checklist = with_item_tokens(request, check_url, SELLER_CLOSURE_ACTIONS["check"], checklist)
         return render(request, "staff/seller.html", {
             "seller": seller,
             "requests": requests,

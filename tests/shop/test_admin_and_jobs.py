@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from backoffice.timeutil import now
 from shop.jobs import send_pending_messages
 from shop.models import Message, Order
 from tests.factories import ListingFactory, place
+from tests.staff.submit import form_token
 
 pytestmark = pytest.mark.django_db
 _ACCEPT = EmailBackend.send_messages  # the test mail server, before a test makes it refuse
@@ -80,7 +80,7 @@ def test_admin_bulk_cancel_goes_to_the_confirm_page_which_asks_the_reason_and_sh
     assert paid.number in page and shipped.number in page
     assert "1,000円 をクレジットカードへ返金します" in page and "発送済みのご注文はキャンセルできません" in page
     ids = f"{paid.pk},{shipped.pk}"
-    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    token = form_token(page)
     body = {"ids": ids, "reason": "seller_cancelled", "note": "欠品", "form_token": token}
     r = admin_client_ja.post("/staff/orders/cancel/", body)
     assert r.status_code == 302
@@ -209,3 +209,13 @@ def test_a_message_being_sent_is_not_claimed_twice():
     with time_machine.travel(now() + messages.SEND_CLAIM + timedelta(seconds=1)):
         assert messages.deliver(message.pk) is True  # that relay died: claimed again
     assert len(mail.outbox) == 1
+
+
+def test_the_outbox_admin_lists_what_waits_for_the_broker_with_its_error(admin_client_ja):
+    from backoffice.models import OutboxTask
+
+    OutboxTask.objects.create(task="payments.process_refund", args=[7], created_at=now(), available_at=now(),
+                              attempts=2, last_error="OperationalError: Connection refused")
+    page = admin_client_ja.get("/admin/backoffice/outboxtask/").content.decode()
+    assert "payments.process_refund" in page and "Connection refused" in page
+    assert admin_client_ja.get("/admin/backoffice/outboxtask/add/").status_code == 403  # written by services only

@@ -57,3 +57,34 @@ def test_every_kind_written_is_one_of_the_choices():
     assert set(OrderEvent.objects.values_list("kind", flat=True)) <= set(OrderEvent.Kind.values)
     with pytest.raises(ValueError):
         events.build(order=order, kind="made_up_kind", actor="system")
+
+
+@pytest.mark.parametrize(("given", "kind", "label"), [
+    ("system", ActorKind.SYSTEM, "system"),
+    ("system:konbini_expiry", ActorKind.SYSTEM, "system:konbini_expiry"),
+    ("staff:agent", ActorKind.STAFF, "staff:agent"),
+    ("konbini_chain:ローソン", ActorKind.PARTNER, "konbini_chain:ローソン"),
+    ("seed_demo", ActorKind.SYSTEM, "seed_demo"),
+])
+def test_an_actor_given_as_its_label_keeps_that_label_and_gets_its_kind(given, kind, label):
+    actor = Actor.of(given)
+    assert (actor.kind, actor.label, str(actor)) == (kind, label, label)
+
+
+def test_cancelling_many_orders_takes_the_statements_of_one(django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shop.services import cancellation
+
+    def statements(n: int) -> int:
+        ids = [place(ListingFactory(price=1000), external_id=f"many-{n}-{i}").pk for i in range(n)]
+        with CaptureQueriesContext(connection) as queries:
+            cancellation.cancel_orders(ids, reason="support", actor="system")
+        return len(queries)
+
+    one = statements(1)
+    assert statements(20) == one
+    order = place(ListingFactory(price=1000), external_id="many-x")
+    with django_assert_max_num_queries(one):
+        cancellation.cancel_orders([order.pk], reason="support", actor="system")
