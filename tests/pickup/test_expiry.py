@@ -179,3 +179,24 @@ def test_konbini_paid_parcels_are_refunded_the_way_each_customer_chose_with_one_
     assert {r.amount for r in Refund.objects.all()} == {o.total for o in parcels}
     # One look-up of the customers' refund choice for the whole batch, not one per payment.
     assert sum("bankaccount" in q["sql"] for q in one_batch.captured_queries) == 1
+
+
+def test_a_batch_costs_the_same_statements_for_one_parcel_or_many(store):
+    """Set-based: an expiry batch's statements do not grow with its parcels (the refunds, their
+    events and outbox rows, the messages and no-shows each one statement), within a literal bound."""
+
+    def batch(n: int, tag: str) -> int:
+        made = []
+        for i in range(n):
+            order, shipment = shipped_pickup_order(store, external_id=f"stmt-{tag}-{i}")
+            arrive(shipment, store.code)
+            made.append(order)
+        deadline = max(o.pickup.deadline for o in Order.objects.filter(pk__in=[o.pk for o in made]))
+        with time_machine.travel(deadline + timedelta(minutes=1), tick=False):
+            with CaptureQueriesContext(connection) as ctx:
+                assert expire_pickups()["expired"] == n
+        assert Refund.objects.filter(order__in=made).count() == n
+        return len(ctx.captured_queries)
+
+    one = batch(1, "one")
+    assert batch(8, "many") == one <= 26
