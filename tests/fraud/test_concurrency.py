@@ -11,7 +11,6 @@ from django.db import connection, transaction
 
 from backoffice.errors import DomainError
 from backoffice.timeutil import now
-from fraud import rules
 from fraud.models import ReportType
 from fraud.services import playbook, reports, review
 from payments.konbini import codes, confirmations
@@ -42,7 +41,7 @@ def run_concurrently(funcs):
 
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_agents_approving_and_rejecting_one_held_order_get_one_outcome(attempt):
-    only_weights(new_address=rules.RISK_HOLD_AT)
+    only_weights(new_address=70)
     listing = ListingFactory(stock=5, price=2000)
     order = place(listing)
     assert order.status == "on_hold"
