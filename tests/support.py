@@ -25,6 +25,24 @@ def wait_until(predicate, *, timeout: float = WAIT, what: str = "condition") -> 
         time.sleep(0.05)
 
 
+def lock_waiters() -> int:
+    """How many other connections to this test database wait for a lock right now
+    (pg_stat_activity ``wait_event_type = 'Lock'``: a row lock, ``FOR UPDATE``, a unique-index
+    insert behind an uncommitted one — every wait that ``pg_locks`` shows as not granted)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def wait_for_lock_waiters(n: int = 1, *, timeout: float = WAIT) -> None:
+    """Until ``n`` other connections wait for a lock (PostgreSQL only). A race test that holds a
+    lock in one thread calls this before releasing it, so the second thread is known to be
+    blocked on that lock — not merely started, nor already past the point of the race."""
+    wait_until(lambda: lock_waiters() >= n, timeout=timeout,
+               what=f"{n} connection{'s' if n > 1 else ''} to wait for a lock")
+
+
 def run_concurrently(n: int, func):
     """Run ``func(i)`` for i in range(n) in n threads released together; each closes its connection."""
     barrier = threading.Barrier(n)

@@ -14,7 +14,7 @@ from backoffice.errors import DomainError
 from pickup.models import PickupAttempt, PickupTicket, Store
 from pickup.services import expiry, terminal
 from shop.models import Order
-from tests.support import run_concurrently
+from tests.support import run_concurrently, wait_for_lock_waiters
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -62,19 +62,6 @@ def _in_background(func):
     thread = threading.Thread(target=run)
     thread.start()
     return thread, results
-
-
-def _wait_for_a_lock_waiter(timeout: float = 10) -> None:
-    """Until another connection waits on a row lock (pg_stat_activity), polling every 10 ms."""
-    pause = threading.Event()
-    for _ in range(int(timeout * 100)):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity"
-                           " WHERE wait_event_type = 'Lock' AND datname = current_database()")
-            if cursor.fetchone()[0]:
-                return
-        pause.wait(0.01)
-    raise AssertionError("no connection is waiting for a lock")
 
 
 def _issue(parcel):
@@ -126,7 +113,7 @@ def test_a_terminal_asking_while_the_expiry_holds_the_parcel_gets_no_ticket(parc
         assert inside.wait(10)
         clock.move_to(parcel.deadline - timedelta(seconds=1))
         terminal_thread, results = _in_background(_issue(parcel))
-        _wait_for_a_lock_waiter()  # the terminal is now waiting for the parcel's row lock
+        wait_for_lock_waiters()  # the terminal is now waiting for the parcel's row lock
         assert results == []
         release.set()
         job.join(10)
