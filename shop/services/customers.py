@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from backoffice import rawsql
 from backoffice.errors import Forbidden, Gone, NotFound
@@ -37,8 +37,8 @@ def upsert(*, external_id: str, email: str, name: str, phone: str | None = None,
     customer = existing.filter(external_id=external_id).first()
     if customer is None:
         if lock:
-            customer = _insert_new(Customer(external_id=external_id, **fields))
-            if customer is not None:
+            customer = Customer(external_id=external_id, **fields)
+            if rawsql.insert_unless_conflict(customer, unique="external_id"):
                 return customer
             customer = existing.get(external_id=external_id)  # inserted meanwhile by a concurrent request
         else:
@@ -54,20 +54,6 @@ def upsert(*, external_id: str, email: str, name: str, phone: str | None = None,
         for k in changed:
             setattr(customer, k, fields[k])
         customer.save(update_fields=changed)
-    return customer
-
-
-def _insert_new(customer: Customer) -> Customer | None:
-    """INSERT … ON CONFLICT (external_id) DO NOTHING RETURNING id: the saved customer, or None
-    when another transaction holds or committed that external id (it waits for that one first)."""
-    table, params = rawsql.insert_row(customer, "c")
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ON CONFLICT (external_id) DO NOTHING RETURNING id", params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    customer.pk = row[0]
-    customer._state.adding, customer._state.db = False, connection.alias
     return customer
 
 

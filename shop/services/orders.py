@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 
 from backoffice import rawsql
 from backoffice.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -380,16 +380,11 @@ def _create_order(customer, seller, lines, fields, total, speed, method,
     if held:  # fraud review; approval moves it to `status` (fraud.services.review)
         status = S.ON_HOLD
     for _ in range(5):
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(
-                    number=new_order_number(), customer=customer, fulfilling_seller=seller, status=status,
-                    total=total, shipping_speed=speed, payment_method=method,
-                    is_digital=any(listing.digital for listing, _ in lines), placed_at=now(), **fields,
-                )
-                break
-        except IntegrityError:  # an order number collision: draw again
-            continue
+        order = Order(number=new_order_number(), customer=customer, fulfilling_seller=seller, status=status,
+                      total=total, shipping_speed=speed, payment_method=method,
+                      is_digital=any(listing.digital for listing, _ in lines), placed_at=now(), **fields)
+        if rawsql.insert_unless_conflict(order, unique="number"):  # else an order number collision: draw again
+            break
     else:  # pragma: no cover - 10^17 numbers
         raise Conflict("注文番号を発行できませんでした。", code="order_number_unavailable")
     order_lines = OrderLine.objects.bulk_create(
