@@ -221,9 +221,12 @@ def _open_order(*, customer_data: dict, items: list[dict], shipping_speed: str, 
     fields.update(screening.order_fields(risk))
     order, order_lines = _create_order(customer, seller, lines, fields, total, shipping_speed, payment_method,
                                        held=risk.hold)
+    events.placed(order=order, actor=actor)
+    # Late in the transaction: a listing's stock row, the one lock concurrent orders for a
+    # popular listing share, is held for as short a time as possible (before the payment, whose
+    # gift-card spend must not come first).
     stock.reserve(lines)
     _take_payment(order, customer, payment_method, take_money=not risk.reject)
-    events.placed(order=order, actor=actor)
     report = screening.settle(order, risk, actor=actor)  # the score on the timeline; ≥ 70 a review report
     if risk.reject:  # ≥ 90: never charged, cancelled here
         cancel(order, reason=CancellationReason.RISK_REJECTED, actor="system", score=risk.score)
