@@ -291,23 +291,35 @@ def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Ord
             locked = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", flat=True)
             if locked.first() == S.CANCELLED:
                 raise _OrderGone()
+            _capture_recorded(order, reference, lines)
         elif connection.vendor == "postgresql":
             _release_paid_in_one_statement(order, reference, lines)
-            return order
         else:
-            target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
-            try:
-                transition(order, target, actor="system",
-                           cause="digital_delivery" if target == S.DELIVERED else "card_captured")
-            except Conflict as exc:
-                raise _OrderGone() from exc
-        paid_at = now()
-        if not Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
-                status=Payment.Status.PAID, captured_amount=order.total, paid_at=paid_at, gateway_reference=reference):
-            raise _OrderGone()
-        _paid(order.payment, order.total, paid_at, reference)
-        messages.notify(customer=order.customer, kind="order_confirmed", order=order, context={"lines": lines})
+            _release_paid_with_services(order, reference, lines)
     return order
+
+
+def _release_paid_with_services(order: Order, reference: str, lines: list[OrderLine]) -> None:
+    """The order moved on (``transition``), then the capture recorded, one statement each
+    (SQLite); ``_release_paid_in_one_statement`` writes exactly the same rows (a test compares
+    them on PostgreSQL)."""
+    target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
+    try:
+        transition(order, target, actor="system", cause="digital_delivery" if target == S.DELIVERED else "card_captured")
+    except Conflict as exc:
+        raise _OrderGone() from exc
+    _capture_recorded(order, reference, lines)
+
+
+def _capture_recorded(order: Order, reference: str, lines: list[OrderLine]) -> None:
+    """The pending payment captured and the confirmation written; ``_OrderGone`` when the
+    payment is no longer pending."""
+    paid_at = now()
+    if not Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
+            status=Payment.Status.PAID, captured_amount=order.total, paid_at=paid_at, gateway_reference=reference):
+        raise _OrderGone()
+    _paid(order.payment, order.total, paid_at, reference)
+    messages.notify(customer=order.customer, kind="order_confirmed", order=order, context={"lines": lines})
 
 
 def _paid(payment: Payment, amount: int, at, reference: str) -> None:
@@ -334,10 +346,10 @@ SELECT (SELECT id FROM moved), (SELECT id FROM paid)
 
 
 def _release_paid_in_one_statement(order: Order, reference: str, lines: list[OrderLine]) -> None:
-    """PostgreSQL, inside transaction 2: what the other branch of ``_record_capture`` writes —
-    the order moved on with its timeline event, the payment captured, the confirmation — in
-    one statement (data-modifying CTEs; the konbini confirmation's pattern), because each ORM
-    round trip costs a placement more than the write itself. The two inserted rows are built by
+    """PostgreSQL, inside transaction 2: what ``_release_paid_with_services`` writes — the order
+    moved on with its timeline event, the payment captured, the confirmation — in one statement
+    (data-modifying CTEs; the konbini confirmation's pattern), because each ORM round trip costs
+    a placement more than the write itself. The two inserted rows are built by
     the services' own builders (``events.build_status_changed``, ``messages.build``) and written
     column for column by ``rawsql.insert_row``; the payment is only updated when the order moved
     (the order row is locked first, as ``cancel`` locks it), and when either matched nothing,
