@@ -36,7 +36,7 @@ from shop.models import (
     OrderStatus,
     PaymentMethod,
 )
-from shop.services import cancellation, card_capture, customers, eligibility, messages, stock
+from shop.services import cancellation, card_capture, customers, eligibility, messages, placement_sql, stock
 
 S = OrderStatus
 
@@ -293,7 +293,8 @@ def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Ord
                 raise _OrderGone()
             _capture_recorded(order, reference, lines)
         elif connection.vendor == "postgresql":
-            _release_paid_in_one_statement(order, reference, lines)
+            if not placement_sql.release_paid(order, reference, lines):
+                raise _OrderGone()  # cancelled meanwhile: the transaction rolls back what it wrote
         else:
             _release_paid_with_services(order, reference, lines)
     return order
@@ -301,7 +302,7 @@ def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Ord
 
 def _release_paid_with_services(order: Order, reference: str, lines: list[OrderLine]) -> None:
     """The order moved on (``transition``), then the capture recorded, one statement each
-    (SQLite); ``_release_paid_in_one_statement`` writes exactly the same rows (a test compares
+    (SQLite); ``placement_sql.release_paid`` writes exactly the same rows (a test compares
     them on PostgreSQL)."""
     target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
     try:
@@ -325,57 +326,6 @@ def _capture_recorded(order: Order, reference: str, lines: list[OrderLine]) -> N
 def _paid(payment: Payment, amount: int, at, reference: str) -> None:
     payment.status, payment.captured_amount, payment.paid_at = Payment.Status.PAID, amount, at
     payment.gateway_reference = reference
-
-
-_RELEASE_SQL = """
-WITH moved AS (
-    UPDATE {order} SET status = %(to_status)s, updated_at = %(at)s
-    WHERE id = %(order_id)s AND status = %(from_status)s RETURNING id
-), paid AS (
-    UPDATE {payment} SET status = %(paid)s, captured_amount = %(amount)s, paid_at = %(at)s,
-                         gateway_reference = %(reference)s
-    WHERE order_id IN (SELECT id FROM moved) AND status = %(pending)s RETURNING id
-), event AS (
-    INSERT INTO {event}
-), message AS (
-    INSERT INTO {message}
-    ON CONFLICT (dedupe_key) DO NOTHING  -- this cause's message exists already: it is sent once
-)
-SELECT (SELECT id FROM moved), (SELECT id FROM paid)
-"""
-
-
-def _release_paid_in_one_statement(order: Order, reference: str, lines: list[OrderLine]) -> None:
-    """PostgreSQL, inside transaction 2: what ``_release_paid_with_services`` writes — the order
-    moved on with its timeline event, the payment captured, the confirmation — in one statement
-    (data-modifying CTEs; the konbini confirmation's pattern), because each ORM round trip costs
-    a placement more than the write itself. The two inserted rows are built by
-    the services' own builders (``events.build_status_changed``, ``messages.build``) and written
-    column for column by ``rawsql.insert_row``; the payment is only updated when the order moved
-    (the order row is locked first, as ``cancel`` locks it), and when either matched nothing,
-    ``_OrderGone`` rolls the transaction back, the inserted rows with it."""
-    at = now()
-    target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
-    if not states.allowed(order.status, target, digital=order.is_digital):
-        raise _OrderGone()
-    event = events.build_status_changed(
-        order=order, from_status=order.status, to_status=target, actor="system", at=at,
-        cause="digital_delivery" if target == S.DELIVERED else "card_captured")
-    message = messages.build(customer=order.customer, kind="order_confirmed", order=order, context={"lines": lines},
-                             at=at)
-    inserts = {name: rawsql.insert_row(row, name) for name, row in (("event", event), ("message", message))}
-    sql = _RELEASE_SQL.format(order=Order._meta.db_table, payment=Payment._meta.db_table,
-                              **{name: text for name, (text, _) in inserts.items()})
-    params = {"order_id": order.pk, "from_status": order.status, "to_status": target, "at": at,
-              "paid": Payment.Status.PAID, "pending": Payment.Status.PENDING, "amount": order.total,
-              "reference": reference, **{key: value for _, values in inserts.values() for key, value in values.items()}}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        moved, paid = cursor.fetchone()
-    if moved is None or paid is None:
-        raise _OrderGone()
-    order.status, order.updated_at = target, at
-    _paid(order.payment, order.total, at, reference)
 
 
 def _abandon(order: Order, *, failure: str) -> None:

@@ -12,7 +12,7 @@ from django.urls import Resolver404, resolve
 
 from payments.models import Payment, SandboxGatewayCapture
 from shop.models import Customer, Listing, Order, OrderLine
-from shop.services import orders
+from shop.services import orders, placement_sql
 from tests.factories import ListingFactory, order_payload, place
 from tests.security.test_deploy_settings import PRODUCTION, manage
 
@@ -71,6 +71,11 @@ def _written(order: Order) -> dict:
     }
 
 
+def _through_services(order, reference, lines) -> bool:
+    orders._release_paid_with_services(order, reference, lines)
+    return True
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize("digital", [False, True], ids=["parcel", "digital"])
@@ -78,7 +83,7 @@ def test_transaction_2_in_one_statement_writes_what_the_services_write(monkeypat
     written = []
     for through_services in (False, True):
         if through_services:
-            monkeypatch.setattr(orders, "_release_paid_in_one_statement", orders._release_paid_with_services)
+            monkeypatch.setattr(placement_sql, "release_paid", _through_services)
         order = place(ListingFactory(title="同じ商品", price=1480, digital=digital, stock=5), external_id="same-customer")
         written.append(_written(order))
     one_statement, services = written
