@@ -61,6 +61,7 @@ lint: setup
 bench: setup
 	$(PY) bench/api.py
 	$(PY) bench/confirm_inprocess.py
+	$(PY) bench/place_inprocess.py
 	$(PY) bench/sweep_payments.py
 	$(PY) bench/sweep_pickups.py
 	$(PY) bench/staff_pages.py

@@ -125,6 +125,12 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+# bench/api.py's write floor (bench/floor.py, issue 16): mounted only when asked for, never in
+# production mode.
+BENCH_WRITE_FLOOR = env.bool("BENCH_WRITE_FLOOR", default=False)
+if PRODUCTION and BENCH_WRITE_FLOOR:
+    raise ImproperlyConfigured("DJANGO_SECURE=true と BENCH_WRITE_FLOOR=true は同時に指定できません。")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -24,5 +25,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", include("staff.urls")),
 ]
+
+if settings.BENCH_WRITE_FLOOR:  # bench/api.py only; production mode refuses the setting
+    urlpatterns += [path("", include("bench.floor"))]
 
 handler404 = "backoffice.api.errors.api_not_found"

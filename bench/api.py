@@ -5,14 +5,19 @@
 
 It (re)creates the bench database, migrates, prepares data through the ORM, starts gunicorn
 (gthread workers) on 127.0.0.1, then drives each scenario with C keep-alive clients spread over
-two client processes, printing requests/s, p50 and p99 latency and the ratio to the floor
-(authenticated, one primary-key read: ``GET /api/v1/ping``). The floor is measured alongside
-each scenario: the scenario runs in ``--rounds`` slices, each right after a slice of the floor,
-and the ratio compares the two sides' totals (the floor's own line is one plain run).
+two client processes, printing requests/s, p50 and p99 latency and the ratio to two floors:
+the read floor (authenticated, one primary-key read: ``GET /api/v1/ping``) and the write floor
+(``POST /api/v1/bench/write-floor``, ``bench/floor.py``: the placement body validated, then an
+order, two lines, a payment and an event inserted in one transaction — the least any placement
+must do; mounted because the server runs with ``BENCH_WRITE_FLOOR=true``). Both floors are
+measured alongside each scenario: the scenario runs in ``--rounds`` slices, each right after a
+slice of each floor, and each ratio compares the sides' totals (a floor's own line is one plain
+run).
 
-Scenarios are entries of ``SCENARIOS``: a name, an optional target (fraction of the floor's
-throughput) and a ``prepare(ctx, n)`` returning n ready-made requests. Other apps add theirs
-at the bottom of this file.
+Scenarios are entries of ``SCENARIOS``: a name, an optional target (fraction of the throughput
+of the floor named by ``target_floor``), an optional p99 bound in milliseconds and a
+``prepare(ctx, n)`` returning n ready-made requests. Other apps add theirs at the bottom of
+this file. ``bench/place_inprocess.py`` shows where a placement's time goes.
 """
 
 from __future__ import annotations
@@ -55,15 +60,19 @@ class Context:
 class Scenario:
     name: str
     prepare: Callable[[Context, int], list[Request]]
-    target: float | None = None  # required fraction of the floor's requests/s
+    target: float | None = None  # required fraction of the target floor's requests/s
+    target_floor: str = "read"  # "read" or "write"
+    max_p99: float | None = None  # required p99 latency, milliseconds
 
 
 SCENARIOS: list[Scenario] = []
+READ_FLOOR, WRITE_FLOOR = "floor GET /ping", "floor POST /bench/write-floor"
+FLOORS = {"read": READ_FLOOR, "write": WRITE_FLOOR}
 
 
-def scenario(name: str, target: float | None = None):
+def scenario(name: str, target: float | None = None, *, target_floor: str = "read", max_p99: float | None = None):
     def register(func):
-        SCENARIOS.append(Scenario(name, func, target))
+        SCENARIOS.append(Scenario(name, func, target, target_floor, max_p99))
         return func
 
     return register
@@ -124,9 +133,36 @@ def place_orders(n: int, *, method: str = "card", **listing_fields) -> list:
 
 # --- scenarios -------------------------------------------------------------------------------
 
-@scenario("floor GET /ping")
+@scenario(READ_FLOOR)
 def _floor(ctx: Context, n: int) -> list[Request]:
     return [("GET", "/api/v1/ping", None, ctx.headers("storefront"))] * n
+
+
+def placement_body(i: int, sku: str, prefix: str = "post") -> dict:
+    """The body of ``POST /orders`` the placement scenarios send: a card order of one item, from
+    one of 500 customers, to a home address Japan Post knows."""
+    return {"customer": {"external_id": f"bench-{prefix}-{i % 500}", "email": f"{prefix}{i % 500}@example.jp",
+                         "name": "ベンチ"},
+            "items": [{"sku": sku, "quantity": 1}], "shipping_speed": "standard",
+            "destination": {"type": "home", "postal_code": "100-0001", "prefecture": "東京都", "city": "千代田区",
+                            "address_line": "千代田1-1", "recipient_name": "山田", "phone": "03-1234-5678"},
+            "payment_method": "card", "card_token": "tok_visa"}
+
+
+@scenario(WRITE_FLOOR)
+def _write_floor(ctx: Context, n: int) -> list[Request]:
+    """The placement body (validated by the same serializer), plus the rows the floor's order
+    points at: a customer and two listings made here."""
+    from shop.models import Customer, Listing, Seller
+
+    seller = Seller.objects.first()
+    customer = Customer.objects.create(external_id="bench-floor", email="floor@example.jp", name="ベンチ")
+    listings = [Listing.objects.create(seller=seller, sku=f"BENCH-FLOOR-{i}", title="ベンチ用商品", price=1980,
+                                       stock=10**7, fulfilled_by="platform") for i in range(2)]
+    rows = {"customer_id": customer.pk, "listing_ids": [listing.pk for listing in listings]}
+    return [("POST", "/api/v1/bench/write-floor", json.dumps({**placement_body(i, listings[0].sku, "floor"),
+                                                               "floor": rows}).encode(), ctx.headers("storefront"))
+            for i in range(n)]
 
 
 @scenario("GET /orders/{n}", target=0.5)
@@ -146,7 +182,7 @@ def _get_order(ctx: Context, n: int) -> list[Request]:
             for i in range(n)]
 
 
-@scenario("POST /orders")
+@scenario("POST /orders", target=0.4, target_floor="write", max_p99=100)
 def _post_order(ctx: Context, n: int) -> list[Request]:
     """Card orders from 500 different customers over 20 listings: the row locks a placement takes
     (the customer's, the listing's stock) are spread as in real traffic, not one hot row."""
@@ -155,16 +191,8 @@ def _post_order(ctx: Context, n: int) -> list[Request]:
     seller = Seller.objects.first()
     listings = [Listing.objects.create(seller=seller, sku=f"BENCH-POST-{i}", title="ベンチ用商品", price=1980,
                                        stock=10**7, fulfilled_by="platform") for i in range(20)]
-    requests = []
-    for i in range(n):
-        body = {"customer": {"external_id": f"bench-post-{i % 500}", "email": f"post{i % 500}@example.jp",
-                             "name": "ベンチ"},
-                "items": [{"sku": listings[i % len(listings)].sku, "quantity": 1}], "shipping_speed": "standard",
-                "destination": {"type": "home", "postal_code": "100-0001", "prefecture": "東京都", "city": "千代田区",
-                                "address_line": "千代田1-1", "recipient_name": "山田", "phone": "03-1234-5678"},
-                "payment_method": "card", "card_token": "tok_visa"}
-        requests.append(("POST", "/api/v1/orders", json.dumps(body).encode(), ctx.headers("storefront")))
-    return requests
+    return [("POST", "/api/v1/orders", json.dumps(placement_body(i, listings[i % len(listings)].sku)).encode(),
+             ctx.headers("storefront")) for i in range(n)]
 
 
 @scenario("POST /orders, one listing")
@@ -176,16 +204,8 @@ def _post_order_hot_listing(ctx: Context, n: int) -> list[Request]:
 
     listing = Listing.objects.create(seller=Seller.objects.first(), sku="BENCH-HOT", title="ベンチ用商品", price=1980,
                                      stock=10**7, fulfilled_by="platform")
-    requests = []
-    for i in range(n):
-        body = {"customer": {"external_id": f"bench-hot-{i % 500}", "email": f"hot{i % 500}@example.jp",
-                             "name": "ベンチ"},
-                "items": [{"sku": listing.sku, "quantity": 1}], "shipping_speed": "standard",
-                "destination": {"type": "home", "postal_code": "100-0001", "prefecture": "東京都", "city": "千代田区",
-                                "address_line": "千代田1-1", "recipient_name": "山田", "phone": "03-1234-5678"},
-                "payment_method": "card", "card_token": "tok_visa"}
-        requests.append(("POST", "/api/v1/orders", json.dumps(body).encode(), ctx.headers("storefront")))
-    return requests
+    return [("POST", "/api/v1/orders", json.dumps(placement_body(i, listing.sku, "hot")).encode(),
+             ctx.headers("storefront")) for i in range(n)]
 
 
 @scenario("POST /konbini/payments/confirm", target=0.4)
@@ -320,18 +340,20 @@ def drive(requests: list[Request], concurrency: int, processes: int = 2) -> dict
     return _summary(*_run(requests, concurrency, processes))
 
 
-def drive_paired(floor: list[Request], requests: list[Request], concurrency: int, rounds: int) -> tuple[dict, dict]:
-    """The scenario's requests in ``rounds`` slices, each right after a slice of the floor's: both
+def drive_paired(floors: dict[str, list[Request]], requests: list[Request], concurrency: int,
+                 rounds: int) -> tuple[dict[str, dict], dict]:
+    """The scenario's requests in ``rounds`` slices, each right after a slice of each floor's: all
     are measured under the same machine conditions (a shared host drifts by tens of percent over a
-    run), and each side's requests/s is its total requests over its total time."""
-    sides = {"floor": ([], 0, 0.0), "scenario": ([], 0, 0.0)}
+    run), and each side's requests/s is its total requests over its total time. Returns each
+    floor's summary and the scenario's."""
+    sides = {side: ([], 0, 0.0) for side in [*floors, "scenario"]}
     for r in range(rounds):
-        for side, reqs in (("floor", floor), ("scenario", requests)):
+        for side, reqs in [*floors.items(), ("scenario", requests)]:
             chunk = reqs[r::rounds]
             lat, err, elapsed = _run(chunk, concurrency)
             before = sides[side]
             sides[side] = (before[0] + lat, before[1] + err, before[2] + elapsed)
-    return _summary(*sides["floor"]), _summary(*sides["scenario"])
+    return {side: _summary(*sides[side]) for side in floors}, _summary(*sides["scenario"])
 
 
 def start_server(env: dict, workers: int, threads: int) -> subprocess.Popen:
@@ -368,41 +390,45 @@ def main() -> None:
     scratch_database("bench/api.py", DEFAULT_DB, broker="redis://127.0.0.1:6379/9", var_dir="/tmp/kb-bench")
     setup_django()
     ctx = base_context()
-    chosen = [s for s in SCENARIOS if s.name.startswith("floor") or not args.only
+    chosen = [s for s in SCENARIOS if s.name in FLOORS.values() or not args.only
               or any(o in s.name for o in args.only)]
     prepared = {s.name: s.prepare(ctx, args.requests) for s in chosen}
     from django.db import connections
 
     connections.close_all()
 
-    env = {**os.environ, "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "BENCH_WRITE_FLOOR": "true"}
     server = start_server(env, args.workers, args.threads)
     try:
-        warm = prepared[SCENARIOS[0].name][: min(200, args.requests)]
-        drive(warm, args.concurrency)
+        for name in FLOORS.values():
+            drive(prepared[name][: min(200, args.requests)], args.concurrency)  # warm
         print(f"bench/api.py — PostgreSQL, gunicorn {args.workers}×{args.threads} gthread, "
               f"{args.concurrency} keep-alive clients, {args.requests} requests per scenario, "
-              f"{os.cpu_count()} CPUs")
-        print(f"{'scenario':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'floor r/s':>9} "
-              f"{'vs floor':>9} {'target':>8}")
-        floor = prepared[SCENARIOS[0].name]
+              f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"{'scenario':38} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'read r/s':>8} "
+              f"{'vs read':>7} {'write r/s':>9} {'vs write':>8}  target")
+        floors = {side: prepared[name] for side, name in FLOORS.items()}
         failed = []
         for s in chosen:
-            if s.name == SCENARIOS[0].name:
-                paired, result = None, drive(floor, args.concurrency)
-                floor_rps = result["rps"]
+            if s.name in FLOORS.values():
+                result = drive(prepared[s.name], args.concurrency)
+                paired = {side: result for side, name in FLOORS.items() if name == s.name}
             else:
-                paired, result = drive_paired(floor, prepared[s.name], args.concurrency, args.rounds)
-                floor_rps = paired["rps"]
-            ratio = result["rps"] / floor_rps
-            verdict = ""
+                paired, result = drive_paired(floors, prepared[s.name], args.concurrency, args.rounds)
+            ratios = {side: result["rps"] / floor["rps"] for side, floor in paired.items()}
+            verdicts = []
             if s.target is not None:
-                ok = ratio >= s.target and result["errors"] == 0
-                verdict = f"{'≥' if ok else '<'}{s.target:.0%}"
-                if not ok:
-                    failed.append(s.name)
-            print(f"{s.name:38} {result['rps']:9.1f} {result['p50']:8.1f} {result['p99']:8.1f} "
-                  f"{result['errors']:7d} {floor_rps:9.1f} {ratio:9.0%} {verdict:>8}")
+                ok = ratios[s.target_floor] >= s.target and result["errors"] == 0
+                verdicts.append(f"{'≥' if ok else '<'}{s.target:.0%} of {s.target_floor}")
+                failed += [] if ok else [s.name]
+            if s.max_p99 is not None:
+                ok = result["p99"] < s.max_p99
+                verdicts.append(f"p99 {'<' if ok else '≥'} {s.max_p99:.0f} ms")
+                failed += [] if ok or s.name in failed else [s.name]
+            cells = [f"{paired[side]['rps']:{w}.1f} {ratios[side]:{v}.0%}" if side in paired else " " * (w + v + 1)
+                     for side, w, v in (("read", 8, 7), ("write", 9, 8))]
+            print(f"{s.name:38} {result['rps']:8.1f} {result['p50']:7.1f} {result['p99']:7.1f} "
+                  f"{result['errors']:6d} {cells[0]} {cells[1]}  {', '.join(verdicts)}")
         if failed:
             print("below target:", ", ".join(failed))
     finally:

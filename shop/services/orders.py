@@ -7,8 +7,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
+from backoffice import rawsql
 from backoffice.errors import Conflict, DomainError, InvalidInput, NotFound
 from backoffice.normalize import digits, phone_e164
 from backoffice.timeutil import now
@@ -35,7 +36,7 @@ from shop.models import (
     OrderStatus,
     PaymentMethod,
 )
-from shop.services import cancellation, card_capture, customers, eligibility, messages, stock
+from shop.services import cancellation, card_capture, customers, eligibility, messages, placement_sql, stock
 
 S = OrderStatus
 
@@ -189,7 +190,8 @@ def place(
 def _open_order(*, customer_data: dict, items: list[dict], shipping_speed: str, destination: Destination,
                 payment_method: str, card_token: str | None, actor: str) -> tuple[Order, list[OrderLine]]:
     """Transaction 1: check, create, reserve stock, screen; settle any payment but a card's."""
-    customer = customers.lock_open(customers.upsert(**customer_data))  # a closing account takes no order
+    # Locked by the upsert itself, as lock_open locks it: a closing account takes no order.
+    customer = customers.upsert(**customer_data, lock=True)
     customers.ensure_can_order(customer)
     lines = _load_listings(items)
     seller = _fulfiller(lines)
@@ -219,9 +221,12 @@ def _open_order(*, customer_data: dict, items: list[dict], shipping_speed: str, 
     fields.update(screening.order_fields(risk))
     order, order_lines = _create_order(customer, seller, lines, fields, total, shipping_speed, payment_method,
                                        held=risk.hold)
+    events.placed(order=order, actor=actor)
+    # Late in the transaction: a listing's stock row, the one lock concurrent orders for a
+    # popular listing share, is held for as short a time as possible (before the payment, whose
+    # gift-card spend must not come first).
     stock.reserve(lines)
     _take_payment(order, customer, payment_method, take_money=not risk.reject)
-    events.placed(order=order, actor=actor)
     report = screening.settle(order, risk, actor=actor)  # the score on the timeline; ≥ 70 a review report
     if risk.reject:  # ≥ 90: never charged, cancelled here
         cancel(order, reason=CancellationReason.RISK_REJECTED, actor="system", score=risk.score)
@@ -286,22 +291,41 @@ def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Ord
             locked = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", flat=True)
             if locked.first() == S.CANCELLED:
                 raise _OrderGone()
+            _capture_recorded(order, reference, lines)
+        elif connection.vendor == "postgresql":
+            if not placement_sql.release_paid(order, reference, lines):
+                raise _OrderGone()  # cancelled meanwhile: the transaction rolls back what it wrote
         else:
-            target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
-            try:
-                transition(order, target, actor="system",
-                           cause="digital_delivery" if target == S.DELIVERED else "card_captured")
-            except Conflict as exc:
-                raise _OrderGone() from exc
-        paid_at = now()
-        if not Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
-                status=Payment.Status.PAID, captured_amount=order.total, paid_at=paid_at, gateway_reference=reference):
-            raise _OrderGone()
-        payment = order.payment
-        payment.status, payment.captured_amount, payment.paid_at = Payment.Status.PAID, order.total, paid_at
-        payment.gateway_reference = reference
-        messages.notify(customer=order.customer, kind="order_confirmed", order=order, context={"lines": lines})
+            _release_paid_with_services(order, reference, lines)
     return order
+
+
+def _release_paid_with_services(order: Order, reference: str, lines: list[OrderLine]) -> None:
+    """The order moved on (``transition``), then the capture recorded, one statement each
+    (SQLite); ``placement_sql.release_paid`` writes exactly the same rows (a test compares
+    them on PostgreSQL)."""
+    target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
+    try:
+        transition(order, target, actor="system", cause="digital_delivery" if target == S.DELIVERED else "card_captured")
+    except Conflict as exc:
+        raise _OrderGone() from exc
+    _capture_recorded(order, reference, lines)
+
+
+def _capture_recorded(order: Order, reference: str, lines: list[OrderLine]) -> None:
+    """The pending payment captured and the confirmation written; ``_OrderGone`` when the
+    payment is no longer pending."""
+    paid_at = now()
+    if not Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
+            status=Payment.Status.PAID, captured_amount=order.total, paid_at=paid_at, gateway_reference=reference):
+        raise _OrderGone()
+    _paid(order.payment, order.total, paid_at, reference)
+    messages.notify(customer=order.customer, kind="order_confirmed", order=order, context={"lines": lines})
+
+
+def _paid(payment: Payment, amount: int, at, reference: str) -> None:
+    payment.status, payment.captured_amount, payment.paid_at = Payment.Status.PAID, amount, at
+    payment.gateway_reference = reference
 
 
 def _abandon(order: Order, *, failure: str) -> None:
@@ -321,16 +345,11 @@ def _create_order(customer, seller, lines, fields, total, speed, method,
     if held:  # fraud review; approval moves it to `status` (fraud.services.review)
         status = S.ON_HOLD
     for _ in range(5):
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(
-                    number=new_order_number(), customer=customer, fulfilling_seller=seller, status=status,
-                    total=total, shipping_speed=speed, payment_method=method,
-                    is_digital=any(listing.digital for listing, _ in lines), placed_at=now(), **fields,
-                )
-                break
-        except IntegrityError:  # an order number collision: draw again
-            continue
+        order = Order(number=new_order_number(), customer=customer, fulfilling_seller=seller, status=status,
+                      total=total, shipping_speed=speed, payment_method=method,
+                      is_digital=any(listing.digital for listing, _ in lines), placed_at=now(), **fields)
+        if rawsql.insert_unless_conflict(order, unique="number"):  # else an order number collision: draw again
+            break
     else:  # pragma: no cover - 10^17 numbers
         raise Conflict("注文番号を発行できませんでした。", code="order_number_unavailable")
     order_lines = OrderLine.objects.bulk_create(

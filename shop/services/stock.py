@@ -10,10 +10,29 @@ from shop.models import Listing, OrderLine
 
 
 def reserve(lines: list[tuple[Listing, int]]) -> None:
-    """Conditional decrement: never below zero, whatever runs concurrently (no oversell)."""
-    for listing, qty in sorted(lines, key=lambda pair: pair[0].pk):  # one lock order: no deadlock
+    """Conditional decrement: never below zero, whatever runs concurrently (no oversell).
+
+    One listing: one conditional UPDATE. Several: their rows locked in primary-key order (the
+    order ``release`` locks them in: no deadlock) by a read that says whether each has enough,
+    then one UPDATE for all of them: two statements however many lines."""
+    ordered = sorted(lines, key=lambda pair: pair[0].pk)
+    if len(ordered) == 1:
+        [(listing, qty)] = ordered
         if not Listing.objects.filter(pk=listing.pk, stock__gte=qty).update(stock=F("stock") - qty):
-            raise Conflict(f"「{listing.title}」の在庫が不足しています。", code="out_of_stock", field="items")
+            raise _out_of_stock(listing)
+        return
+    wanted = {listing.pk: qty for listing, qty in ordered}
+    locked = dict(Listing.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+                  .values_list("pk", "stock"))  # current: a locking read returns the latest row
+    for listing, qty in ordered:
+        if locked.get(listing.pk, 0) < qty:
+            raise _out_of_stock(listing)
+    Listing.objects.filter(pk__in=wanted).update(
+        stock=F("stock") - Case(*(When(pk=pk, then=Value(qty)) for pk, qty in wanted.items()), default=Value(0)))
+
+
+def _out_of_stock(listing: Listing) -> Conflict:
+    return Conflict(f"「{listing.title}」の在庫が不足しています。", code="out_of_stock", field="items")
 
 
 def release(order_ids: list[int]) -> None:

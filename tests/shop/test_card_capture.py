@@ -111,15 +111,16 @@ def test_a_gateway_that_never_answers_is_503_and_its_capture_is_voided(storefron
 
 @pytest.mark.django_db
 def test_a_failure_after_the_capture_voids_it_and_cancels_the_order(monkeypatch):
-    """The second transaction fails (here: writing the confirmation message raises)."""
-    real_notify = messages.notify
+    """The second transaction fails (here: building the confirmation message raises, on either
+    path of transaction 2: ``messages.notify`` or PostgreSQL's one statement)."""
+    real_build = messages.build
 
-    def failing_notify(*, kind, **kwargs):
+    def failing_build(*, kind, **kwargs):
         if kind == "order_confirmed":
             raise RuntimeError("transaction 2 fails")
-        return real_notify(kind=kind, **kwargs)
+        return real_build(kind=kind, **kwargs)
 
-    monkeypatch.setattr(messages, "notify", failing_notify)
+    monkeypatch.setattr(messages, "build", failing_build)
     listing = ListingFactory(stock=3, price=4000)
     with pytest.raises(RuntimeError):
         place(listing)
