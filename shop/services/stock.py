@@ -21,14 +21,15 @@ def reserve(lines: list[tuple[Listing, int]]) -> None:
         if not Listing.objects.filter(pk=listing.pk, stock__gte=qty).update(stock=F("stock") - qty):
             raise _out_of_stock(listing)
         return
-    wanted = {listing.pk: qty for listing, qty in ordered}
-    locked = dict(Listing.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    wanted: dict[int, int] = {}
+    for listing, qty in ordered:  # a listing on two lines needs both quantities
+        wanted[listing.pk] = wanted.get(listing.pk, 0) + qty
+    locked = dict(Listing.objects.select_for_update().filter(pk__anyof=list(wanted)).order_by("pk")
                   .values_list("pk", "stock"))  # current: a locking read returns the latest row
-    for listing, qty in ordered:
-        if locked.get(listing.pk, 0) < qty:
+    for listing, _qty in ordered:
+        if locked.get(listing.pk, 0) < wanted[listing.pk]:
             raise _out_of_stock(listing)
-    Listing.objects.filter(pk__in=wanted).update(
-        stock=F("stock") - Case(*(When(pk=pk, then=Value(qty)) for pk, qty in wanted.items()), default=Value(0)))
+    bulksql.add(Listing, "stock", {pk: -qty for pk, qty in wanted.items()})
 
 
 def _out_of_stock(listing: Listing) -> Conflict:
