@@ -13,13 +13,14 @@ from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.errors import DomainError
 from backoffice.normalize import SEPARATORS, nfkc, phone_e164
 from backoffice.timeutil import JST, local, now
-from fraud.models import OPEN_REPORT_STATUSES, LoginEvent, Report, ReportPriority
+from fraud.models import OPEN_REPORT_STATUSES, AddressReputation, CodRefusal, LoginEvent, Report, ReportPriority
 from fraud.rules import DEFAULT_RISK_RULES
 from fraud.services import logins as login_service
 from fraud.services import review as review_service
@@ -33,6 +34,7 @@ from pickup.models import Pickup, PickupAttempt, PickupNoShow
 from shop.models import (
     CallbackRequest,
     Customer,
+    Message,
     Order,
     OrderEvent,
     PaymentMethod,
@@ -43,6 +45,9 @@ from shop.models import (
 )
 from shop.services.orders import ORDER_NUMBER_DIGITS, hyphenate_order_number
 from shop.services.shipments import TRACKING_DIGITS
+from staff import permissions, sla
+from staff.models import Activity, Note, TargetKind
+from staff.services import target_kind_of
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 50
@@ -220,6 +225,11 @@ def customer_orders(customer: Customer) -> QuerySet[Order]:
     return Order.objects.filter(customer=customer).order_by("-placed_at", "-id")
 
 
+def customer_messages(customer: Customer) -> QuerySet[Message]:
+    """Every message the customer was sent (e-mail and message center), on ``message_customer_recent``."""
+    return Message.objects.filter(customer=customer).select_related("order").order_by("-created_at", "-id")
+
+
 def customer_gift_card(customer: Customer) -> GiftCardAccount | None:
     return GiftCardAccount.objects.filter(customer=customer).first()
 
@@ -264,6 +274,27 @@ def waiting_callbacks() -> QuerySet[CallbackRequest]:
             .select_related("customer", "order").order_by("created_at", "id"))
 
 
+def open_callbacks() -> QuerySet[CallbackRequest]:
+    """Waiting and claimed call-backs, oldest first: the queue until an outcome closes them."""
+    return (CallbackRequest.objects.filter(status__in=CallbackRequest.OPEN_STATUSES)
+            .select_related("customer", "order").order_by("created_at", "id"))
+
+
+def closed_callbacks() -> QuerySet[CallbackRequest]:
+    return (CallbackRequest.objects.filter(status=CallbackRequest.Status.DONE)
+            .select_related("customer", "order").order_by("-handled_at", "-id"))
+
+
+def notes_of_callbacks(callbacks: list[CallbackRequest]) -> dict[int, list[Note]]:
+    """The notes of a page of call-backs, in one query."""
+    out: dict[int, list[Note]] = {}
+    if callbacks:
+        for note in Note.objects.filter(target_kind=TargetKind.CALLBACK, target_id__in=[cb.pk for cb in callbacks]
+                                        ).order_by("created_at", "id"):
+            out.setdefault(note.target_id, []).append(note)
+    return out
+
+
 def failed_refunds() -> QuerySet[Refund]:
     return refunds.failed_queue().select_related("order", "order__customer")
 
@@ -293,8 +324,10 @@ class Tile:
     label: str
     count: int
     url: str = ""
-    tone: str = ""  # "warn" when something is waiting
-    rows: list = field(default_factory=list)
+    tone: str = ""  # "warn" when something is waiting, "bad" when it is urgent or overdue
+    oldest: datetime | None = None  # when the longest-waiting item came in
+    overdue: int = 0  # items past the queue's SLA (``staff.sla``)
+    sla: str = ""  # the SLA in words
 
 
 PICKUP_EXPIRY_WINDOW = timedelta(days=2)  # issue 7: the dashboard lists pickups expiring within 2 days
@@ -321,36 +354,85 @@ def transfer_batches() -> QuerySet[TransferBatch]:
     return TransferBatch.objects.defer("content").order_by("-created_at", "-id")
 
 
+def transfer_batches_ready() -> QuerySet[TransferBatch]:
+    """Batches finance still has to transfer (created or downloaded, not yet marked transferred)."""
+    return TransferBatch.objects.exclude(status=TransferBatch.Status.TRANSFERRED)
+
+
+def konbini_due_today_list() -> QuerySet[Payment]:
+    return konbini_due_today().select_related("order", "order__customer").order_by("deadline", "id")
+
+
+def _queue_tile(key: str, label, queryset: QuerySet, since: str, url: str, *, urgent: bool = False) -> Tile:
+    """Count, oldest and overdue of one queue in one aggregate query (on the queue's index)."""
+    sla_key = key if key in sla.SLA else ""
+    aggregates = {"n": Count("pk"), "oldest": Min(since)}
+    if sla_key:
+        aggregates["late"] = Count("pk", filter=Q(**{f"{since}__lt": sla.overdue_before(sla_key)}))
+    row = queryset.order_by().aggregate(**aggregates)
+    tile = Tile(key, label, row["n"], url, oldest=row["oldest"], overdue=row.get("late") or 0,
+                sla=sla.sla_words(sla_key) if sla_key else "")
+    tile.tone = ("bad" if urgent or tile.overdue else "warn") if tile.count else ""
+    return tile
+
+
+# Which tiles each group sees first (issue 17: per-group dashboards); a tile whose page the user
+# may not open is not shown at all.
+GROUP_FIRST: dict[str, tuple[str, ...]] = {
+    permissions.SUPPORT: ("callbacks", "pickups_locked", "failed_refunds", "konbini_due_today"),
+    permissions.FRAUD: ("reports_high", "on_hold", "reports_normal", "cod_blocked"),
+    permissions.FINANCE: ("failed_refunds", "transfers_ready", "konbini_due_today"),
+}
+
+
 def dashboard(user) -> dict:
-    """Counts of what needs a person now; each is one indexed COUNT, plus the oldest call-backs."""
-    from django.urls import reverse
-
-    from staff.permissions import can_view
-
+    """Each queue as a tile: count, age of the oldest, overdue against its SLA, and a link to the
+    list under the same filter. Only the queues the user's groups may open, theirs first."""
     def url(page: str, name: str, query: str = "") -> str:
-        return reverse(name) + query if can_view(user, page) else ""
+        return reverse(name) + query if permissions.can_view(user, page) else ""
 
-    by_priority = dict(open_reports().order_by().values_list("priority").annotate(n=Count("id")))
-    callbacks = waiting_callbacks()
-    tiles = [
-        Tile("konbini_due_today", _("本日が支払期限のコンビニ払い"), konbini_due_today().count()),
-        Tile("pickups_expiring", _("2日以内に受取期限が来るコンビニ受取"), pickups_expiring().count(),
-             url("pickups", "staff:pickups", "?show=expiring")),
-        Tile("pickups_locked", _("ロック中のコンビニ受取"), pickups_locked().count(),
-             url("pickups", "staff:pickups", "?show=locked")),
-        Tile("on_hold", _("審査待ちの注文（保留）"), orders_on_hold().count(), url("review_queue", "staff:review_queue")),
-        Tile("reports_high", _("未解決の不正報告（優先度：高）"), by_priority.get(ReportPriority.HIGH, 0),
-             url("reports", "staff:reports")),
-        Tile("reports_normal", _("未解決の不正報告（優先度：通常）"), by_priority.get(ReportPriority.NORMAL, 0),
-             url("reports", "staff:reports")),
-        Tile("failed_refunds", _("失敗した返金"), failed_refunds().count(), url("failed_refunds", "staff:failed_refunds")),
-        Tile("callbacks", _("折り返し電話の依頼"), callbacks.count(), url("callbacks", "staff:callbacks")),
+    candidates = [
+        ("callbacks", "callbacks", lambda: _queue_tile(
+            "callbacks", _("折り返し電話の依頼"), open_callbacks(), "created_at", url("callbacks", "staff:callbacks"))),
+        ("reports", "reports_high", lambda: _queue_tile(
+            "reports_high", _("未解決の不正報告（優先度：高）"), open_reports().filter(priority=ReportPriority.HIGH),
+            "created_at", url("reports", "staff:reports", "?priority=high"), urgent=True)),
+        ("reports", "reports_normal", lambda: _queue_tile(
+            "reports_normal", _("未解決の不正報告（優先度：通常）"), open_reports().filter(priority=ReportPriority.NORMAL),
+            "created_at", url("reports", "staff:reports", "?priority=normal"))),
+        ("review_queue", "on_hold", lambda: _queue_tile(
+            "on_hold", _("審査待ちの注文（保留）"), orders_on_hold(), "placed_at", url("review_queue", "staff:review_queue"))),
+        ("pickups", "pickups_locked", lambda: _queue_tile(
+            "pickups_locked", _("ロック中のコンビニ受取"), pickups_locked(), "locked_at",
+            url("pickups", "staff:pickups", "?show=locked"), urgent=True)),
+        ("pickups", "pickups_expiring", lambda: _queue_tile(
+            "pickups_expiring", _("2日以内に受取期限が来るコンビニ受取"), pickups_expiring(), "deadline",
+            url("pickups", "staff:pickups", "?show=expiring"))),
+        ("failed_refunds", "failed_refunds", lambda: _queue_tile(
+            "failed_refunds", _("失敗した返金"), failed_refunds(), "updated_at",
+            url("failed_refunds", "staff:failed_refunds"), urgent=True)),
+        ("konbini_due", "konbini_due_today", lambda: _queue_tile(
+            "konbini_due_today", _("本日が支払期限のコンビニ払い"), konbini_due_today(), "deadline",
+            url("konbini_due", "staff:konbini_due"))),
+        ("transfer_batches", "transfers_ready", lambda: _queue_tile(
+            "transfers_ready", _("振込待ちの振込バッチ"), transfer_batches_ready(), "created_at",
+            url("transfer_batches", "staff:transfers"))),
+        ("seller_closures", "seller_closures", lambda: _queue_tile(
+            "seller_closures", _("出品者の閉鎖依頼"), SellerClosureRequest.objects.filter(
+                status=SellerClosureRequest.Status.OPEN), "created_at", url("seller_closures", "staff:seller_closures"))),
+        ("addresses", "cod_blocked", lambda: _queue_tile(
+            "cod_blocked", _("代引き停止中の住所"), AddressReputation.objects.filter(cod_blocked=True), "cod_blocked_at",
+            url("addresses", "staff:addresses", "?blocked=1"))),
     ]
-    for tile in tiles:
-        tile.tone = ("bad" if tile.key in ("pickups_locked", "reports_high", "failed_refunds") else "warn") \
-            if tile.count else ""
-    return {"tiles": tiles, "oldest_callbacks": list(callbacks[:10]),
-            "maintenance": next_maintenance_window(now())}
+    groups = permissions.groups_of(user)
+    first = [key for group, keys in GROUP_FIRST.items() if user.is_superuser or group in groups for key in keys]
+    rank = {key: i for i, key in enumerate(dict.fromkeys(first))}
+    visible = [(key, build) for page, key, build in candidates if permissions.can_view(user, page)]
+    visible.sort(key=lambda item: rank.get(item[0], len(rank)))
+    tiles = [build() for _key, build in visible]
+    show_callbacks = permissions.can_view(user, "callbacks")
+    return {"tiles": tiles, "oldest_callbacks": list(open_callbacks()[:10]) if show_callbacks else [],
+            "show_callbacks": show_callbacks, "maintenance": next_maintenance_window(now())}
 
 
 # --- customer page extras --------------------------------------------------------------------
@@ -372,3 +454,51 @@ def report_detail(pk: int) -> Report | None:
 
 def logins_before_orders(customer_id: int, orders: list[Order]) -> list[LoginEvent]:
     return login_service.logins_before(customer_id, orders)
+
+
+# --- activity log ----------------------------------------------------------------------------
+
+def activities(*, user: str = "", action: str = "", kind: str = "", day: str = "", target: str = "") -> QuerySet:
+    """The staff activity log, newest first, under the page's filters (``staff_activity_*`` indexes)."""
+    queryset = Activity.objects.all()
+    if user:
+        queryset = queryset.filter(username=user)
+    if action:
+        queryset = queryset.filter(action=action)
+    if kind:
+        queryset = queryset.filter(target_kind=kind)
+    if target.isdigit():
+        queryset = queryset.filter(target_id=int(target))
+    if day:
+        try:
+            start = datetime.combine(datetime.strptime(day, "%Y-%m-%d").date(), time.min, tzinfo=JST)
+        except ValueError:
+            start = None
+        if start is not None:
+            queryset = queryset.filter(at__gte=start, at__lt=start + timedelta(days=1))
+    return queryset.order_by("-at", "-id")
+
+
+def query_without_page(params) -> str:
+    """The list's filters as a query string, without ``page`` (for paging and CSV links)."""
+    params = params.copy()
+    params.pop("page", None)
+    params.pop("format", None)
+    return params.urlencode()
+
+
+def activity_of(obj, limit: int = 20) -> list[Activity]:
+    return list(Activity.objects.filter(target_kind=target_kind_of(obj), target_id=obj.pk).order_by("-at", "-id")[:limit])
+
+
+# --- addresses -------------------------------------------------------------------------------
+
+def address_detail(key: str) -> dict:
+    """What the address page shows: recent orders sent there, its COD refusals and its reports."""
+    return {
+        "orders": list(Order.objects.filter(address_key=key).select_related("customer")
+                       .order_by("-placed_at", "-id")[:30]),
+        "refusals": list(CodRefusal.objects.filter(address_key=key).select_related("order")
+                         .order_by("-refused_at", "-id")[:30]),
+        "reports": list(Report.objects.filter(address_key=key).order_by("-created_at", "-id")[:20]),
+    }

@@ -22,6 +22,7 @@ from backoffice import actors, formtokens
 from backoffice.actors import Actor
 from backoffice.errors import DomainError
 from staff import permissions
+from staff import services as staff_services
 
 
 def activate_console_language(request) -> None:
@@ -161,6 +162,9 @@ class ActionView(StaffView):
             with formtokens.once(token=request.POST.get(formtokens.FIELD, ""), user=request.user,
                                  scope=form_scope(request.path, action, request.POST)):
                 message = action.run(request, obj, data)
+                staff_services.record_activity(user=request.user, action=action.name, obj=obj,
+                                               label=self.object_label(obj), url=self.object_url(obj),
+                                               summary=message or "")
         except formtokens.FormTokenRefused as exc:
             return self._refused(request, action, obj, exc)
         except DomainError as exc:

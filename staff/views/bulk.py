@@ -14,6 +14,7 @@ from backoffice import formtokens
 from shop.models import CancellationReason, Order
 from shop.services import cancellation
 from staff import permissions
+from staff import services as staff_services
 from staff.views.base import StaffView, actor_of, forbidden
 from staff.views.orders import plan_words
 
@@ -75,6 +76,10 @@ class BulkCancelView(StaffView):
                                  scope=_scope(request, ids)):
                 result, refused = cancellation.cancel_allowed(
                     ids, reason=form.cleaned_data["reason"], actor=actor_of(request), note=form.cleaned_data["note"])
+                for order in Order.objects.filter(pk__in=result.cancelled).only("pk", "number"):
+                    staff_services.record_activity(
+                        user=request.user, action="cancel", obj=order, label=_("注文 %(number)s") % {"number": order.number},
+                        url=reverse("staff:order", args=[order.number]), summary=_("まとめてキャンセル"))
         except formtokens.FormTokenRefused as exc:
             return render(request, "staff/form_refused.html", {
                 "action": {"label": _("注文をまとめてキャンセル")}, "object_label": _("選択した注文"),

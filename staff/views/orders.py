@@ -31,6 +31,7 @@ from shop.services import orders as order_service
 from staff import permissions, selectors
 from staff.forms import CancelForm, NoteForm, ReceiptForm, RefundForm
 from staff.views.base import Action, ActionView, StaffView, actor_of
+from staff.views.work import notes_context
 
 S = OrderStatus
 
@@ -253,6 +254,7 @@ class OrderDetailView(StaffView):
         pickup = selectors.pickup_of(order)
         refunds = list(order.refunds.all())
         return render(request, "staff/order.html", {
+            **notes_context(request, order),
             "order": order,
             "payment": getattr(order, "payment", None),
             "konbini": selectors.konbini_of(order),

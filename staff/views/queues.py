@@ -13,29 +13,60 @@ from payments.services import refunds as refund_service
 from shop.models import CallbackRequest
 from shop.services import customers as customer_service
 from staff import selectors
-from staff.forms import RetryRefundForm
+from staff.forms import CallbackOutcomeForm, RetryRefundForm
+from staff.templatetags.staff_tags import phone as phone_words
 from staff.views.base import Action, ActionView, StaffView, actor_of
 
 
 class CallbackQueueView(StaffView):
+    """Open call-backs oldest first (claimed ones show who has them); ``?show=closed`` the closed
+    ones with their outcome, newest first."""
+
     page = "callbacks"
 
     def get(self, request):
+        show = request.GET.get("show") if request.GET.get("show") in ("closed", "mine") else "open"
+        if show == "closed":
+            queryset = selectors.closed_callbacks()
+        elif show == "mine":
+            queryset = selectors.open_callbacks().filter(claimed_by=str(actor_of(request)))
+        else:
+            queryset = selectors.open_callbacks()
+        page_obj = selectors.paginate(queryset, request.GET.get("page"))
         return render(request, "staff/callbacks.html", {
-            "page_obj": selectors.paginate(selectors.waiting_callbacks(), request.GET.get("page")),
+            "show": show, "page_obj": page_obj, "me": str(actor_of(request)),
+            "notes": selectors.notes_of_callbacks(list(page_obj)),
         })
 
 
+def _claim_callback(request, cb: CallbackRequest, data: dict) -> str:
+    customer_service.claim_callback(request_id=cb.pk, staff=actor_of(request))
+    return _("折り返し電話 #%(id)s の担当になりました。") % {"id": cb.pk}
+
+
 def _complete_callback(request, cb: CallbackRequest, data: dict) -> str:
-    customer_service.complete_callback(request_id=cb.pk, staff=actor_of(request))
+    customer_service.complete_callback(request_id=cb.pk, staff=actor_of(request), outcome=data.get("outcome", ""),
+                                       note=data.get("note", ""))
     return _("折り返し電話 #%(id)s を対応済みにしました。") % {"id": cb.pk}
 
 
+def _claim_consequences(cb: CallbackRequest) -> list[str]:
+    return [_("この依頼の担当者をあなたにします。ほかのスタッフには「対応中」と表示されます。"),
+            _("電話番号：%(phone)s（%(name)s 様）") % {"phone": phone_words(cb.phone), "name": cb.customer.name}]
+
+
 CALLBACK_ACTIONS = {
-    "complete": Action(
-        name="complete_callback", label=gettext_lazy("対応済みにする"), run=_complete_callback,
-        consequences=lambda cb: [_("この依頼を「対応済み」にし、対応者としてあなたの名前を記録します。")],
+    "claim": Action(
+        name="claim_callback", label=gettext_lazy("担当する"), run=_claim_callback,
+        consequences=_claim_consequences,
         available=lambda cb: cb.status == CallbackRequest.Status.WAITING,
+    ),
+    "complete": Action(
+        name="complete_callback", label=gettext_lazy("結果を記録して完了"), run=_complete_callback,
+        form_class=CallbackOutcomeForm,
+        consequences=lambda cb: [_("この依頼を「対応済み」にし、結果と対応者としてあなたの名前を記録します。"),
+                                 _("完了した依頼は「完了した依頼」の一覧に残ります。")],
+        available=lambda cb: cb.status in CallbackRequest.OPEN_STATUSES,
     ),
 }
 

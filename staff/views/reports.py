@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from fraud.models import Report, ReportStatus, ReportType
+from fraud.models import AddressReputation, Report, ReportPriority, ReportStatus, ReportType
 from fraud.services import playbook, reports
 from staff import permissions, selectors
 from staff.forms import NoteForm, ReportCheckForm, RequiredNoteForm
 from staff.views.base import Action, ActionView, StaffView, with_item_tokens
+from staff.views.work import notes_context
 
 
 def _start(request, report: Report, data: dict) -> str:
@@ -71,8 +72,17 @@ class ReportListView(StaffView):
     page = "reports"
 
     def get(self, request):
+        priority = request.GET.get("priority", "")
+        report_type = request.GET.get("type", "")
+        queryset = selectors.open_reports()
+        if priority in ("high", "normal"):
+            queryset = queryset.filter(priority=ReportPriority.HIGH if priority == "high" else ReportPriority.NORMAL)
+        if report_type in ReportType.values:
+            queryset = queryset.filter(type=report_type)
         return render(request, "staff/reports.html", {
-            "page_obj": selectors.paginate(selectors.open_reports(), request.GET.get("page")),
+            "page_obj": selectors.paginate(queryset, request.GET.get("page")),
+            "priority": priority, "type": report_type, "types": ReportType.choices,
+            "query": selectors.query_without_page(request.GET),
         })
 
 
@@ -90,7 +100,10 @@ class ReportDetailView(StaffView):
         if can_check:
             checklist = with_item_tokens(request, check_url, REPORT_ACTIONS["check"], checklist)
         return render(request, "staff/report.html", {
+            **notes_context(request, report),
             "report": report,
+            "address": (AddressReputation.objects.filter(key=report.address_key).first()
+                        or AddressReputation(key=report.address_key)) if report.address_key else None,
             "orders": orders,
             "checklist": checklist,
             "events": list(report.events.all()),
