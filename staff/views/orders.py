@@ -87,6 +87,22 @@ def _refund_available(order: Order) -> bool:
     return order.status == S.DELIVERED and payment is not None and payment.refundable > 0
 
 
+def _receipt_refusal(order: Order) -> str:
+    """The receipt service's own refusal (``not_paid``, ``not_issuable``...), in the active language."""
+    try:
+        receipt_service.check_issuable(order)
+    except DomainError as exc:
+        return _(exc.message)
+    return _("現在の状態ではこの操作を行えません。")
+
+
+def _refund_refusal(order: Order) -> str:
+    if order.status != S.DELIVERED:
+        return _("返品の返金は配達完了の注文だけに行えます（現在の状態：%(status)s）。") % {
+            "status": _(order.get_status_display())}
+    return _("返金できる金額が残っていません（支払い済みの金額はすべて返金済みか返金中です）。")
+
+
 def _refund_consequences(order: Order) -> list[str]:
     payment = order.payment
     return [
@@ -208,9 +224,10 @@ def _issue_receipt(request, order: Order, data: dict) -> str:
 ORDER_ACTIONS: dict[str, Action] = {
     "cancel": Action(name="cancel", label=gettext_lazy("注文をキャンセル"), run=_cancel, consequences=_cancel_consequences,
                      form_class=CancelForm, danger=True,
-                     available=lambda o: states.cancellable_by_support(o.status, digital=o.is_digital)),
+                     available=lambda o: states.cancellable_by_support(o.status, digital=o.is_digital),
+                     why_not=lambda o: cancellation.plan_cancel(o, reason=CancellationReason.SUPPORT).refusal().message),
     "refund": Action(name="refund", label=gettext_lazy("返金（一部）"), run=_refund, consequences=_refund_consequences,
-                     form_class=RefundForm, available=_refund_available),
+                     form_class=RefundForm, available=_refund_available, why_not=_refund_refusal),
     "resend-pickup-notice": Action(
         name="resend_pickup_notice", label=gettext_lazy("受取のお知らせを再送"), run=_resend, available=_pickup_ready,
         consequences=lambda o: [_("受取可能のお知らせ（お問い合わせ番号・認証番号・端末の操作手順）をもう一度送ります。"),
@@ -229,7 +246,7 @@ ORDER_ACTIONS: dict[str, Action] = {
                              danger=True),
     "issue-receipt": Action(name="issue_receipt", label=gettext_lazy("領収書を発行・再発行"), run=_issue_receipt,
                             consequences=_receipt_consequences, form_class=ReceiptForm,
-                            available=receipt_service.issuable),
+                            why_not=_receipt_refusal, available=receipt_service.issuable),
 }
 
 

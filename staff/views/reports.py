@@ -13,6 +13,7 @@ from fraud.services import playbook, reports
 from staff import permissions, selectors
 from staff.forms import NoteForm, ReportCheckForm, RequiredNoteForm
 from staff.views.base import Action, ActionView, StaffView, with_item_tokens
+from staff.views.orders import plan_words
 from staff.views.work import notes_context
 
 
@@ -42,6 +43,22 @@ def _secure(request, report: Report, data: dict) -> str:
         "n": len(result.cancelled), "yen": f"{result.refunded:,}"}
 
 
+def _secure_plan(report: Report) -> list[str]:
+    """The playbook's plan, order by order, from the same reads the cancellation core makes."""
+    plan = playbook.plan(report)
+    lines = []
+    for order_plan in plan.cancel:
+        lines.append(_("注文 %(number)s：") % {"number": order_plan.number} + " ".join(plan_words(order_plan)))
+    lines += [_("注文 %(number)s は既にキャンセル済みです（何もしません）。") % {"number": n} for n in plan.already_cancelled]
+    lines += [_("注文 %(number)s は%(status)sのためキャンセルできません（そのまま残ります）。") % {"number": n, "status": _(s)}
+              for n, s in plan.not_cancellable]
+    refund = sum(p.refund_amount for p in plan.cancel if p.allowed)
+    lines.append(_("返金の合計：%(yen)s円") % {"yen": f"{refund:,}"})
+    lines.append(_("お客様のすべての端末のログインを無効にし、パスワードの再設定を求めます。"))
+    lines.append(_("報告が完了するまでギフト券残高（%(yen)s円）を凍結します。") % {"yen": f"{plan.gift_card_balance:,}"})
+    return lines
+
+
 REPORT_ACTIONS: dict[str, Action] = {
     "start": Action(name="report_start", label=gettext_lazy("対応を開始"), run=_start,
                     available=lambda r: r.status == ReportStatus.OPEN,
@@ -60,11 +77,7 @@ REPORT_ACTIONS: dict[str, Action] = {
     "secure-account": Action(
         name="secure_account", label=gettext_lazy("アカウント保護"), run=_secure, danger=True,
         available=lambda r: r.type == ReportType.UNAUTHORIZED_ORDER and r.is_open and r.secured_at is None,
-        consequences=lambda r: [
-            _("報告対象の未発送の注文（デジタル商品を含む）をキャンセルし、支払い済みの金額を返金します。"),
-            _("お客様のすべての端末のログインを無効にし、パスワードの再設定を求めます。"),
-            _("報告が完了するまでギフト券残高を凍結します。"),
-        ]),
+        consequences=lambda r: _secure_plan(r)),
 }
 
 
