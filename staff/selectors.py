@@ -8,9 +8,11 @@ List pages filter and sort on indexed columns only: ``Order(status, placed_at)``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+import jaconv
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
@@ -43,7 +45,7 @@ from shop.models import (
     Shipment,
     ShipmentEvent,
 )
-from shop.services.orders import ORDER_NUMBER_DIGITS, hyphenate_order_number
+from shop.services.orders import ORDER_NUMBER_DIGITS, ORDER_NUMBER_GROUPS, hyphenate_order_number
 from shop.services.shipments import TRACKING_DIGITS
 from staff import permissions, sla
 from staff.models import Activity, Note, TargetKind
@@ -66,6 +68,9 @@ class SearchResult:
     kind: str = ""  # what the query looked like: order_number, tracking_number, email, phone...
     orders: list[Order] = field(default_factory=list)
     customers: list[Customer] = field(default_factory=list)
+    # A partial match (name, part of an order number, e-mail prefix): every match, for paging.
+    order_matches: QuerySet[Order] | None = None
+    customer_matches: QuerySet[Customer] | None = None
 
     @property
     def unique_order(self) -> Order | None:
@@ -104,6 +109,48 @@ def _konbini_code_orders(digits: str) -> set[int]:
                .values_list("payment__order_id", flat=True)[:SEARCH_LIMIT])
 
 
+PARTIAL_DIGITS_MIN = 4  # fewer digits than this match too many order numbers to be a search
+
+
+def _order_number_fragments(digits: str) -> list[str]:
+    """Every way a run of digits can sit inside NNN-NNNNNNN-NNNNNNN, with the hyphens where they fall."""
+    first, second, _last = ORDER_NUMBER_GROUPS
+    cuts = {first, first + second}
+    return list(dict.fromkeys(
+        "".join(("-" if i and offset + i in cuts else "") + ch for i, ch in enumerate(digits))
+        for offset in range(ORDER_NUMBER_DIGITS - len(digits) + 1)))
+
+
+def name_variants(text: str) -> list[list[str]]:
+    """The words of a name as typed, each in its typed, katakana and hiragana forms (jaconv):
+    「やまだ」 finds 「ヤマダ タロウ」; every word must match (「山田 太郎」 finds 「山田太郎」 too)."""
+    words = [w for w in re.split(r"\s+", nfkc(text)) if w]
+    return [list(dict.fromkeys([w, jaconv.hira2kata(w), jaconv.kata2hira(w)])) for w in words]
+
+
+def customers_by_name(text: str) -> QuerySet[Customer]:
+    """On the trigram index ``customer_name_trgm`` (PostgreSQL)."""
+    queryset = Customer.objects.all()
+    for forms in name_variants(text):
+        match = Q()
+        for form in forms:
+            match |= Q(name__contains=form)
+        queryset = queryset.filter(match)
+    return queryset.order_by("name", "id")
+
+
+def orders_by_partial_number(digits: str) -> QuerySet[Order]:
+    """Part of an order number (its digits), on the trigram index ``order_number_trgm``."""
+    match = Q()
+    for fragment in _order_number_fragments(digits):
+        match |= Q(number__contains=fragment)
+    return Order.objects.filter(match).select_related("customer").order_by("-placed_at", "-id")
+
+
+def customers_by_email_prefix(text: str) -> QuerySet[Customer]:
+    return Customer.objects.filter(email__startswith=text.lower()).order_by("email", "id")
+
+
 def search(query: str) -> SearchResult:
     """One box: order number (hyphens optional, full-width), tracking/inquiry number, payment
     code, e-mail, phone, customer ID. Each interpretation is its own indexed equality lookup
@@ -116,6 +163,9 @@ def search(query: str) -> SearchResult:
         result.kind = "email"
         # Two indexed equalities rather than iexact (UPPER(email) has no index).
         result.customers = list(Customer.objects.filter(email__in={text, text.lower()})[:SEARCH_LIMIT])
+        if not result.customers:
+            result.kind = "email_prefix"
+            result.customer_matches = customers_by_email_prefix(text)
         result.orders = _orders(_orders_of(result.customers))
         return result
     compact = SEPARATORS.sub("", text)
@@ -124,6 +174,9 @@ def search(query: str) -> SearchResult:
     if not (compact.isascii() and compact.isdigit()):
         result.kind = "external_id"
         result.customers = list(Customer.objects.filter(external_id=text)[:1])
+        if not result.customers:
+            result.kind = "name"
+            result.customer_matches = customers_by_name(text)
         result.orders = _orders(_orders_of(result.customers))
         return result
     n = len(compact)
@@ -149,6 +202,9 @@ def search(query: str) -> SearchResult:
             result.customers = list(Customer.objects.filter(phone=e164)[:SEARCH_LIMIT])
             ids |= _orders_of(result.customers)
     result.orders = _orders(ids)
+    if not ids and not result.customers and PARTIAL_DIGITS_MIN <= n < ORDER_NUMBER_DIGITS:
+        result.kind = "partial_order_number"
+        result.order_matches = orders_by_partial_number(compact)
     return result
 
 

@@ -12,7 +12,8 @@ from payments.models import Refund
 from payments.services import refunds as refund_service
 from shop.models import CallbackRequest
 from shop.services import customers as customer_service
-from staff import selectors
+from staff import exports, selectors
+from staff.exports import ORDER_COLUMNS
 from staff.forms import CallbackOutcomeForm, RetryRefundForm
 from staff.templatetags.staff_tags import phone as phone_words
 from staff.views.base import Action, ActionView, StaffView, actor_of
@@ -32,6 +33,14 @@ class CallbackQueueView(StaffView):
             queryset = selectors.open_callbacks().filter(claimed_by=str(actor_of(request)))
         else:
             queryset = selectors.open_callbacks()
+        if exports.wants_csv(request):
+            return exports.export(request, f"callbacks-{show}", queryset, [
+                (_("受付日時"), lambda cb: cb.created_at), (_("お客様"), lambda cb: cb.customer.name),
+                (_("電話番号"), lambda cb: phone_words(cb.phone)), (_("用件"), lambda cb: cb.topic),
+                (_("注文"), lambda cb: cb.order.number if cb.order else ""),
+                (_("状態"), lambda cb: _(cb.get_status_display())), (_("担当"), lambda cb: cb.claimed_by),
+                (_("結果"), lambda cb: _(cb.get_outcome_display()) if cb.outcome else ""),
+                (_("結果のメモ"), lambda cb: cb.outcome_note), (_("対応日時"), lambda cb: cb.handled_at)])
         page_obj = selectors.paginate(queryset, request.GET.get("page"))
         return render(request, "staff/callbacks.html", {
             "show": show, "page_obj": page_obj, "me": str(actor_of(request)),
@@ -92,6 +101,12 @@ class FailedRefundsView(StaffView):
     page = "failed_refunds"
 
     def get(self, request):
+        if exports.wants_csv(request):
+            return exports.export(request, "failed-refunds", selectors.failed_refunds(), [
+                (_("返金#"), lambda r: r.pk), (_("受付日時"), lambda r: r.created_at), (_("失敗日時"), lambda r: r.updated_at),
+                (_("注文"), lambda r: r.order.number), (_("お客様"), lambda r: r.order.customer.name),
+                (_("金額"), lambda r: r.amount), (_("返金方法"), lambda r: _(r.get_method_display())),
+                (_("試行回数"), lambda r: r.attempts), (_("最後のエラー"), lambda r: r.last_error)])
         return render(request, "staff/failed_refunds.html", {
             "page_obj": selectors.paginate(selectors.failed_refunds(), request.GET.get("page")),
         })
@@ -103,6 +118,9 @@ class ReviewQueueView(StaffView):
     page = "review_queue"
 
     def get(self, request):
+        if exports.wants_csv(request):
+            return exports.export(request, "review-queue", selectors.orders_on_hold(), ORDER_COLUMNS + [
+                (_("リスクスコア"), lambda o: o.risk_score)])
         return render(request, "staff/review_queue.html", {
             "page_obj": selectors.paginate(selectors.orders_on_hold(), request.GET.get("page")),
         })
@@ -154,6 +172,12 @@ class PickupListView(StaffView):
     def get(self, request):
         show = "locked" if request.GET.get("show") == "locked" else "expiring"
         queryset = selectors.pickups_locked() if show == "locked" else selectors.pickups_expiring()
+        if exports.wants_csv(request):
+            return exports.export(request, f"pickups-{show}", queryset, [
+                (_("注文番号"), lambda p: p.order.number), (_("お客様"), lambda p: p.order.customer.name),
+                (_("受取店舗"), lambda p: p.store.name), (_("お問い合わせ番号"), lambda p: p.inquiry_number),
+                (_("受取期限"), lambda p: p.deadline), (_("連続失敗回数"), lambda p: p.consecutive_failures),
+                (_("ロック日時"), lambda p: p.locked_at)])
         return render(request, "staff/pickups.html", {
             "show": show, "page_obj": selectors.paginate(queryset, request.GET.get("page")),
         })

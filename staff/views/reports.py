@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from fraud.models import AddressReputation, Report, ReportPriority, ReportStatus, ReportType
 from fraud.services import playbook, reports
-from staff import permissions, selectors
+from staff import exports, permissions, selectors
 from staff.forms import NoteForm, ReportCheckForm, RequiredNoteForm
 from staff.views.base import Action, ActionView, StaffView, with_item_tokens
 from staff.views.orders import plan_words
@@ -92,6 +92,14 @@ class ReportListView(StaffView):
             queryset = queryset.filter(priority=ReportPriority.HIGH if priority == "high" else ReportPriority.NORMAL)
         if report_type in ReportType.values:
             queryset = queryset.filter(type=report_type)
+        if exports.wants_csv(request):
+            return exports.export(request, "reports", queryset, [
+                ("#", lambda r: r.pk), (_("種別"), lambda r: _(r.get_type_display())),
+                (_("優先度"), lambda r: _(r.get_priority_display())), (_("状態"), lambda r: _(r.get_status_display())),
+                (_("お客様"), lambda r: r.customer.name if r.customer else ""),
+                (_("出品者"), lambda r: r.seller.name if r.seller else ""),
+                (_("担当者"), lambda r: r.assignee.get_username() if r.assignee else ""),
+                (_("報告者"), lambda r: r.filed_by), (_("受付日時"), lambda r: r.created_at)])
         return render(request, "staff/reports.html", {
             "page_obj": selectors.paginate(queryset, request.GET.get("page")),
             "priority": priority, "type": report_type, "types": ReportType.choices,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from backoffice import formtokens
 from fraud.models import Report
 from shop.models import CallbackRequest, Customer, Order
-from staff import permissions, selectors
+from staff import exports, permissions, selectors
 from staff import services as staff_services
 from staff.forms import InternalNoteForm
 from staff.models import TargetKind
@@ -96,6 +96,10 @@ class ActivityLogView(StaffView):
     def get(self, request):
         filters = {key: request.GET.get(key, "").strip() for key in ("user", "action", "kind", "day", "target")}
         queryset = selectors.activities(**filters)
+        if exports.wants_csv(request):
+            return exports.export(request, "activity", queryset, [
+                (_("日時"), lambda a: a.at), (_("スタッフ"), lambda a: a.username), (_("操作"), lambda a: a.action),
+                (_("対象"), lambda a: a.target_label), (_("結果"), lambda a: a.summary)])
         return render(request, "staff/activity.html", {
             "filters": filters,
             "actions": sorted(permissions.ACTIONS),
@@ -109,6 +113,10 @@ class KonbiniDueView(StaffView):
     page = "konbini_due"
 
     def get(self, request):
+        if exports.wants_csv(request):
+            return exports.export(request, "konbini-due-today", selectors.konbini_due_today_list(), [
+                (_("注文番号"), lambda p: p.order.number), (_("お客様"), lambda p: p.order.customer.name),
+                (_("金額"), lambda p: p.amount), (_("支払期限"), lambda p: p.deadline)])
         return render(request, "staff/konbini_due.html", {
             "page_obj": selectors.paginate(selectors.konbini_due_today_list(), request.GET.get("page")),
         })

@@ -1,0 +1,32 @@
+"""Trigram indexes for the console's partial searches (issue 17): a customer's name, part of an
+order number, the start of an e-mail address. PostgreSQL only (``pg_trgm`` serves LIKE '%…%');
+SQLite, the embedded default, scans, which is fine at its size."""
+
+from django.db import migrations
+
+INDEXES = [
+    ("customer_name_trgm", "shop_customer", "name"),
+    ("customer_email_trgm", "shop_customer", "email"),
+    ("order_number_trgm", "shop_order", "number"),
+]
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, table, column in INDEXES:
+        schema_editor.execute(f'CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ("{column}" gin_trgm_ops)')
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name, _table, _column in INDEXES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0007_callback_claim_and_outcome")]
+
+    operations = [migrations.RunPython(create, drop)]
