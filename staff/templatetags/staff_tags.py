@@ -7,13 +7,14 @@ from datetime import datetime
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.timeutil import local
 from fraud import rules
 from shop import events
-from staff import permissions, sla
+from staff import labels, permissions, sla
 
 register = template.Library()
 
@@ -40,6 +41,8 @@ def jst_time(value: datetime | None) -> str:
 def yen(value: int | None) -> str:
     if value is None:
         return "—"
+    if translation.get_language() == "en":
+        return f"¥{intcomma(value)}"
     return f"{intcomma(value)}円"
 
 
@@ -173,3 +176,9 @@ def csv_url(context) -> str:
     params.pop("page", None)
     params["format"] = "csv"
     return "?" + params.urlencode()
+
+
+@register.filter
+def report_event(kind: str) -> str:
+    """A report timeline entry's kind in words (``staff.labels.REPORT_EVENT_KINDS``)."""
+    return str(labels.REPORT_EVENT_KINDS.get(kind, kind))

@@ -44,7 +44,7 @@ def _canonical(number: str) -> str:
 
 
 def _refund_method_label(order: Order) -> str:
-    return dict(Refund.Method.choices)[refund_service.method_for(order.payment)]
+    return _(dict(Refund.Method.choices)[refund_service.method_for(order.payment)])
 
 
 # --- cancel ----------------------------------------------------------------------------------
@@ -53,20 +53,20 @@ def plan_words(plan: cancellation.CancelPlan) -> list[str]:
     """What ``cancel_orders`` will do to one order, from the plan it executes (never a
     restatement of the rules)."""
     if not plan.allowed:
-        return [plan.refusal().message]
+        return [_(plan.refusal().message)]
     out = [_("注文の状態を「%(from)s」から「キャンセル」にします（理由：%(reason)s）。")
-           % {"from": S(plan.from_status).label, "reason": CancellationReason(plan.reason).label}]
+           % {"from": _(S(plan.from_status).label), "reason": _(CancellationReason(plan.reason).label)}]
     if plan.restock:
         out.append(_("在庫を戻します。"))
     if plan.void_payment:
-        out.append(_("未払いの支払い（%(method)s）を無効にします。") % {"method": PaymentMethod(plan.payment_method).label})
+        out.append(_("未払いの支払い（%(method)s）を無効にします。") % {"method": _(PaymentMethod(plan.payment_method).label)})
     if plan.codes:
         out.append(_("コンビニのお支払い番号 %(numbers)s を無効にします。") % {"numbers": "、".join(plan.codes)})
     if plan.pickup_id:
         out.append(_("コンビニ受取の認証キーと申し込み券を無効にします。"))
     if plan.refund_amount > 0:
         out.append(_("支払い済みの %(amount)s円 を%(method)sへ返金します。") % {
-            "amount": f"{plan.refund_amount:,}", "method": Refund.Method(plan.refund_method).label})
+            "amount": f"{plan.refund_amount:,}", "method": _(Refund.Method(plan.refund_method).label)})
     out.append(_("お客様にキャンセルのお知らせを送ります。"))
     return out
 
@@ -138,7 +138,7 @@ def _unlock(request, order: Order, data: dict) -> str:
 # --- review (orders on hold) ---------------------------------------------------------------------
 
 def _approve_consequences(order: Order) -> list[str]:
-    target = S(review_service.status_after_approval(order)).label
+    target = _(S(review_service.status_after_approval(order)).label)
     out = [_("注文の状態を「保留（審査中）」から「%(to)s」にします。") % {"to": target}]
     if order.payment_method == "konbini":
         out.append(_("コンビニ払いの支払期限は今日から数え直し、お支払い番号のご案内を送ります。"))
@@ -288,7 +288,7 @@ class OrderDetailView(StaffView):
             "reports": _reports(order),
             "login_events": selectors.logins_around(order),
             "actions": actions,
-            "status_labels": dict(OrderStatus.choices),
+            "status_labels": {value: _(label) for value, label in OrderStatus.choices},
         })
 
 

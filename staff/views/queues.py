@@ -139,7 +139,7 @@ REFUND_ACTIONS = {
         available=lambda r: r.status == Refund.Status.FAILED,
         consequences=lambda r: [
             _("返金#%(id)s（%(amount)s円・%(method)s）をもう一度処理します。試行回数は0から数え直します。")
-            % {"id": r.pk, "amount": f"{r.amount:,}", "method": r.get_method_display()},
+            % {"id": r.pk, "amount": f"{r.amount:,}", "method": _(r.get_method_display())},
             _("「ギフト券残高への返金に切り替える」を選ぶと、お客様のギフト券残高に返金します。"),
             *([_("前回の失敗：%(error)s。同じ方法でもう一度失敗する場合（カードの解約・口座の誤りなど）は、"
                  "「ギフト券残高への返金に切り替える」を選んでください。") % {"error": r.last_error}] if r.last_error else []),
