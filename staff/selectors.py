@@ -128,15 +128,21 @@ def name_variants(text: str) -> list[list[str]]:
     return [list(dict.fromkeys([w, jaconv.hira2kata(w), jaconv.kata2hira(w)])) for w in words]
 
 
+EMAIL_START = re.compile(r"[A-Za-z0-9._%+-]{3,}")
+
+
 def customers_by_name(text: str) -> QuerySet[Customer]:
-    """On the trigram index ``customer_name_trgm`` (PostgreSQL)."""
-    queryset = Customer.objects.all()
+    """By name (every word, in any kana form), or, when it could be one, by the start of the
+    e-mail address (「hanako.su」); on the trigram indexes ``customer_name_trgm`` and
+    ``customer_email_trgm`` (PostgreSQL)."""
+    by_name = Q()
     for forms in name_variants(text):
-        match = Q()
+        word = Q()
         for form in forms:
-            match |= Q(name__contains=form)
-        queryset = queryset.filter(match)
-    return queryset.order_by("name", "id")
+            word |= Q(name__contains=form)
+        by_name &= word
+    match = by_name | Q(email__startswith=text.lower()) if EMAIL_START.fullmatch(text) else by_name
+    return Customer.objects.filter(match).order_by("name", "id")
 
 
 def orders_by_partial_number(digits: str) -> QuerySet[Order]:
