@@ -146,7 +146,9 @@ def customers_by_name(text: str) -> QuerySet[Customer]:
 
 
 def orders_by_partial_number(digits: str) -> QuerySet[Order]:
-    """Part of an order number (its digits), on the trigram index ``order_number_trgm``."""
+    """Part of an order number (its digits). No index serves it (see migration
+    ``shop.0008_staff_search_trigram_indexes``): it scans the orders, newest first, and the page
+    stops at the first page of matches."""
     match = Q()
     for fragment in _order_number_fragments(digits):
         match |= Q(number__contains=fragment)

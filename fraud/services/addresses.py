@@ -208,11 +208,14 @@ def find_keys(text: str, limit: int = 20) -> list[str]:
     if len(fragment) < 2:
         return []
     boundary = re.compile(re.escape(fragment) + r"(?!\d)")
-    keys = list(AddressReputation.objects.filter(key__contains=fragment).order_by("key")
-                .values_list("key", flat=True)[:limit * 2])
-    keys += list(Order.objects.filter(address_key__contains=fragment).exclude(address_key__in=keys)
-                 .order_by("address_key").values_list("address_key", flat=True).distinct()[:limit * 2])
-    return [key for key in dict.fromkeys(keys) if boundary.search(key)][:limit]
+    keys = [key for key in AddressReputation.objects.filter(key__contains=fragment).order_by("key")
+            .values_list("key", flat=True)[:limit * 2] if boundary.search(key)]
+    if not keys:
+        # An address nobody refused yet has no reputation row: the orders' keys (no index serves
+        # LIKE there; the scan stops at the first matches).
+        keys = [key for key in Order.objects.filter(address_key__contains=fragment)
+                .values_list("address_key", flat=True)[:limit * 10] if boundary.search(key)]
+    return sorted(dict.fromkeys(keys))[:limit]
 
 
 def lift_cod_block(rep: AddressReputation, *, actor, reason: str) -> AddressReputation:
