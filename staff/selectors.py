@@ -147,7 +147,7 @@ def customers_by_name(text: str) -> QuerySet[Customer]:
 
 def orders_by_partial_number(digits: str) -> QuerySet[Order]:
     """Part of an order number (its digits). No index serves it (see migration
-    ``shop.0008_staff_search_trigram_indexes``): it scans the orders, newest first, and the page
+    ``shop.0009_staff_search_trigram_indexes``): it scans the orders, newest first, and the page
     stops at the first page of matches."""
     match = Q()
     for fragment in _order_number_fragments(digits):

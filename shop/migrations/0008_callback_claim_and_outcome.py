@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shop', '0006_tax_rate'),
+        ('shop', '0007_sweep_indexes'),
     ]
 
     operations = [

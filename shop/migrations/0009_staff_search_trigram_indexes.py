@@ -31,6 +31,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("shop", "0007_callback_claim_and_outcome")]
+    dependencies = [("shop", "0008_callback_claim_and_outcome")]
 
     operations = [migrations.RunPython(create, drop)]
