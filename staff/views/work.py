@@ -45,7 +45,8 @@ def object_url(obj) -> str:
         return reverse("staff:customer", args=[obj.pk])
     if isinstance(obj, Report):
         return reverse("staff:report", args=[obj.pk])
-    return reverse("staff:callbacks") + f"?show=all#callback-{obj.pk}"
+    show = "closed" if obj.status == CallbackRequest.Status.DONE else "open"
+    return reverse("staff:callbacks") + f"?show={show}#callback-{obj.pk}"
 
 
 def object_label(obj) -> str:
