@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup browser pdftools migrate demo lint bench clean runtime-check
+.PHONY: run test setup browser pdftools migrate demo reset-demo lint bench clean runtime-check
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-testrunner.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ demo: migrate
 
 run: demo
 	@bash bin/run
+
+# The embedded demo from scratch: its SQLite database and filesystem broker are deleted, then
+# migrated and seeded again (PostgreSQL users drop their own database instead).
+reset-demo: setup
+	rm -rf var/db.sqlite3 var/broker
+	$(MAKE) demo
 
 # The staff console's browser tests drive Debian's chromium (never a downloaded browser build);
 # a Japanese font makes the screenshots readable. Installed only when missing.

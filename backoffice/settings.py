@@ -167,6 +167,8 @@ SESSION_COOKIE_HTTPONLY = True
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A stale console page gets a page that says what happened (issue 17), not Django's DEBUG hint.
+CSRF_FAILURE_VIEW = "staff.views.errors.csrf_failure"
 
 # --- hostile input (values in backoffice.limits; tests/security pins they agree) -------------
 # = backoffice.limits.MAX_BODY_BYTES: Django refuses to read a larger body (RequestDataTooBig → 413).

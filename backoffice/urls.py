@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice.api.views import PingView, healthz
@@ -22,6 +24,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
                                                      permission_classes=[]), name="docs"),
     path("healthz", healthz),
+    # Browsers ask for /favicon.ico whatever the page says: the console's icon, not a 404.
+    path("favicon.ico", RedirectView.as_view(url=static("staff/favicon.svg"), permanent=True)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", include("staff.urls")),
 ]
@@ -29,4 +33,6 @@ urlpatterns = [
 if settings.BENCH_WRITE_FLOOR:  # bench/api.py only; production mode refuses the setting
     urlpatterns += [path("", include("bench.floor"))]
 
-handler404 = "backoffice.api.errors.api_not_found"
+handler404 = "staff.views.errors.not_found"  # JSON under /api/, a console page elsewhere
+handler403 = "staff.views.errors.permission_denied"
+handler500 = "staff.views.errors.server_error"

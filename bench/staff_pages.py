@@ -124,6 +124,10 @@ def build(n: int) -> dict:
         "email": sample.customer.email,
         "phone": "0" + sample.customer.phone[3:],
         "customer": sample.customer_id,
+        # issue 17: the partial searches (name, part of a number across a hyphen, e-mail start)
+        "name": sample.customer.name[:-1],
+        "partial_number": sample.number.replace("-", "")[-9:],
+        "email_start": sample.customer.email.split("@")[0],
     }
 
 
@@ -151,7 +155,10 @@ def plans(query: str) -> list[str]:
 
     flagged = []
     with CaptureQueriesContext(connection) as ctx:
-        selectors.search(query)
+        result = selectors.search(query)
+        for matches in (result.order_matches, result.customer_matches):  # the partial searches' pages
+            if matches is not None:
+                list(matches[:selectors.PAGE_SIZE])
     with connection.cursor() as cursor:
         for q in ctx.captured_queries:
             cursor.execute("EXPLAIN " + q["sql"])
@@ -201,6 +208,16 @@ def main() -> None:
             ("failed refunds", "/staff/refunds/failed/"),
             ("locked pickups", "/staff/pickups/?show=locked"),
             ("open fraud reports", "/staff/reports/"),
+            # issue 17
+            ("fraud reports, high priority", "/staff/reports/?priority=high"),
+            ("search: customer name (part)", "/staff/search/?q=" + keys["name"]),
+            ("search: part of an order number", "/staff/search/?q=" + keys["partial_number"]),
+            ("search: start of an e-mail", "/staff/search/?q=" + keys["email_start"]),
+            ("konbini payments due today", "/staff/konbini/due-today/"),
+            ("closed call-backs", "/staff/callbacks/?show=closed"),
+            ("activity log", "/staff/activity/"),
+            ("COD-blocked addresses", "/staff/addresses/?blocked=1"),
+            ("address search", "/staff/addresses/?q=千代田1-1"),
         ]
         print(f"bench/staff_pages.py — PostgreSQL, {os.cpu_count()} CPUs, {args.orders:,} orders, "
               f"{CUSTOMERS:,} customers, {RUNS} runs per page")
@@ -208,7 +225,7 @@ def main() -> None:
         for name, url in pages:
             p50, p95, n = timed(client, url)
             print(f"{name:38} {p50:8.1f} {p95:8.1f} {n:8d}")
-        for name in ("order", "tracking", "email", "phone"):
+        for name in ("order", "tracking", "email", "phone", "name", "partial_number", "email_start"):
             flagged = plans(keys[name])
             print(f"plan of search by {name}: " + ("index lookups only" if not flagged else "; ".join(flagged)))
     finally:

@@ -168,6 +168,9 @@ class AddressReputation(models.Model):
     last_refusal_at = models.DateTimeField("最後の受取拒否", null=True, blank=True)
     cod_blocked = models.BooleanField("代引き停止中", default=False)
     cod_blocked_at = models.DateTimeField("代引き停止日時", null=True, blank=True)
+    # Set when staff blocked COD by hand (issue 17); empty when refusals blocked it.
+    cod_blocked_by = models.CharField("代引き停止者", max_length=100, blank=True)
+    cod_block_reason = models.CharField("代引き停止理由", max_length=500, blank=True)
     # Refusals before this moment no longer count towards a new block (staff lifted it).
     block_lifted_at = models.DateTimeField("停止解除日時", null=True, blank=True)
     block_lifted_by = models.CharField("停止解除者", max_length=100, blank=True)

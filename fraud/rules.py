@@ -58,6 +58,17 @@ DEFAULT_RISK_RULES: dict[str, tuple[str, int]] = {
 # seller raises the priority of all of them.
 LINKED_REPORTS_FOR_HIGH_PRIORITY = 3
 
+# issue 17: the priority a report starts at, by type. An order the customer did not place
+# (seed 002: money and an account at stake) is high from the first minute; the others start at
+# normal and rise with linked reports. Values are ``ReportPriority`` (1 normal, 2 high).
+PRIORITY_BY_TYPE: dict[str, int] = {
+    "unauthorized_order": 2,
+    "cod_harassment": 1,
+    "repeated_pickup_cancellation": 1,
+    "risk_review": 1,
+    "other": 1,
+}
+
 # seed 004「担当によって温度差がある」: each type has a fixed checklist that must be complete
 # before a report can be resolved. code → (item code, Japanese label).
 CHECKLISTS: dict[str, list[tuple[str, str]]] = {

@@ -52,6 +52,11 @@ def _check_issuable(order: Order, payment: Payment | None) -> None:
     raise Conflict("お支払いの確認後に領収書を発行できます。", code="not_paid")
 
 
+def check_issuable(order: Order) -> None:
+    """Raise the ``Conflict`` that ``issue`` would raise now (for a confirm page to say why)."""
+    _check_issuable(order, getattr(order, "payment", None))
+
+
 def issuable(order: Order) -> bool:
     """Whether ``issue`` would issue now (for a page that has the order and its payment loaded)."""
     try:

@@ -359,7 +359,17 @@ class CallbackRequest(models.Model):
 
     class Status(models.TextChoices):
         WAITING = "waiting", "対応待ち"
+        CLAIMED = "claimed", "対応中"  # issue 17: an agent took it (no two agents call the same customer)
         DONE = "done", "対応済み"
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "お客様と話せた"
+        NO_ANSWER = "no_answer", "不在・留守番電話"
+        WRONG_NUMBER = "wrong_number", "番号違い・つながらない"
+        RESOLVED_ELSEWHERE = "resolved_elsewhere", "ほかの手段で解決済み"
+
+    # Still in the queue: waiting for an agent, or claimed and not yet closed with an outcome.
+    OPEN_STATUSES = (Status.WAITING, Status.CLAIMED)
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="callback_requests")
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="callback_requests")
@@ -367,8 +377,12 @@ class CallbackRequest(models.Model):
     topic = models.CharField("用件", max_length=200)
     status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.WAITING)
     created_at = models.DateTimeField("受付日時", auto_now_add=True)
+    claimed_by = models.CharField("担当者", max_length=100, blank=True)
+    claimed_at = models.DateTimeField("担当日時", null=True, blank=True)
     handled_by = models.CharField("対応者", max_length=100, blank=True)
     handled_at = models.DateTimeField("対応日時", null=True, blank=True)
+    outcome = models.CharField("結果", max_length=20, choices=Outcome.choices, blank=True)
+    outcome_note = models.CharField("結果のメモ", max_length=1000, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "折り返し電話依頼"

@@ -72,3 +72,20 @@ class PointsAdjustmentForm(forms.Form):
 
 class SellerClosureCheckForm(forms.Form):
     code = forms.CharField(widget=forms.HiddenInput, max_length=40)
+
+
+class InternalNoteForm(forms.Form):
+    body = forms.CharField(label=_("社内メモ（お客様には見えません）"), max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CallbackOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("結果"), choices=[])
+    note = forms.CharField(label=_("メモ（履歴に残ります）"), max_length=1000, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        from shop.models import CallbackRequest
+
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = [(value, _(label)) for value, label in CallbackRequest.Outcome.choices]

@@ -28,13 +28,21 @@ PAGES: dict[str, frozenset[str]] = {
     "pickups": frozenset({SUPPORT, FRAUD}),
     "seller": EVERYONE,
     "seller_closures": frozenset({SUPPORT}),  # issue 15: seller closure is a request to support (seed 003)
+    "konbini_due": frozenset({SUPPORT, FINANCE}),  # issue 17: konbini payments due today
+    "activity": EVERYONE,  # issue 17: the staff activity log (shift handover)
+    "notes": EVERYONE,  # internal notes; the note's record must be open to the user too
+    "addresses": frozenset({FRAUD, SUPPORT}),  # issue 17: COD address blocks (seed 004)
 }
 
 # action name → groups that may run it (from whichever page offers it).
 ACTIONS: dict[str, frozenset[str]] = {
     "cancel": frozenset({SUPPORT, FRAUD}),
     "refund": frozenset({SUPPORT, FINANCE}),  # partial refund of a delivered order (返品)
+    "claim_callback": frozenset({SUPPORT}),
     "complete_callback": frozenset({SUPPORT}),
+    "add_note": EVERYONE,
+    "block_address": frozenset({FRAUD}),  # COD to an address stopped by hand (seed 004)
+    "lift_address_block": frozenset({FRAUD}),
     "retry_refund": frozenset({FINANCE}),
     "download_batch": frozenset({FINANCE}),
     "mark_transferred": frozenset({FINANCE}),

@@ -8,18 +8,21 @@ List pages filter and sort on indexed columns only: ``Order(status, placed_at)``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+import jaconv
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.errors import DomainError
 from backoffice.normalize import SEPARATORS, nfkc, phone_e164
 from backoffice.timeutil import JST, local, now
-from fraud.models import OPEN_REPORT_STATUSES, LoginEvent, Report, ReportPriority
+from fraud.models import OPEN_REPORT_STATUSES, AddressReputation, CodRefusal, LoginEvent, Report, ReportPriority
 from fraud.rules import DEFAULT_RISK_RULES
 from fraud.services import logins as login_service
 from fraud.services import review as review_service
@@ -33,6 +36,7 @@ from pickup.models import Pickup, PickupAttempt, PickupNoShow
 from shop.models import (
     CallbackRequest,
     Customer,
+    Message,
     Order,
     OrderEvent,
     PaymentMethod,
@@ -41,8 +45,11 @@ from shop.models import (
     Shipment,
     ShipmentEvent,
 )
-from shop.services.orders import ORDER_NUMBER_DIGITS, hyphenate_order_number
+from shop.services.orders import ORDER_NUMBER_DIGITS, ORDER_NUMBER_GROUPS, hyphenate_order_number
 from shop.services.shipments import TRACKING_DIGITS
+from staff import permissions, sla
+from staff.models import Activity, Note, TargetKind
+from staff.services import target_kind_of
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 50
@@ -61,6 +68,9 @@ class SearchResult:
     kind: str = ""  # what the query looked like: order_number, tracking_number, email, phone...
     orders: list[Order] = field(default_factory=list)
     customers: list[Customer] = field(default_factory=list)
+    # A partial match (name, part of an order number, e-mail prefix): every match, for paging.
+    order_matches: QuerySet[Order] | None = None
+    customer_matches: QuerySet[Customer] | None = None
 
     @property
     def unique_order(self) -> Order | None:
@@ -99,6 +109,56 @@ def _konbini_code_orders(digits: str) -> set[int]:
                .values_list("payment__order_id", flat=True)[:SEARCH_LIMIT])
 
 
+PARTIAL_DIGITS_MIN = 4  # fewer digits than this match too many order numbers to be a search
+
+
+def _order_number_fragments(digits: str) -> list[str]:
+    """Every way a run of digits can sit inside NNN-NNNNNNN-NNNNNNN, with the hyphens where they fall."""
+    first, second, _last = ORDER_NUMBER_GROUPS
+    cuts = {first, first + second}
+    return list(dict.fromkeys(
+        "".join(("-" if i and offset + i in cuts else "") + ch for i, ch in enumerate(digits))
+        for offset in range(ORDER_NUMBER_DIGITS - len(digits) + 1)))
+
+
+def name_variants(text: str) -> list[list[str]]:
+    """The words of a name as typed, each in its typed, katakana and hiragana forms (jaconv):
+    「やまだ」 finds 「ヤマダ タロウ」; every word must match (「山田 太郎」 finds 「山田太郎」 too)."""
+    words = [w for w in re.split(r"\s+", nfkc(text)) if w]
+    return [list(dict.fromkeys([w, jaconv.hira2kata(w), jaconv.kata2hira(w)])) for w in words]
+
+
+EMAIL_START = re.compile(r"[A-Za-z0-9._%+-]{3,}")
+
+
+def customers_by_name(text: str) -> QuerySet[Customer]:
+    """By name (every word, in any kana form), or, when it could be one, by the start of the
+    e-mail address (「hanako.su」); on the trigram indexes ``customer_name_trgm`` and
+    ``customer_email_trgm`` (PostgreSQL)."""
+    by_name = Q()
+    for forms in name_variants(text):
+        word = Q()
+        for form in forms:
+            word |= Q(name__contains=form)
+        by_name &= word
+    match = by_name | Q(email__startswith=text.lower()) if EMAIL_START.fullmatch(text) else by_name
+    return Customer.objects.filter(match).order_by("name", "id")
+
+
+def orders_by_partial_number(digits: str) -> QuerySet[Order]:
+    """Part of an order number (its digits). No index serves it (see migration
+    ``shop.0009_staff_search_trigram_indexes``): it scans the orders, newest first, and the page
+    stops at the first page of matches."""
+    match = Q()
+    for fragment in _order_number_fragments(digits):
+        match |= Q(number__contains=fragment)
+    return Order.objects.filter(match).select_related("customer").order_by("-placed_at", "-id")
+
+
+def customers_by_email_prefix(text: str) -> QuerySet[Customer]:
+    return Customer.objects.filter(email__startswith=text.lower()).order_by("email", "id")
+
+
 def search(query: str) -> SearchResult:
     """One box: order number (hyphens optional, full-width), tracking/inquiry number, payment
     code, e-mail, phone, customer ID. Each interpretation is its own indexed equality lookup
@@ -111,6 +171,9 @@ def search(query: str) -> SearchResult:
         result.kind = "email"
         # Two indexed equalities rather than iexact (UPPER(email) has no index).
         result.customers = list(Customer.objects.filter(email__in={text, text.lower()})[:SEARCH_LIMIT])
+        if not result.customers:
+            result.kind = "email_prefix"
+            result.customer_matches = customers_by_email_prefix(text)
         result.orders = _orders(_orders_of(result.customers))
         return result
     compact = SEPARATORS.sub("", text)
@@ -119,6 +182,9 @@ def search(query: str) -> SearchResult:
     if not (compact.isascii() and compact.isdigit()):
         result.kind = "external_id"
         result.customers = list(Customer.objects.filter(external_id=text)[:1])
+        if not result.customers:
+            result.kind = "name"
+            result.customer_matches = customers_by_name(text)
         result.orders = _orders(_orders_of(result.customers))
         return result
     n = len(compact)
@@ -144,6 +210,9 @@ def search(query: str) -> SearchResult:
             result.customers = list(Customer.objects.filter(phone=e164)[:SEARCH_LIMIT])
             ids |= _orders_of(result.customers)
     result.orders = _orders(ids)
+    if not ids and not result.customers and PARTIAL_DIGITS_MIN <= n < ORDER_NUMBER_DIGITS:
+        result.kind = "partial_order_number"
+        result.order_matches = orders_by_partial_number(compact)
     return result
 
 
@@ -220,6 +289,11 @@ def customer_orders(customer: Customer) -> QuerySet[Order]:
     return Order.objects.filter(customer=customer).order_by("-placed_at", "-id")
 
 
+def customer_messages(customer: Customer) -> QuerySet[Message]:
+    """Every message the customer was sent (e-mail and message center), on ``message_customer_recent``."""
+    return Message.objects.filter(customer=customer).select_related("order").order_by("-created_at", "-id")
+
+
 def customer_gift_card(customer: Customer) -> GiftCardAccount | None:
     return GiftCardAccount.objects.filter(customer=customer).first()
 
@@ -264,6 +338,27 @@ def waiting_callbacks() -> QuerySet[CallbackRequest]:
             .select_related("customer", "order").order_by("created_at", "id"))
 
 
+def open_callbacks() -> QuerySet[CallbackRequest]:
+    """Waiting and claimed call-backs, oldest first: the queue until an outcome closes them."""
+    return (CallbackRequest.objects.filter(status__in=CallbackRequest.OPEN_STATUSES)
+            .select_related("customer", "order").order_by("created_at", "id"))
+
+
+def closed_callbacks() -> QuerySet[CallbackRequest]:
+    return (CallbackRequest.objects.filter(status=CallbackRequest.Status.DONE)
+            .select_related("customer", "order").order_by("-handled_at", "-id"))
+
+
+def notes_of_callbacks(callbacks: list[CallbackRequest]) -> dict[int, list[Note]]:
+    """The notes of a page of call-backs, in one query."""
+    out: dict[int, list[Note]] = {}
+    if callbacks:
+        for note in Note.objects.filter(target_kind=TargetKind.CALLBACK, target_id__in=[cb.pk for cb in callbacks]
+                                        ).order_by("created_at", "id"):
+            out.setdefault(note.target_id, []).append(note)
+    return out
+
+
 def failed_refunds() -> QuerySet[Refund]:
     return refunds.failed_queue().select_related("order", "order__customer")
 
@@ -293,8 +388,10 @@ class Tile:
     label: str
     count: int
     url: str = ""
-    tone: str = ""  # "warn" when something is waiting
-    rows: list = field(default_factory=list)
+    tone: str = ""  # "warn" when something is waiting, "bad" when it is urgent or overdue
+    oldest: datetime | None = None  # when the longest-waiting item came in
+    overdue: int = 0  # items past the queue's SLA (``staff.sla``)
+    sla: str = ""  # the SLA in words
 
 
 PICKUP_EXPIRY_WINDOW = timedelta(days=2)  # issue 7: the dashboard lists pickups expiring within 2 days
@@ -321,36 +418,85 @@ def transfer_batches() -> QuerySet[TransferBatch]:
     return TransferBatch.objects.defer("content").order_by("-created_at", "-id")
 
 
+def transfer_batches_ready() -> QuerySet[TransferBatch]:
+    """Batches finance still has to transfer (created or downloaded, not yet marked transferred)."""
+    return TransferBatch.objects.exclude(status=TransferBatch.Status.TRANSFERRED)
+
+
+def konbini_due_today_list() -> QuerySet[Payment]:
+    return konbini_due_today().select_related("order", "order__customer").order_by("deadline", "id")
+
+
+def _queue_tile(key: str, label, queryset: QuerySet, since: str, url: str, *, urgent: bool = False) -> Tile:
+    """Count, oldest and overdue of one queue in one aggregate query (on the queue's index)."""
+    sla_key = key if key in sla.SLA else ""
+    aggregates = {"n": Count("pk"), "oldest": Min(since)}
+    if sla_key:
+        aggregates["late"] = Count("pk", filter=Q(**{f"{since}__lt": sla.overdue_before(sla_key)}))
+    row = queryset.order_by().aggregate(**aggregates)
+    tile = Tile(key, label, row["n"], url, oldest=row["oldest"], overdue=row.get("late") or 0,
+                sla=sla.sla_words(sla_key) if sla_key else "")
+    tile.tone = ("bad" if urgent or tile.overdue else "warn") if tile.count else ""
+    return tile
+
+
+# Which tiles each group sees first (issue 17: per-group dashboards); a tile whose page the user
+# may not open is not shown at all.
+GROUP_FIRST: dict[str, tuple[str, ...]] = {
+    permissions.SUPPORT: ("callbacks", "pickups_locked", "failed_refunds", "konbini_due_today"),
+    permissions.FRAUD: ("reports_high", "on_hold", "reports_normal", "cod_blocked"),
+    permissions.FINANCE: ("failed_refunds", "transfers_ready", "konbini_due_today"),
+}
+
+
 def dashboard(user) -> dict:
-    """Counts of what needs a person now; each is one indexed COUNT, plus the oldest call-backs."""
-    from django.urls import reverse
-
-    from staff.permissions import can_view
-
+    """Each queue as a tile: count, age of the oldest, overdue against its SLA, and a link to the
+    list under the same filter. Only the queues the user's groups may open, theirs first."""
     def url(page: str, name: str, query: str = "") -> str:
-        return reverse(name) + query if can_view(user, page) else ""
+        return reverse(name) + query if permissions.can_view(user, page) else ""
 
-    by_priority = dict(open_reports().order_by().values_list("priority").annotate(n=Count("id")))
-    callbacks = waiting_callbacks()
-    tiles = [
-        Tile("konbini_due_today", _("本日が支払期限のコンビニ払い"), konbini_due_today().count()),
-        Tile("pickups_expiring", _("2日以内に受取期限が来るコンビニ受取"), pickups_expiring().count(),
-             url("pickups", "staff:pickups", "?show=expiring")),
-        Tile("pickups_locked", _("ロック中のコンビニ受取"), pickups_locked().count(),
-             url("pickups", "staff:pickups", "?show=locked")),
-        Tile("on_hold", _("審査待ちの注文（保留）"), orders_on_hold().count(), url("review_queue", "staff:review_queue")),
-        Tile("reports_high", _("未解決の不正報告（優先度：高）"), by_priority.get(ReportPriority.HIGH, 0),
-             url("reports", "staff:reports")),
-        Tile("reports_normal", _("未解決の不正報告（優先度：通常）"), by_priority.get(ReportPriority.NORMAL, 0),
-             url("reports", "staff:reports")),
-        Tile("failed_refunds", _("失敗した返金"), failed_refunds().count(), url("failed_refunds", "staff:failed_refunds")),
-        Tile("callbacks", _("折り返し電話の依頼"), callbacks.count(), url("callbacks", "staff:callbacks")),
+    candidates = [
+        ("callbacks", "callbacks", lambda: _queue_tile(
+            "callbacks", _("折り返し電話の依頼"), open_callbacks(), "created_at", url("callbacks", "staff:callbacks"))),
+        ("reports", "reports_high", lambda: _queue_tile(
+            "reports_high", _("未解決の不正報告（優先度：高）"), open_reports().filter(priority=ReportPriority.HIGH),
+            "created_at", url("reports", "staff:reports", "?priority=high"), urgent=True)),
+        ("reports", "reports_normal", lambda: _queue_tile(
+            "reports_normal", _("未解決の不正報告（優先度：通常）"), open_reports().filter(priority=ReportPriority.NORMAL),
+            "created_at", url("reports", "staff:reports", "?priority=normal"))),
+        ("review_queue", "on_hold", lambda: _queue_tile(
+            "on_hold", _("審査待ちの注文（保留）"), orders_on_hold(), "placed_at", url("review_queue", "staff:review_queue"))),
+        ("pickups", "pickups_locked", lambda: _queue_tile(
+            "pickups_locked", _("ロック中のコンビニ受取"), pickups_locked(), "locked_at",
+            url("pickups", "staff:pickups", "?show=locked"), urgent=True)),
+        ("pickups", "pickups_expiring", lambda: _queue_tile(
+            "pickups_expiring", _("2日以内に受取期限が来るコンビニ受取"), pickups_expiring(), "deadline",
+            url("pickups", "staff:pickups", "?show=expiring"))),
+        ("failed_refunds", "failed_refunds", lambda: _queue_tile(
+            "failed_refunds", _("失敗した返金"), failed_refunds(), "updated_at",
+            url("failed_refunds", "staff:failed_refunds"), urgent=True)),
+        ("konbini_due", "konbini_due_today", lambda: _queue_tile(
+            "konbini_due_today", _("本日が支払期限のコンビニ払い"), konbini_due_today(), "deadline",
+            url("konbini_due", "staff:konbini_due"))),
+        ("transfer_batches", "transfers_ready", lambda: _queue_tile(
+            "transfers_ready", _("振込待ちの振込バッチ"), transfer_batches_ready(), "created_at",
+            url("transfer_batches", "staff:transfers"))),
+        ("seller_closures", "seller_closures", lambda: _queue_tile(
+            "seller_closures", _("出品者の閉鎖依頼"), SellerClosureRequest.objects.filter(
+                status=SellerClosureRequest.Status.OPEN), "created_at", url("seller_closures", "staff:seller_closures"))),
+        ("addresses", "cod_blocked", lambda: _queue_tile(
+            "cod_blocked", _("代引き停止中の住所"), AddressReputation.objects.filter(cod_blocked=True), "cod_blocked_at",
+            url("addresses", "staff:addresses", "?blocked=1"))),
     ]
-    for tile in tiles:
-        tile.tone = ("bad" if tile.key in ("pickups_locked", "reports_high", "failed_refunds") else "warn") \
-            if tile.count else ""
-    return {"tiles": tiles, "oldest_callbacks": list(callbacks[:10]),
-            "maintenance": next_maintenance_window(now())}
+    groups = permissions.groups_of(user)
+    first = [key for group, keys in GROUP_FIRST.items() if user.is_superuser or group in groups for key in keys]
+    rank = {key: i for i, key in enumerate(dict.fromkeys(first))}
+    visible = [(key, build) for page, key, build in candidates if permissions.can_view(user, page)]
+    visible.sort(key=lambda item: rank.get(item[0], len(rank)))
+    tiles = [build() for _key, build in visible]
+    show_callbacks = permissions.can_view(user, "callbacks")
+    return {"tiles": tiles, "oldest_callbacks": list(open_callbacks()[:10]) if show_callbacks else [],
+            "show_callbacks": show_callbacks, "maintenance": next_maintenance_window(now())}
 
 
 # --- customer page extras --------------------------------------------------------------------
@@ -372,3 +518,51 @@ def report_detail(pk: int) -> Report | None:
 
 def logins_before_orders(customer_id: int, orders: list[Order]) -> list[LoginEvent]:
     return login_service.logins_before(customer_id, orders)
+
+
+# --- activity log ----------------------------------------------------------------------------
+
+def activities(*, user: str = "", action: str = "", kind: str = "", day: str = "", target: str = "") -> QuerySet:
+    """The staff activity log, newest first, under the page's filters (``staff_activity_*`` indexes)."""
+    queryset = Activity.objects.all()
+    if user:
+        queryset = queryset.filter(username=user)
+    if action:
+        queryset = queryset.filter(action=action)
+    if kind:
+        queryset = queryset.filter(target_kind=kind)
+    if target.isdigit():
+        queryset = queryset.filter(target_id=int(target))
+    if day:
+        try:
+            start = datetime.combine(datetime.strptime(day, "%Y-%m-%d").date(), time.min, tzinfo=JST)
+        except ValueError:
+            start = None
+        if start is not None:
+            queryset = queryset.filter(at__gte=start, at__lt=start + timedelta(days=1))
+    return queryset.order_by("-at", "-id")
+
+
+def query_without_page(params) -> str:
+    """The list's filters as a query string, without ``page`` (for paging and CSV links)."""
+    params = params.copy()
+    params.pop("page", None)
+    params.pop("format", None)
+    return params.urlencode()
+
+
+def activity_of(obj, limit: int = 20) -> list[Activity]:
+    return list(Activity.objects.filter(target_kind=target_kind_of(obj), target_id=obj.pk).order_by("-at", "-id")[:limit])
+
+
+# --- addresses -------------------------------------------------------------------------------
+
+def address_detail(key: str) -> dict:
+    """What the address page shows: recent orders sent there, its COD refusals and its reports."""
+    return {
+        "orders": list(Order.objects.filter(address_key=key).select_related("customer")
+                       .order_by("-placed_at", "-id")[:30]),
+        "refusals": list(CodRefusal.objects.filter(address_key=key).select_related("order")
+                         .order_by("-refused_at", "-id")[:30]),
+        "reports": list(Report.objects.filter(address_key=key).order_by("-created_at", "-id")[:20]),
+    }

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from staff.views import auth, bulk, customers, dashboard, orders, queues, reports, search, transfers
+from staff.views import addresses, auth, bulk, customers, dashboard, orders, queues, reports, search, transfers, work
 
 app_name = "staff"
 
@@ -28,5 +28,11 @@ urlpatterns = [
     path("reports/", reports.ReportListView.as_view(), name="reports"),
     path("reports/<int:pk>/", reports.ReportDetailView.as_view(), name="report"),
     path("reports/<int:pk>/actions/<slug:action>/", reports.ReportActionView.as_view(), name="report_action"),
+    path("konbini/due-today/", work.KonbiniDueView.as_view(), name="konbini_due"),
+    path("activity/", work.ActivityLogView.as_view(), name="activity"),
+    path("notes/<slug:kind>/<int:pk>/actions/<slug:action>/", work.NoteActionView.as_view(), name="note_action"),
+    path("addresses/", addresses.AddressListView.as_view(), name="addresses"),
+    path("addresses/detail/", addresses.AddressDetailView.as_view(), name="address"),
+    path("addresses/actions/<slug:action>/", addresses.AddressActionView.as_view(), name="address_action"),
     path("", include("staff.seller_urls")),  # sellers and their closure requests (issue 15)
 ]

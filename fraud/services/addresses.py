@@ -192,6 +192,43 @@ def record_cod_refusal(order: Order) -> AddressReputation | None:
     return rep
 
 
+def block_cod(key: str, *, actor, reason: str) -> AddressReputation:
+    """Staff stop COD to an address by hand (issue 17; seed 004: a harassment target known from a
+    phone call before any parcel was refused). Placement then refuses COD there
+    (``address_cod_blocked``) until staff lift it."""
+    if not reason or not reason.strip():
+        raise InvalidInput("停止の理由を入力してください。", code="required", field="reason")
+    if not key:
+        raise InvalidInput("住所を指定してください。", code="required", field="key")
+    with transaction.atomic():
+        rep = reputation(key, lock=True)
+        if rep.cod_blocked:
+            raise Conflict("この住所は既に代引き停止中です。", code="already_blocked")
+        rep.cod_blocked, rep.cod_blocked_at = True, now()
+        rep.cod_blocked_by = actor_name(actor)[:100]
+        rep.cod_block_reason = reason.strip()[:500]
+        rep.save(update_fields=["cod_blocked", "cod_blocked_at", "cod_blocked_by", "cod_block_reason", "updated_at"])
+    return rep
+
+
+def find_keys(text: str, limit: int = 20) -> list[str]:
+    """The address keys that contain what staff typed, normalised the same way (「大通西3丁目7番」
+    finds 「北海道札幌市中央区大通西3-7-1」, not 「…大通西3-70」): known reputations first, then
+    the addresses orders were sent to."""
+    fragment = normalize("", "", text)
+    if len(fragment) < 2:
+        return []
+    boundary = re.compile(re.escape(fragment) + r"(?!\d)")
+    keys = [key for key in AddressReputation.objects.filter(key__contains=fragment).order_by("key")
+            .values_list("key", flat=True)[:limit * 2] if boundary.search(key)]
+    if not keys:
+        # An address nobody refused yet has no reputation row: the orders' keys (no index serves
+        # LIKE there; the scan stops at the first matches).
+        keys = [key for key in Order.objects.filter(address_key__contains=fragment)
+                .values_list("address_key", flat=True)[:limit * 10] if boundary.search(key)]
+    return sorted(dict.fromkeys(keys))[:limit]
+
+
 def lift_cod_block(rep: AddressReputation, *, actor, reason: str) -> AddressReputation:
     """Staff lift a COD block; refusals before this moment no longer count towards a new one."""
     if not reason or not reason.strip():

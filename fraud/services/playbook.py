@@ -18,10 +18,11 @@ from backoffice.timeutil import local, now
 from fraud.models import OPEN_REPORT_STATUSES, Report, ReportType
 from fraud.services import accounts, reports, review
 from fraud.services.reports import record
-from payments.models import Refund
+from payments.models import GiftCardAccount, Refund
 from payments.services import giftcards, refunds
 from shop import states
 from shop.models import CancellationReason, Customer, Order, OrderStatus
+from shop.services import cancellation
 from shop.services import orders as order_service
 
 FREEZE_REASON_PREFIX = "不正報告 #"
@@ -70,6 +71,34 @@ def secure_account(report: Report, *, actor) -> PlaybookResult:
         record(report, "playbook_completed", actor,
                f"アカウント保護を完了（キャンセル{len(result.cancelled)}件・返金{result.refunded:,}円）")
     return result
+
+
+@dataclass(frozen=True)
+class PlaybookPlan:
+    """What ``secure_account`` will do, read without locking or writing (for the confirm page)."""
+
+    cancel: list  # cancellation.CancelPlan of each order it will cancel
+    already_cancelled: list[str]
+    not_cancellable: list[tuple[str, str]]  # (order number, status label): shipped, left alone
+    gift_card_balance: int
+
+
+def plan(report: Report) -> PlaybookPlan:
+    """Read-only: the orders the playbook cancels (with the cancellation core's own plan of each:
+    refund amount and method), those it leaves and why, and the balance it freezes."""
+    orders = list(report.orders.order_by("pk"))
+    to_cancel = [o.pk for o in orders
+                 if o.status != OrderStatus.CANCELLED and states.cancellable_by_support(o.status, digital=o.is_digital)]
+    plans = cancellation.plan(to_cancel, reason=CancellationReason.UNAUTHORIZED_ORDER) if to_cancel else {}
+    balance = (GiftCardAccount.objects.filter(customer_id=report.customer_id).values_list("balance", flat=True).first()
+               or 0) if report.customer_id else 0
+    return PlaybookPlan(
+        cancel=[plans[pk] for pk in to_cancel if pk in plans],
+        already_cancelled=[o.number for o in orders if o.status == OrderStatus.CANCELLED],
+        not_cancellable=[(o.number, o.get_status_display()) for o in orders
+                         if o.status != OrderStatus.CANCELLED and o.pk not in plans],
+        gift_card_balance=balance,
+    )
 
 
 def _cancel_order(report: Report, order: Order, actor, result: PlaybookResult) -> None:

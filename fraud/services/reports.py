@@ -79,6 +79,7 @@ def open_report(
         _lock_subjects(customer, seller, address_key)
         report = Report.objects.create(
             type=type, customer=customer, seller=seller, address_key=address_key, description=description[:5000],
+            priority=rules.PRIORITY_BY_TYPE.get(type, ReportPriority.NORMAL),
             filed_by=actor_name(actor)[:100], created_at=now(),
         )
         if orders:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from backoffice import rawsql
-from backoffice.errors import Forbidden, Gone, NotFound
+from backoffice.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from backoffice.normalize import phone_e164
 from shop.models import CallbackRequest, Customer, Order
 
@@ -88,14 +88,41 @@ def request_callback(*, customer: Customer, phone: str, topic: str, order: Order
     return CallbackRequest.objects.create(customer=customer, order=order, phone=phone_e164(phone), topic=topic)
 
 
-def complete_callback(*, request_id: int, staff: str) -> CallbackRequest:
+def claim_callback(*, request_id: int, staff: str) -> CallbackRequest:
+    """An agent takes a waiting call-back (issue 17), so two agents do not call the same customer.
+    Claimed by someone else already: refused with who has it."""
     from backoffice.timeutil import now
 
+    staff = str(staff)
+    with transaction.atomic():
+        cb = CallbackRequest.objects.select_for_update().get(pk=request_id)
+        if cb.status == CallbackRequest.Status.DONE:
+            raise Conflict("この依頼は既に対応済みです。", code="callback_closed")
+        if cb.status == CallbackRequest.Status.CLAIMED and cb.claimed_by != staff:
+            raise Conflict(f"この依頼は {cb.claimed_by} が対応中です。", code="callback_claimed")
+        if cb.status == CallbackRequest.Status.WAITING:
+            cb.status, cb.claimed_by, cb.claimed_at = CallbackRequest.Status.CLAIMED, staff, now()
+            cb.save(update_fields=["status", "claimed_by", "claimed_at"])
+    return cb
+
+
+def complete_callback(*, request_id: int, staff: str, outcome: str = "", note: str = "") -> CallbackRequest:
+    """Close a call-back with its outcome (issue 17); closing a closed one changes nothing."""
+    from backoffice.timeutil import now
+
+    if outcome and outcome not in CallbackRequest.Outcome.values:
+        raise InvalidInput("結果が正しくありません。", code="invalid", field="outcome")
+    staff = str(staff)
     with transaction.atomic():
         cb = CallbackRequest.objects.select_for_update().get(pk=request_id)
         if cb.status != CallbackRequest.Status.DONE:
             cb.status = CallbackRequest.Status.DONE
             cb.handled_by = staff
             cb.handled_at = now()
-            cb.save(update_fields=["status", "handled_by", "handled_at"])
+            cb.outcome = outcome
+            cb.outcome_note = (note or "").strip()[:1000]
+            if not cb.claimed_by:
+                cb.claimed_by, cb.claimed_at = staff, cb.handled_at
+            cb.save(update_fields=["status", "handled_by", "handled_at", "outcome", "outcome_note",
+                                   "claimed_by", "claimed_at"])
     return cb

@@ -7,12 +7,14 @@ from datetime import datetime
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.timeutil import local
 from fraud import rules
 from shop import events
-from staff import permissions
+from staff import labels, permissions, sla
 
 register = template.Library()
 
@@ -39,6 +41,8 @@ def jst_time(value: datetime | None) -> str:
 def yen(value: int | None) -> str:
     if value is None:
         return "—"
+    if translation.get_language() == "en":
+        return f"¥{intcomma(value)}"
     return f"{intcomma(value)}円"
 
 
@@ -73,6 +77,8 @@ NAV = [
     ("failed_refunds", "staff:failed_refunds", _("失敗した返金")),
     ("transfer_batches", "staff:transfers", _("振込バッチ")),
     ("seller_closures", "staff:seller_closures", _("出品者の閉鎖依頼")),
+    ("addresses", "staff:addresses", _("代引き停止の住所")),
+    ("activity", "staff:activity", _("操作履歴")),
 ]
 
 
@@ -108,3 +114,71 @@ def phone(value: str | None) -> str:
     if len(national) == 10:  # landline: 2-4-4 (Tokyo/Osaka style; area codes vary)
         return f"{national[:2]}-{national[2:6]}-{national[6:]}"
     return national
+
+
+@register.filter
+def age(since: datetime | None) -> str:
+    """How long it has waited (``staff.sla.age_words``)."""
+    return sla.age_words(since)
+
+
+@register.filter
+def overdue(since: datetime | None, queue: str) -> str:
+    """``overdue`` (a CSS class) when ``since`` is past the queue's SLA (``staff.sla``)."""
+    return "overdue" if sla.is_overdue(queue, since) else ""
+
+
+@register.filter
+def report_overdue(report) -> str:
+    return "overdue" if report.is_open and sla.is_overdue(sla.report_queue(report.priority), report.created_at) else ""
+
+
+@register.simple_tag
+def sla_of(queue: str) -> str:
+    return sla.sla_words(queue)
+
+
+@register.filter
+def get_list(mapping: dict, key) -> list:
+    return mapping.get(key, []) if mapping else []
+
+
+@register.filter
+def translate_label(value) -> str:
+    """A model's choice label (written in Japanese in the model) in the active language."""
+    return gettext(str(value)) if value else ""
+
+
+# What each console action is called in the activity log (keys of ``permissions.ACTIONS``).
+ACTION_LABELS = {
+    "cancel": _("キャンセル"), "refund": _("返品の返金"), "claim_callback": _("折り返し電話の担当"),
+    "complete_callback": _("折り返し電話の完了"), "retry_refund": _("返金の再試行"),
+    "download_batch": _("振込ファイルのダウンロード"), "mark_transferred": _("振込完了"),
+    "resend_pickup_notice": _("受取案内の再送"), "unlock_pickup": _("受取ロックの解除"),
+    "approve_hold": _("審査承認"), "reject_hold": _("審査却下"), "secure_account": _("アカウント保護"),
+    "suspend_customer": _("利用停止"), "reinstate_customer": _("利用再開"), "report_check": _("チェック項目の完了"),
+    "report_start": _("報告の対応開始"), "report_resolve": _("報告の解決"), "report_dismiss": _("報告の終了（対応不要）"),
+    "close_customer": _("退会手続き"), "adjust_points": _("ポイント調整"), "seller_closure_check": _("閉鎖チェック"),
+    "close_seller": _("出品者の閉鎖"), "issue_receipt": _("領収書の発行"), "add_note": _("社内メモ"),
+    "block_address": _("代引き停止"), "lift_address_block": _("代引き停止の解除"),
+}
+
+
+@register.filter
+def action_label(name: str) -> str:
+    return str(ACTION_LABELS.get(name, name))
+
+
+@register.simple_tag(takes_context=True)
+def csv_url(context) -> str:
+    """This list under its current filters, as CSV (``staff.exports``)."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    params["format"] = "csv"
+    return "?" + params.urlencode()
+
+
+@register.filter
+def report_event(kind: str) -> str:
+    """A report timeline entry's kind in words (``staff.labels.REPORT_EVENT_KINDS``)."""
+    return str(labels.REPORT_EVENT_KINDS.get(kind, kind))

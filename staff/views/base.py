@@ -22,6 +22,7 @@ from backoffice import actors, formtokens
 from backoffice.actors import Actor
 from backoffice.errors import DomainError
 from staff import permissions
+from staff import services as staff_services
 
 
 def activate_console_language(request) -> None:
@@ -73,6 +74,19 @@ class Action:
     # Fields that tell two forms of this action on one page apart (a checklist item's code): each
     # such form gets a token of its own.
     once_per: tuple[str, ...] = ()
+    # Why the action is not available now, in words (issue 17: a refusal always says why).
+    why_not: Callable[..., str] | None = None
+
+
+def refusal_words(action: Action, obj) -> str:
+    """Why ``action`` cannot run on ``obj`` now: the action's own words, else the state it is in."""
+    if action.why_not is not None:
+        return action.why_not(obj)
+    status = getattr(obj, "get_status_display", None)
+    if callable(status):
+        return _("「%(action)s」は、現在の状態（%(status)s）では行えません。") % {
+            "action": action.label, "status": _(str(status()))}
+    return _("現在の状態ではこの操作を行えません。")
 
 
 def form_scope(path: str, action: Action, values: Mapping) -> str:
@@ -127,7 +141,8 @@ class ActionView(StaffView):
         return render(request, "staff/confirm.html", {
             "action": action, "object": obj, "object_label": self.object_label(obj),
             "object_url": self.object_url(obj), "form": form, "error": error,
-            "consequences": action.consequences(obj), "available": available,
+            "consequences": action.consequences(obj) if available else [], "available": available,
+            "refusal": "" if available else refusal_words(action, obj),
             "form_token": (formtokens.issue(user=request.user, scope=form_scope(request.path, action, values))
                            if available else ""),
         }, status=error.status if error else status)
@@ -161,6 +176,9 @@ class ActionView(StaffView):
             with formtokens.once(token=request.POST.get(formtokens.FIELD, ""), user=request.user,
                                  scope=form_scope(request.path, action, request.POST)):
                 message = action.run(request, obj, data)
+                staff_services.record_activity(user=request.user, action=action.name, obj=obj,
+                                               label=self.object_label(obj), url=self.object_url(obj),
+                                               summary=message or "")
         except formtokens.FormTokenRefused as exc:
             return self._refused(request, action, obj, exc)
         except DomainError as exc:

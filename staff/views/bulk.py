@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backoffice import formtokens
-from shop.models import CancellationReason, Order
+from shop.models import CancellationReason, Order, OrderStatus
 from shop.services import cancellation
 from staff import permissions
+from staff import services as staff_services
 from staff.views.base import StaffView, actor_of, forbidden
 from staff.views.orders import plan_words
 
@@ -46,10 +47,11 @@ class BulkCancelView(StaffView):
         if reason not in CancellationReason.values:
             reason = CancellationReason.SUPPORT
         plans = cancellation.plan(ids, reason=reason)
-        rows = [(plan, plan_words(plan)) for plan in plans.values()]
+        rows = [(plan, plan_words(plan), _(OrderStatus(plan.from_status).label)) for plan in plans.values()]
         allowed = sum(plan.allowed for plan in plans.values())
         return render(request, "staff/bulk_cancel.html", {
-            "rows": rows, "form": form, "ids": ",".join(map(str, ids)), "allowed_count": allowed,
+            "rows": rows, "refund_total": sum(p.refund_amount for p in plans.values() if p.allowed),
+            "form": form, "ids": ",".join(map(str, ids)), "allowed_count": allowed,
             "form_token": formtokens.issue(user=request.user, scope=_scope(request, ids)) if allowed else "",
         }, status=status)
 
@@ -60,7 +62,8 @@ class BulkCancelView(StaffView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
-        ids = _ids(request.GET.get("ids", ""))
+        # ``?ids=1,2,3`` (the admin's bulk action) or one ``ids`` per ticked row (a console list).
+        ids = _ids(",".join(request.GET.getlist("ids")))
         form = BulkCancelForm(initial={"reason": request.GET.get("reason", CancellationReason.SUPPORT)})
         return self._render(request, ids, form)
 
@@ -75,6 +78,10 @@ class BulkCancelView(StaffView):
                                  scope=_scope(request, ids)):
                 result, refused = cancellation.cancel_allowed(
                     ids, reason=form.cleaned_data["reason"], actor=actor_of(request), note=form.cleaned_data["note"])
+                for order in Order.objects.filter(pk__in=result.cancelled).only("pk", "number"):
+                    staff_services.record_activity(
+                        user=request.user, action="cancel", obj=order, label=_("注文 %(number)s") % {"number": order.number},
+                        url=reverse("staff:order", args=[order.number]), summary=_("まとめてキャンセル"))
         except formtokens.FormTokenRefused as exc:
             return render(request, "staff/form_refused.html", {
                 "action": {"label": _("注文をまとめてキャンセル")}, "object_label": _("選択した注文"),

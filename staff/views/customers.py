@@ -19,6 +19,7 @@ from shop.services import closure
 from staff import permissions, selectors
 from staff.forms import CustomerClosureForm, PointsAdjustmentForm, RequiredNoteForm
 from staff.views.base import Action, ActionView, StaffView, actor_of
+from staff.views.work import notes_context
 
 
 def _suspend(request, customer: Customer, data: dict) -> str:
@@ -91,6 +92,7 @@ class CustomerDetailView(StaffView):
         account = selectors.customer_gift_card(customer)
         points_balance, points_entries = selectors.customer_points(customer)
         return render(request, "staff/customer.html", {
+            **notes_context(request, customer),
             "customer": customer,
             "points_balance": points_balance,
             "points_entries": points_entries,
@@ -101,6 +103,7 @@ class CustomerDetailView(StaffView):
             "gift_entries": (selectors.paginate(selectors.gift_card_entries(account), request.GET.get("gpage"))
                              if account else None),
             "login_events": selectors.customer_logins(customer),
+            "customer_messages": selectors.paginate(selectors.customer_messages(customer), request.GET.get("mpage"), 20),
             "reports": selectors.customer_reports(customer),
             "receipt_issues": selectors.paginate(receipt_selectors.issues_of_customer(customer),
                                                  request.GET.get("rpage")),

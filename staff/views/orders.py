@@ -31,6 +31,7 @@ from shop.services import orders as order_service
 from staff import permissions, selectors
 from staff.forms import CancelForm, NoteForm, ReceiptForm, RefundForm
 from staff.views.base import Action, ActionView, StaffView, actor_of
+from staff.views.work import notes_context
 
 S = OrderStatus
 
@@ -43,7 +44,7 @@ def _canonical(number: str) -> str:
 
 
 def _refund_method_label(order: Order) -> str:
-    return dict(Refund.Method.choices)[refund_service.method_for(order.payment)]
+    return _(dict(Refund.Method.choices)[refund_service.method_for(order.payment)])
 
 
 # --- cancel ----------------------------------------------------------------------------------
@@ -52,20 +53,20 @@ def plan_words(plan: cancellation.CancelPlan) -> list[str]:
     """What ``cancel_orders`` will do to one order, from the plan it executes (never a
     restatement of the rules)."""
     if not plan.allowed:
-        return [plan.refusal().message]
+        return [_(plan.refusal().message)]
     out = [_("注文の状態を「%(from)s」から「キャンセル」にします（理由：%(reason)s）。")
-           % {"from": S(plan.from_status).label, "reason": CancellationReason(plan.reason).label}]
+           % {"from": _(S(plan.from_status).label), "reason": _(CancellationReason(plan.reason).label)}]
     if plan.restock:
         out.append(_("在庫を戻します。"))
     if plan.void_payment:
-        out.append(_("未払いの支払い（%(method)s）を無効にします。") % {"method": PaymentMethod(plan.payment_method).label})
+        out.append(_("未払いの支払い（%(method)s）を無効にします。") % {"method": _(PaymentMethod(plan.payment_method).label)})
     if plan.codes:
         out.append(_("コンビニのお支払い番号 %(numbers)s を無効にします。") % {"numbers": "、".join(plan.codes)})
     if plan.pickup_id:
         out.append(_("コンビニ受取の認証キーと申し込み券を無効にします。"))
     if plan.refund_amount > 0:
         out.append(_("支払い済みの %(amount)s円 を%(method)sへ返金します。") % {
-            "amount": f"{plan.refund_amount:,}", "method": Refund.Method(plan.refund_method).label})
+            "amount": f"{plan.refund_amount:,}", "method": _(Refund.Method(plan.refund_method).label)})
     out.append(_("お客様にキャンセルのお知らせを送ります。"))
     return out
 
@@ -84,6 +85,22 @@ def _cancel(request, order: Order, data: dict) -> str:
 def _refund_available(order: Order) -> bool:
     payment = getattr(order, "payment", None)
     return order.status == S.DELIVERED and payment is not None and payment.refundable > 0
+
+
+def _receipt_refusal(order: Order) -> str:
+    """The receipt service's own refusal (``not_paid``, ``not_issuable``...), in the active language."""
+    try:
+        receipt_service.check_issuable(order)
+    except DomainError as exc:
+        return _(exc.message)
+    return _("現在の状態ではこの操作を行えません。")
+
+
+def _refund_refusal(order: Order) -> str:
+    if order.status != S.DELIVERED:
+        return _("返品の返金は配達完了の注文だけに行えます（現在の状態：%(status)s）。") % {
+            "status": _(order.get_status_display())}
+    return _("返金できる金額が残っていません（支払い済みの金額はすべて返金済みか返金中です）。")
 
 
 def _refund_consequences(order: Order) -> list[str]:
@@ -121,7 +138,7 @@ def _unlock(request, order: Order, data: dict) -> str:
 # --- review (orders on hold) ---------------------------------------------------------------------
 
 def _approve_consequences(order: Order) -> list[str]:
-    target = S(review_service.status_after_approval(order)).label
+    target = _(S(review_service.status_after_approval(order)).label)
     out = [_("注文の状態を「保留（審査中）」から「%(to)s」にします。") % {"to": target}]
     if order.payment_method == "konbini":
         out.append(_("コンビニ払いの支払期限は今日から数え直し、お支払い番号のご案内を送ります。"))
@@ -207,9 +224,10 @@ def _issue_receipt(request, order: Order, data: dict) -> str:
 ORDER_ACTIONS: dict[str, Action] = {
     "cancel": Action(name="cancel", label=gettext_lazy("注文をキャンセル"), run=_cancel, consequences=_cancel_consequences,
                      form_class=CancelForm, danger=True,
-                     available=lambda o: states.cancellable_by_support(o.status, digital=o.is_digital)),
+                     available=lambda o: states.cancellable_by_support(o.status, digital=o.is_digital),
+                     why_not=lambda o: cancellation.plan_cancel(o, reason=CancellationReason.SUPPORT).refusal().message),
     "refund": Action(name="refund", label=gettext_lazy("返金（一部）"), run=_refund, consequences=_refund_consequences,
-                     form_class=RefundForm, available=_refund_available),
+                     form_class=RefundForm, available=_refund_available, why_not=_refund_refusal),
     "resend-pickup-notice": Action(
         name="resend_pickup_notice", label=gettext_lazy("受取のお知らせを再送"), run=_resend, available=_pickup_ready,
         consequences=lambda o: [_("受取可能のお知らせ（お問い合わせ番号・認証番号・端末の操作手順）をもう一度送ります。"),
@@ -228,7 +246,7 @@ ORDER_ACTIONS: dict[str, Action] = {
                              danger=True),
     "issue-receipt": Action(name="issue_receipt", label=gettext_lazy("領収書を発行・再発行"), run=_issue_receipt,
                             consequences=_receipt_consequences, form_class=ReceiptForm,
-                            available=receipt_service.issuable),
+                            why_not=_receipt_refusal, available=receipt_service.issuable),
 }
 
 
@@ -253,6 +271,7 @@ class OrderDetailView(StaffView):
         pickup = selectors.pickup_of(order)
         refunds = list(order.refunds.all())
         return render(request, "staff/order.html", {
+            **notes_context(request, order),
             "order": order,
             "payment": getattr(order, "payment", None),
             "konbini": selectors.konbini_of(order),
@@ -269,7 +288,7 @@ class OrderDetailView(StaffView):
             "reports": _reports(order),
             "login_events": selectors.logins_around(order),
             "actions": actions,
-            "status_labels": dict(OrderStatus.choices),
+            "status_labels": {value: _(label) for value, label in OrderStatus.choices},
         })
 
 

@@ -8,11 +8,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from fraud.models import Report, ReportStatus, ReportType
+from fraud.models import AddressReputation, Report, ReportPriority, ReportStatus, ReportType
 from fraud.services import playbook, reports
-from staff import permissions, selectors
+from staff import exports, permissions, selectors
 from staff.forms import NoteForm, ReportCheckForm, RequiredNoteForm
 from staff.views.base import Action, ActionView, StaffView, with_item_tokens
+from staff.views.orders import plan_words
+from staff.views.work import notes_context
 
 
 def _start(request, report: Report, data: dict) -> str:
@@ -41,6 +43,22 @@ def _secure(request, report: Report, data: dict) -> str:
         "n": len(result.cancelled), "yen": f"{result.refunded:,}"}
 
 
+def _secure_plan(report: Report) -> list[str]:
+    """The playbook's plan, order by order, from the same reads the cancellation core makes."""
+    plan = playbook.plan(report)
+    lines = []
+    for order_plan in plan.cancel:
+        lines.append(_("注文 %(number)s：") % {"number": order_plan.number} + " ".join(plan_words(order_plan)))
+    lines += [_("注文 %(number)s は既にキャンセル済みです（何もしません）。") % {"number": n} for n in plan.already_cancelled]
+    lines += [_("注文 %(number)s は%(status)sのためキャンセルできません（そのまま残ります）。") % {"number": n, "status": _(s)}
+              for n, s in plan.not_cancellable]
+    refund = sum(p.refund_amount for p in plan.cancel if p.allowed)
+    lines.append(_("返金の合計：%(yen)s円") % {"yen": f"{refund:,}"})
+    lines.append(_("お客様のすべての端末のログインを無効にし、パスワードの再設定を求めます。"))
+    lines.append(_("報告が完了するまでギフト券残高（%(yen)s円）を凍結します。") % {"yen": f"{plan.gift_card_balance:,}"})
+    return lines
+
+
 REPORT_ACTIONS: dict[str, Action] = {
     "start": Action(name="report_start", label=gettext_lazy("対応を開始"), run=_start,
                     available=lambda r: r.status == ReportStatus.OPEN,
@@ -59,11 +77,7 @@ REPORT_ACTIONS: dict[str, Action] = {
     "secure-account": Action(
         name="secure_account", label=gettext_lazy("アカウント保護"), run=_secure, danger=True,
         available=lambda r: r.type == ReportType.UNAUTHORIZED_ORDER and r.is_open and r.secured_at is None,
-        consequences=lambda r: [
-            _("報告対象の未発送の注文（デジタル商品を含む）をキャンセルし、支払い済みの金額を返金します。"),
-            _("お客様のすべての端末のログインを無効にし、パスワードの再設定を求めます。"),
-            _("報告が完了するまでギフト券残高を凍結します。"),
-        ]),
+        consequences=lambda r: _secure_plan(r)),
 }
 
 
@@ -71,8 +85,25 @@ class ReportListView(StaffView):
     page = "reports"
 
     def get(self, request):
+        priority = request.GET.get("priority", "")
+        report_type = request.GET.get("type", "")
+        queryset = selectors.open_reports()
+        if priority in ("high", "normal"):
+            queryset = queryset.filter(priority=ReportPriority.HIGH if priority == "high" else ReportPriority.NORMAL)
+        if report_type in ReportType.values:
+            queryset = queryset.filter(type=report_type)
+        if exports.wants_csv(request):
+            return exports.export(request, "reports", queryset, [
+                ("#", lambda r: r.pk), (_("種別"), lambda r: _(r.get_type_display())),
+                (_("優先度"), lambda r: _(r.get_priority_display())), (_("状態"), lambda r: _(r.get_status_display())),
+                (_("お客様"), lambda r: r.customer.name if r.customer else ""),
+                (_("出品者"), lambda r: r.seller.name if r.seller else ""),
+                (_("担当者"), lambda r: r.assignee.get_username() if r.assignee else ""),
+                (_("報告者"), lambda r: r.filed_by), (_("受付日時"), lambda r: r.created_at)])
         return render(request, "staff/reports.html", {
-            "page_obj": selectors.paginate(selectors.open_reports(), request.GET.get("page")),
+            "page_obj": selectors.paginate(queryset, request.GET.get("page")),
+            "priority": priority, "type": report_type, "types": ReportType.choices,
+            "query": selectors.query_without_page(request.GET),
         })
 
 
@@ -90,7 +121,10 @@ class ReportDetailView(StaffView):
         if can_check:
             checklist = with_item_tokens(request, check_url, REPORT_ACTIONS["check"], checklist)
         return render(request, "staff/report.html", {
+            **notes_context(request, report),
             "report": report,
+            "address": (AddressReputation.objects.filter(key=report.address_key).first()
+                        or AddressReputation(key=report.address_key)) if report.address_key else None,
             "orders": orders,
             "checklist": checklist,
             "events": list(report.events.all()),

@@ -57,6 +57,8 @@ TRANSFER_ACTIONS = {
     "mark-transferred": Action(
         name="mark_transferred", label=gettext_lazy("振込完了にする"), run=_mark_transferred,
         available=lambda b: b.status == TransferBatch.Status.DOWNLOADED,
+        why_not=lambda b: (_("振込完了にする前に、振込ファイルをダウンロードして銀行に送ってください。")
+                           if b.status == TransferBatch.Status.CREATED else _("この振込バッチは既に振込完了です。")),
         consequences=lambda b: [
             _("銀行で振込が実行されたことを記録します（%(count)s件・合計 %(total)s円）。")
             % {"count": b.count, "total": f"{b.total:,}"},

@@ -271,7 +271,7 @@ def test_marking_transferred_before_download_is_not_offered_and_a_forged_post_wr
         finance, django_capture_on_commit_callbacks):
     batch = scenario.transfer_batch()
     url = f"/staff/transfers/{batch.pk}/actions/mark-transferred/"
-    assert "現在の状態ではこの操作を行えません。" in finance.get(url).content.decode()
+    assert "振込完了にする前に、振込ファイルをダウンロードして銀行に送ってください。" in finance.get(url).content.decode()
     response = finance.post(url)  # no confirm page showed a form: no token
     assert response.status_code == 400
     assert 'data-code="form_token_invalid"' in response.content.decode()

@@ -54,7 +54,7 @@ def browser():
 @pytest.fixture
 def page(browser, live_server):
     # An English browser: the console must still come up in Japanese (the default).
-    context = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.base = live_server.url

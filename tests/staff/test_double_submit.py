@@ -172,8 +172,8 @@ def test_other_console_forms_submitted_twice_run_once(agent, analyst, card_order
     callback = scenario.callback(card_order.customer, "配達について")
     url = f"/staff/callbacks/{callback.pk}/actions/complete/"
     token = open_form(agent, url)
-    assert agent.post(url, {"form_token": token}).status_code == 302
-    assert ALREADY_DONE in agent.post(url, {"form_token": token}).content.decode()
+    assert agent.post(url, {"outcome": "reached", "form_token": token}).status_code == 302
+    assert ALREADY_DONE in agent.post(url, {"outcome": "reached", "form_token": token}).content.decode()
 
     url = f"/staff/customers/{card_order.customer_id}/actions/suspend/"
     token = open_form(analyst, url)

@@ -65,7 +65,7 @@ def test_an_unpaid_order_offers_no_receipt_and_a_forged_post_writes_nothing(agen
     assert 'data-action="issue_receipt"' not in page
     assert "領収書はまだ発行されていません。" in page
     confirm = agent.get(_action(konbini_order)).content.decode()
-    assert "現在の状態ではこの操作を行えません。" in confirm
+    assert "お支払いの確認後に領収書を発行できます。" in confirm  # the refusal says why (issue 17)
     response = submit(agent, _action(konbini_order), {"addressee": ""})  # no form was shown: no token
     assert response.status_code == 400 and 'data-code="form_token_invalid"' in response.content.decode()
     assert not ReceiptIssue.objects.exists()

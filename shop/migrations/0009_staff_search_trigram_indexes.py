@@ -1,0 +1,36 @@
+"""Trigram indexes for the console's partial searches (issue 17): a customer's name and the start
+of an e-mail address. PostgreSQL only (``pg_trgm`` serves LIKE '%…%'); SQLite, the embedded
+default, scans, which is fine at its size.
+
+Deliberately none on ``shop_order``: every status change of an order rewrites all its index
+entries (``order_status_placed`` leads with the status, so no update is HOT), and the sweeps
+change thousands at a time; a GIN trigram index on the number would add ~17 entries to each.
+Searching part of an order number therefore scans the orders (``bench/staff_pages.py`` prints it)."""
+
+from django.db import migrations
+
+INDEXES = [
+    ("customer_name_trgm", "shop_customer", "name"),
+    ("customer_email_trgm", "shop_customer", "email"),
+]
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, table, column in INDEXES:
+        schema_editor.execute(f'CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ("{column}" gin_trgm_ops)')
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name, _table, _column in INDEXES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0008_callback_claim_and_outcome")]
+
+    operations = [migrations.RunPython(create, drop)]
