@@ -113,6 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # A pooled connection PostgreSQL dropped (restart, failover, pg_terminate_backend) is checked
+    # before a request reuses it and replaced, instead of failing that request (issue 19).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Server-side binding plus a prepare threshold lets psycopg prepare the statements a
     # connection repeats, so PostgreSQL parses and plans them once (Django disables preparing by
     # default for transaction-pooling proxies: set DB_PREPARE_THRESHOLD= empty behind one).
@@ -124,6 +127,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # A cache that is gone fails fast (the pickup throttle then counts from the database) instead
+    # of holding the request for the operating system's TCP timeouts.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

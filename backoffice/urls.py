@@ -26,3 +26,4 @@ urlpatterns = [
 ]
 
 handler404 = "backoffice.api.errors.api_not_found"
+handler500 = "backoffice.outages.server_error"

@@ -6,6 +6,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
+from django.conf import settings
 from django.db import connection
 
 WAIT = 60  # seconds: the bound of every wait for another thread or process
@@ -60,3 +62,14 @@ def relay_through_backoff(*, max_rounds: int = 50) -> int:
         for traveller in reversed(travellers):
             traveller.stop()
     return published
+
+
+def terminate_this_connection() -> None:
+    """PostgreSQL drops this thread's database session, as a restart or a failover does: killed
+    with ``pg_terminate_backend`` from another session (FAULTS.md)."""
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    db = settings.DATABASES["default"]
+    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
+                         dbname=db["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
