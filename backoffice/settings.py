@@ -228,10 +228,20 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(BROKER_DIR / "out"),
         "data_folder_processed": str(BROKER_DIR / "processed"),
     }
+elif CELERY_BROKER_URL.startswith(("amqp://", "pyamqp://", "amqps://")):
+    # RabbitMQ (the recommended production broker, README "Running it for real"): a worker that dies
+    # closes its connection and RabbitMQ requeues its unacknowledged (late-acked) messages at once,
+    # so no visibility timeout applies. Publisher confirms: the outbox relay marks a row published
+    # only once the broker has taken the message.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 else:
-    # Longer than any countdown/ETA we schedule, so a late-acked task is not redelivered early.
-    # CELERY_VISIBILITY_TIMEOUT_SECONDS is lowered only by the worker-kill test (redelivery within the test).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=6 * 3600)}
+    # Redis: a late-acked message of a worker that died is redelivered after this long. The broker
+    # never holds a countdown (the outbox's ``available_at`` does), so it only has to outlast the
+    # longest task run (a refund's gateway call): 5 minutes, not the 6 hours it once was (issue 19).
+    # CELERY_VISIBILITY_TIMEOUT_SECONDS is lowered by the worker-kill tests (redelivery within the test).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=300)}
+# A worker started while its broker is down keeps trying (and its supervisor restarts it if it gives up).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
