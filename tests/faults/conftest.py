@@ -278,3 +278,55 @@ def gateway_pids(env: dict) -> list[int]:
     """The pool processes that entered the sandbox gateway's hold (one line each)."""
     entered = Path(f"{env['SANDBOX_GATEWAY_HOLD_FILE']}.entered")
     return [int(line) for line in entered.read_text().split()] if entered.exists() else []
+
+
+# --- the web server ------------------------------------------------------------------------------
+
+class WebServer:
+    """gunicorn (gthread, as ``bin/run``) serving the test database on a free port, with pooled
+    database connections (``CONN_MAX_AGE``) — the connections PostgreSQL drops in a fault."""
+
+    def __init__(self, env: dict, *, workers: int = 2, threads: int = 4) -> None:
+        self.port = free_port()
+        self.log = Path(env["FAULT_LOG_DIR"]) / "gunicorn.log"
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "gunicorn"), "backoffice.wsgi:application",
+                 "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--worker-class", "gthread",
+                 "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
+                cwd=settings.BASE_DIR, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+        wait_until(lambda: _accepts(self.port), timeout=60, what="gunicorn")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def web_server(worker_env):
+    started: list[WebServer] = []
+
+    def start(**overrides) -> WebServer:
+        env = {**worker_env, "CONN_MAX_AGE": "60", "DEBUG": "false",
+               # Requests never talk to the broker (the outbox): a broker nobody listens on proves it.
+               "CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0", **overrides}
+        server = WebServer(env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def terminate_backends() -> int:
+    """PostgreSQL drops every other session of the test database (FAULTS.md); returns how many."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
