@@ -35,6 +35,14 @@ RETRY_AFTER_SECONDS = 5
 CODE = "service_unavailable"
 MESSAGE = "ただいまシステムが混み合っているか、一時的に利用できません。しばらくしてから再度お試しください。"
 
+# A worker's task that meets the database away (PostgreSQL restarting, its backend terminated)
+# is retried by Celery after a short backoff instead of failing — a failed late-acked task is
+# acknowledged, so its refund or notice would wait for the sweep (10–30 minutes). Only while the
+# database is away does the broker hold these countdowns; the stuck-refund and due-notice sweeps
+# catch whatever outlives the retries.
+TASK_RETRY = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": 2, "retry_backoff_max": 60,
+              "retry_jitter": False, "max_retries": 20}
+
 _KINDS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
     ((OperationalError, InterfaceError), "database"),
     (kombu.exceptions.OperationalError, "broker"),

@@ -33,7 +33,7 @@ from payments.models import Payment, Refund, SandboxGatewayRefund
 from payments.services import refunds
 from shop.models import Message, Order
 from tests.factories import ListingFactory, place
-from tests.faults.conftest import celery_on, gateway_pids
+from tests.faults.conftest import celery_on, gateway_pids, terminate_backends
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -128,3 +128,23 @@ def test_a_worker_killed_mid_refund_is_restarted_and_the_refund_redelivered_exac
     assert Refund.objects.get(pk=refund.pk).attempts == 1  # the killed attempt rolled back
     # RabbitMQ requeues at once; Redis after the (lowered) visibility timeout: either way seconds.
     assert redelivered_after < 30
+
+
+def test_a_refund_whose_database_connection_is_terminated_mid_task_is_retried_not_lost(
+        throwaway_broker, worker_process, worker_env):
+    """PostgreSQL drops the worker's connection while a refund is in the middle of its gateway
+    call: the task's next statement fails, and Celery retries it after a short backoff
+    (``outages.TASK_RETRY``) instead of acknowledging a failure — the refund is made once."""
+    hold = Path(worker_env["SANDBOX_GATEWAY_HOLD_FILE"])
+    throwaway_broker.start()
+    hold.touch()
+    order, refund = _requested_refund(6000, "c-db")
+    with celery_on(throwaway_broker.url):
+        assert outbox.relay() == {"published": 1, "failed": 0}
+        worker = worker_process(throwaway_broker.url)
+        wait_until(lambda: gateway_pids(worker_env), what="the worker to be in the middle of the refund")
+        assert terminate_backends() >= 1  # the worker's session, holding the refund's row lock
+        hold.unlink()
+        wait_until(lambda: _succeeded(refund), what="the retried refund")
+        assert "Retry in" in worker.log_text()
+    _assert_refunded_exactly_once(order, refund)
