@@ -49,22 +49,25 @@ def _cache() -> None:
 def healthz(request):
     """What a deployment needs to know (README "Running it for real").
 
-    ``database``, ``broker``, ``cache``: reachable or not; any of them down is a 503 (this process
-    cannot serve). ``worker``: ``ok`` when a Celery worker wrote its heartbeat lately
-    (``backoffice.heartbeat``), else ``stale`` — requests still work (their tasks wait in the
-    outbox), so a stale worker makes the status ``degraded`` with 200 (alert, do not take the web
-    server out of rotation). ``outbox_oldest_due_seconds``: how long the oldest due outbox row has
-    waited (null when none waits): minutes mean the relay or the broker is stuck."""
+    ``database``, ``broker``, ``cache``: reachable or not. Only the database down is a 503 (this
+    process cannot serve: take it out of rotation). Requests need neither the broker (their tasks
+    wait in the outbox) nor the cache (the pickup throttle counts from the database), so either of
+    them down — or ``worker: stale``, no Celery worker's heartbeat lately (``backoffice.heartbeat``)
+    — is ``status: degraded`` with 200: alert, but keep serving. ``outbox_oldest_due_seconds``: how
+    long the oldest due outbox row has waited (null when none waits): minutes mean the relay or the
+    broker is stuck."""
     checks = {"database": _check(_database), "broker": _check(_broker), "cache": _check(_cache)}
-    down = any(value != "ok" for value in checks.values())
-    body = {"status": "error" if down else "ok", **checks, "worker": "stale", "worker_last_beat_seconds": None,
+    body = {"status": "ok", **checks, "worker": "stale", "worker_last_beat_seconds": None,
             "outbox_oldest_due_seconds": None}
-    if checks["database"] == "ok":
+    down = checks["database"] != "ok"
+    if not down:
         worker, age = heartbeat.status()
         oldest = outbox.oldest_due_age()
         body.update(worker=worker, worker_last_beat_seconds=None if age is None else int(age.total_seconds()),
                     outbox_oldest_due_seconds=None if oldest is None else int(oldest.total_seconds()))
-    if not down and body["worker"] != "ok":
+    if down:
+        body["status"] = "error"
+    elif any(checks[name] != "ok" for name in ("broker", "cache")) or body["worker"] != "ok":
         body["status"] = "degraded"
     return JsonResponse(body, status=503 if down else 200,
                         headers={"Retry-After": str(outages.RETRY_AFTER_SECONDS)} if down else None)
