@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from backoffice.admin_tools import ReadOnlyAdmin
-from backoffice.models import IdempotencyRecord, OutboxTask, Partner
+from backoffice.models import IdempotencyRecord, OutboxTask, Partner, WorkerHeartbeat
 
 admin.site.site_header = "コンビニ・バックオフィス 管理画面"
 admin.site.site_title = "Konbini Back-Office"
@@ -38,3 +38,12 @@ class OutboxTaskAdmin(ReadOnlyAdmin):
     readonly_fields = ("task", "args", "created_at", "available_at", "published_at", "claim", "claimed_until",
                        "attempts", "last_error")
     ordering = ("-id",)
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+    """The Celery workers' heartbeats (``/healthz`` reports the newest as ``worker: ok|stale``)."""
+
+    list_display = ("hostname", "pid", "started_at", "beat_at")
+    readonly_fields = ("hostname", "pid", "started_at", "beat_at")
+    ordering = ("-beat_at",)

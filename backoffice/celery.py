@@ -9,6 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 app = Celery("backoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The worker writes its heartbeat row (backoffice.heartbeat; /healthz reports it). Named by path:
+# the step imports the models, which need Django set up first.
+app.steps["worker"].add("backoffice.heartbeat:Heartbeat")
 
 
 @app.on_after_finalize.connect

@@ -8,12 +8,14 @@ idempotent and safe to run concurrently (SPEC §6).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 
 from django.apps import apps
 from django.conf import settings
+from django.db import connection
 
 from backoffice import outbox
 
@@ -29,6 +31,33 @@ class Job:
 
 
 _REGISTRY: dict[str, Job] = {}
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of a job did: its summary, or the error it raised."""
+
+    job: str
+    result: dict | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def run_isolated(job: Job) -> Outcome:
+    """Run ``job`` so that its failure stays its own: the exception is logged (with traceback) and
+    returned as the outcome, and a database connection it left broken is dropped, so the next job
+    (``run_periodic_jobs`` runs them all; a job's own transactions roll back) starts clean."""
+    try:
+        return Outcome(job.name, result=job.func())
+    except Exception as exc:  # noqa: BLE001 - one job's failure must not stop the others
+        log.exception("job %s failed", job.name)
+        if not connection.in_atomic_block:  # jobs own their transactions; tests wrap them in one
+            connection.close_if_unusable_or_obsolete()
+        return Outcome(job.name, error=f"{type(exc).__name__}: {exc}"[:500])
 
 
 def register(name: str, *, every_seconds: int, description: str, runs_last: bool = False) -> Callable:

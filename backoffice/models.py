@@ -110,6 +110,24 @@ class OutboxTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per Celery worker (its node name), written by the worker itself
+    (``backoffice.heartbeat``) every few seconds while it is connected to the broker. ``/healthz``
+    reports ``worker: stale`` when no worker has beaten lately: a worker that died, or one that
+    lost its broker, no longer processes refunds and pickup notices."""
+
+    hostname = models.CharField("ワーカー", max_length=200, unique=True)
+    pid = models.PositiveIntegerField("プロセスID")
+    started_at = models.DateTimeField("起動日時")
+    beat_at = models.DateTimeField("最終応答日時")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "ワーカーの応答"
+
+    def __str__(self) -> str:
+        return f"{self.hostname} ({self.beat_at:%Y-%m-%d %H:%M:%S})"
 class FormToken(models.Model):
     """The one-time token a staff form carries (``backoffice.formtokens``): issued when the
     confirm page renders, spent by one conditional UPDATE in the transaction of the action, so a

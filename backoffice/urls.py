@@ -35,4 +35,4 @@ if settings.BENCH_WRITE_FLOOR:  # bench/api.py only; production mode refuses the
 
 handler404 = "staff.views.errors.not_found"  # JSON under /api/, a console page elsewhere
 handler403 = "staff.views.errors.permission_denied"
-handler500 = "staff.views.errors.server_error"
+handler500 = "staff.views.errors.server_error"  # an outage is a 503 (backoffice.outages)

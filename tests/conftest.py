@@ -20,6 +20,8 @@ def pytest_collection_modifyitems(config, items):
     on_pg = settings.IS_POSTGRES
     on_redis = settings.CELERY_BROKER_URL.startswith("redis")
     for item in items:
+        if "faults" in item.keywords and not on_pg:
+            item.add_marker(pytest.mark.skip(reason="the fault suite needs PostgreSQL (DATABASE_URL=postgres://...)"))
         if "postgres" in item.keywords and not on_pg:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL=postgres://...)"))
         if "redis" in item.keywords and not on_redis:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
+import psycopg
+from django.conf import settings
 from django.db import connection
 
 WAIT = 60  # seconds: the bound of every wait for another thread or process
@@ -154,3 +156,14 @@ def worker_process(env: dict | None = None, **kwargs) -> Iterator[subprocess.Pop
         yield process
     finally:
         stop_worker_process(process)
+
+
+def terminate_this_connection() -> None:
+    """PostgreSQL drops this thread's database session, as a restart or a failover does: killed
+    with ``pg_terminate_backend`` from another session (FAULTS.md)."""
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    db = settings.DATABASES["default"]
+    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
+                         dbname=db["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])

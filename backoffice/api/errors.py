@@ -14,6 +14,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from backoffice import outages
 from backoffice.api.guards import TooDeep, too_large
 from backoffice.errors import DomainError, error_body
 
@@ -95,7 +96,8 @@ def api_not_found(request, exception=None):
 
 class ApiExceptionMiddleware:
     """Last line of defence for /api/: an unexpected exception is logged and answered with the
-    error body (status 500, code ``internal_error``) instead of an HTML page."""
+    error body (status 500, code ``internal_error``) instead of an HTML page. A dependency that is
+    down (``backoffice.outages``) is a 503 with ``Retry-After`` on every path."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -104,6 +106,9 @@ class ApiExceptionMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        dependency = outages.kind(exception)
+        if dependency is not None:  # the database, broker or cache is down: 503, on every path
+            return outages.response(request, exception, dependency)
         if not request.path.startswith("/api/"):
             return None
         if isinstance(exception, DomainError):

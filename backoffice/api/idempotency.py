@@ -12,7 +12,12 @@ A handler that must not run inside one transaction (order placement: it commits,
 gateway with no transaction open, then commits again) is run with ``atomic=False``: requests
 with the same key are serialised by a lock that is not a transaction (a PostgreSQL session
 advisory lock, freed by the server if the process dies), and the response is stored once the
-handler is done.
+handler is done. Such a handler gets a ``claim`` callable and calls it inside its first
+transaction with what it opened (placement: ``{"order_number": ...}``), which is kept in the key's
+record. If the process or its database connection dies after that commit and before the response
+is stored (issue 19: PostgreSQL dropping connections), the client's retry finds the claim and
+``resume(claim)`` answers from what the first attempt left — the order it placed, not a second
+order charged again; ``resume`` returns None when nothing was kept (run the handler afresh).
 """
 
 from __future__ import annotations
@@ -59,13 +64,16 @@ def _scope(endpoint: str, path: str) -> str:
     return scope
 
 
-def idempotent(request, endpoint: str, handler: Callable[[], Response], *, atomic: bool = True) -> Response:
+def idempotent(request, endpoint: str, handler: Callable[..., Response], *, atomic: bool = True,
+               resume: Callable[[dict], Response | None] | None = None) -> Response:
     """Run ``handler`` once per (partner, endpoint and path, key); store and replay its response.
 
-    ``atomic=False``: the handler manages its own transactions (see the module docstring)."""
+    ``atomic=False``: the handler manages its own transactions and is called with a ``claim``
+    callable; ``resume`` answers a retry whose first attempt claimed but never answered (see the
+    module docstring)."""
     key = request.META.get(HEADER)
     if key is None:
-        return handler()
+        return handler(lambda value: None) if not atomic else handler()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput("Idempotency-Keyは1〜255文字で指定してください。", code="invalid", field="Idempotency-Key")
     fingerprint = _fingerprint(request.data)
@@ -74,7 +82,7 @@ def idempotent(request, endpoint: str, handler: Callable[[], Response], *, atomi
     if existing is not None and existing.status_code is not None:
         return _replay(existing, fingerprint)
     if not atomic:
-        return _outside_transaction(lookup, fingerprint, handler)
+        return _outside_transaction(lookup, fingerprint, handler, resume)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -102,23 +110,31 @@ def idempotent(request, endpoint: str, handler: Callable[[], Response], *, atomi
         return response
 
 
-def _outside_transaction(lookup: dict, fingerprint: str, handler: Callable[[], Response]) -> Response:
+def _outside_transaction(lookup: dict, fingerprint: str, handler: Callable[..., Response],
+                         resume: Callable[[dict], Response | None] | None) -> Response:
     with _serialised(lookup):
-        existing = IdempotencyRecord.objects.filter(**lookup).first()
-        if existing is not None and existing.status_code is not None:  # the request we waited for
-            return _replay(existing, fingerprint)
+        record, _ = IdempotencyRecord.objects.get_or_create(**lookup, defaults={"fingerprint": fingerprint})
+        if record.status_code is not None or record.fingerprint != fingerprint:  # the request we waited for
+            return _replay(record, fingerprint)
+        response = None
+        resuming = bool(record.body) and resume is not None  # an earlier attempt claimed, never answered
         try:
-            response = handler()
+            if resuming:
+                response = resume(record.body)
+            if response is None:
+                resuming = False
+                response = handler(lambda value: IdempotencyRecord.objects.filter(pk=record.pk).update(body=value))
         except DomainError as exc:
             response = Response(exc.as_body(), status=exc.status)
             if exc.headers:  # clock-dependent (maintenance, retry later): not stored
+                if not resuming:  # the handler answered: what it opened was settled (cancelled, voided)
+                    IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).delete()
                 for name, value in exc.headers.items():
                     response[name] = value
                 return response
         if response.status_code >= 500:
             return response
-        IdempotencyRecord.objects.update_or_create(
-            **lookup, defaults={"fingerprint": fingerprint, "status_code": response.status_code, "body": response.data})
+        IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, body=response.data)
         return response
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -9,6 +10,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice import heartbeat, outages, outbox
+from backoffice.celery import app
 from backoffice.models import Partner
 
 
@@ -21,22 +24,50 @@ class PingView(APIView):
         return Response({"partner": partner.name, "kind": partner.kind})
 
 
-def healthz(request):
-    """Database and broker reachability; 503 when either is down."""
-    checks = {}
+def _check(func) -> str:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-        checks["database"] = f"error: {exc.__class__.__name__}"
-    try:
-        from backoffice.celery import app
+        func()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means that dependency is down
+        return f"error: {exc.__class__.__name__}"
 
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        checks["broker"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["broker"] = f"error: {exc.__class__.__name__}"
-    healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _broker() -> None:
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def _cache() -> None:
+    cache.get("healthz")  # a miss is fine; an unreachable cache raises
+
+
+def healthz(request):
+    """What a deployment needs to know (README "Running it for real").
+
+    ``database``, ``broker``, ``cache``: reachable or not. Only the database down is a 503 (this
+    process cannot serve: take it out of rotation). Requests need neither the broker (their tasks
+    wait in the outbox) nor the cache (the pickup throttle counts from the database), so either of
+    them down — or ``worker: stale``, no Celery worker's heartbeat lately (``backoffice.heartbeat``)
+    — is ``status: degraded`` with 200: alert, but keep serving. ``outbox_oldest_due_seconds``: how
+    long the oldest due outbox row has waited (null when none waits): minutes mean the relay or the
+    broker is stuck."""
+    checks = {"database": _check(_database), "broker": _check(_broker), "cache": _check(_cache)}
+    body = {"status": "ok", **checks, "worker": "stale", "worker_last_beat_seconds": None,
+            "outbox_oldest_due_seconds": None}
+    down = checks["database"] != "ok"
+    if not down:
+        worker, age = heartbeat.status()
+        oldest = outbox.oldest_due_age()
+        body.update(worker=worker, worker_last_beat_seconds=None if age is None else int(age.total_seconds()),
+                    outbox_oldest_due_seconds=None if oldest is None else int(oldest.total_seconds()))
+    if down:
+        body["status"] = "error"
+    elif any(checks[name] != "ok" for name in ("broker", "cache")) or body["worker"] != "ok":
+        body["status"] = "degraded"
+    return JsonResponse(body, status=503 if down else 200,
+                        headers={"Retry-After": str(outages.RETRY_AFTER_SECONDS)} if down else None)

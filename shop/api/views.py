@@ -8,14 +8,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice import outages
 from backoffice.actors import Actor
 from backoffice.api.fields import validated
 from backoffice.api.idempotency import idempotent
-from backoffice.errors import NotFound
+from backoffice.errors import DomainError, NotFound
 from backoffice.models import Partner
 from payments.services import giftcards
 from shop import scopes, selectors
 from shop.api import serializers as s
+from shop.models import OrderStatus
 from shop.services import catalog, customers, orders, shipments
 
 K = Partner.Kind
@@ -42,19 +44,39 @@ class OrderCreateView(APIView):
     @extend_schema(request=s.OrderIn, responses={201: s.OrderCreated})
     def post(self, request):
         # atomic=False: placement commits before the card is captured (orders.place).
-        return idempotent(request, "orders.create", lambda: self._place(request), atomic=False)
+        return idempotent(request, "orders.create", lambda claim: self._place(request, claim), atomic=False,
+                          resume=lambda claim: self._resume(request, claim))
 
-    def _place(self, request):
+    def _place(self, request, claim):
         data = validated(s.OrderIn, request.data)
         order = orders.place(
             customer_data=dict(data["customer"]), items=[dict(i) for i in data["items"]],
             shipping_speed=data["shipping_speed"], destination=orders.Destination(**data["destination"]),
             payment_method=data["payment_method"], card_token=data.get("card_token"),
-            actor=Actor.partner(request.auth),
+            actor=Actor.partner(request.auth), on_opened=lambda opened: claim({"order_number": opened.number}),
         )
+        return self._created(order)
+
+    @staticmethod
+    def _created(order):
         deadline = order.payment.deadline
         return Response({"order_number": order.number, "status": order.status, "total": order.total,
                          "payment_deadline": selectors._iso(deadline), "risk_score": order.risk_score}, status=201)
+
+    def _resume(self, request, claim: dict):
+        """The retry of a placement whose answer was lost after its transaction 1 committed: the
+        order it placed answers (201, as the first attempt would have), unless that order kept
+        nothing (cancelled before any capture: place afresh). A capture still in flight, or a
+        placement that died between its transactions (swept by ``card_orders_abandoned``), is a
+        503 to retry later — never a second charge."""
+        order = scopes.order_for(request.auth, claim["order_number"])
+        payment = order.payment
+        if order.status == OrderStatus.CANCELLED and not payment.captured_amount:
+            return None
+        if order.status == OrderStatus.PENDING_PAYMENT:
+            raise DomainError(outages.MESSAGE, code=outages.CODE, status=503,
+                              headers={"Retry-After": str(outages.RETRY_AFTER_SECONDS)})
+        return self._created(order)
 
 
 class OrderDetailView(APIView):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -167,6 +168,7 @@ def _destination_fields(dest: Destination, lines) -> dict:
 def place(
     *, customer_data: dict, items: list[dict], shipping_speed: str, destination: Destination,
     payment_method: str, card_token: str | None = None, actor: str = "storefront",
+    on_opened: Callable[[Order], None] | None = None,
 ) -> Order:
     """Place an order in Saleor's order: reserve, commit, pay, then a second short transaction.
 
@@ -176,12 +178,18 @@ def place(
     the order; transaction 2 records the capture and moves the order on. A decline or a gateway
     failure cancels the order (stock back, nothing charged); a capture whose order is gone by
     then is voided at the gateway. Gift cards, konbini and COD are settled in transaction 1.
+
+    ``on_opened(order)`` runs inside transaction 1 (the API's Idempotency-Key claim records the
+    order's number there, so a retry after a lost answer finds this order instead of placing
+    another: ``backoffice.api.idempotency``).
     """
     with transaction.atomic():
         order, lines = _open_order(
             customer_data=customer_data, items=items, shipping_speed=shipping_speed, destination=destination,
             payment_method=payment_method, card_token=card_token, actor=actor,
         )
+        if on_opened is not None:
+            on_opened(order)
     if payment_method == PaymentMethod.CARD and order.status != S.CANCELLED:
         return _pay_by_card(order, card_token, lines)
     return order

@@ -3,9 +3,12 @@ The partner API keeps its JSON error bodies (``backoffice.api.errors``)."""
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from backoffice import outages
 from backoffice.api.errors import api_not_found
 from staff.views.base import activate_console_language
 
@@ -30,5 +33,9 @@ def csrf_failure(request, reason: str = "") -> HttpResponse:
 
 
 def server_error(request) -> HttpResponse:
+    """``handler500``: a dependency outage is a 503 and an API error JSON (``backoffice.outages``);
+    anything else on a console page the console's own 500 page."""
+    if request.path.startswith("/api/") or outages.kind(sys.exc_info()[1]) is not None:
+        return outages.server_error(request)
     activate_console_language(request)
     return render(request, "staff/500.html", status=500)

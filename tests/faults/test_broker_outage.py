@@ -1,9 +1,9 @@
 """A broker outage delays work and never fails a request (the outbox, issue "One write path").
 
-The broker is a throwaway ``redis-server`` this test starts, kills (SIGKILL) and starts again on
-the same port. While it is down, placement, cancellation, a return, a carrier's arrival report
-and a konbini confirmation answer as usual; the relay keeps every task in the outbox. When it is
-back, a real worker processes every refund once (gateway calls counted) and every message is
+The broker is a throwaway server this test starts, kills (SIGKILL) and starts again on the same
+port — once a ``redis-server``, once a RabbitMQ node. While it is down, placement, cancellation,
+a return, a carrier's arrival report and a konbini confirmation answer as usual; the relay keeps
+every task in the outbox. When it is back, a real worker processes every refund once (gateway calls counted) and every message is
 e-mailed once.
 """
 
@@ -31,11 +31,11 @@ from tests.payments.konbini_support import confirm_body
 from tests.pickup.conftest import shipped_pickup_order
 from tests.support import wait_until
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_with_the_broker_down_requests_answer_and_every_task_runs_once_when_it_is_back(
-        throwaway_redis, make_client, storefront, carrier):
+        throwaway_broker, make_client, storefront, carrier):
     lawson = make_client(Partner.Kind.KONBINI_CHAIN, "ローソン", chain="lawson")
     store = StoreFactory(chain="lawson", code="LS0001")
     to_cancel = place(ListingFactory(price=1200), external_id="c-cancel")
@@ -44,10 +44,10 @@ def test_with_the_broker_down_requests_answer_and_every_task_runs_once_when_it_i
     konbini = place(ListingFactory(price=2980), method="konbini", external_id="c-konbini")
     code, _ = codes.issue(order=konbini, chain_code="lawson", actor="storefront")
     parcel_order, shipment = shipped_pickup_order(store, external_id="c-parcel")
-    throwaway_redis.start()
-    throwaway_redis.kill()  # the broker goes away; the app's connections to it break
+    throwaway_broker.start()
+    throwaway_broker.kill()  # the broker goes away; the app's connections to it break
 
-    with celery_on(throwaway_redis.url) as app:
+    with celery_on(throwaway_broker.url) as app:
         placed = storefront.json("post", "/api/v1/orders", order_payload(ListingFactory(price=800),
                                                                            external_id="c-new"))
         cancelled = storefront.json("post", f"/api/v1/orders/{to_cancel.number}/cancel",
@@ -67,7 +67,7 @@ def test_with_the_broker_down_requests_answer_and_every_task_runs_once_when_it_i
         assert waiting.count() == 3 and all(row.last_error for row in waiting.exclude(task="pickup.send_pickup_notice"))
         assert not SandboxGatewayRefund.objects.exists()
 
-        throwaway_redis.start()  # the broker is back (empty: whatever it held is gone)
+        throwaway_broker.start()  # the broker is back
         with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30):
             # Past the relay's backoff and the pickup notice's delay, the relay publishes all three.
             with time_machine.travel(now() + timedelta(hours=2)):
