@@ -50,3 +50,21 @@ def insert_row(instance_: Model, name: str) -> tuple[str, dict]:
     cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     values = ", ".join(f"%({key})s" for key in params)
     return f"{meta.db_table} ({cols}) VALUES ({values})", params
+
+
+def copy_rows(model: type[Model], rows: Sequence[Model], *, batch_size: int = 5000) -> None:
+    """Insert many unsaved instances as ``bulk_create`` would (every concrete field but the
+    primary key, each value prepared by its field), by PostgreSQL's ``COPY`` where available:
+    a 100,000-row write in one stream instead of twenty INSERTs of 5,000 parameters' worth.
+    The primary keys are not read back (the caller re-reads what it needs)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(rows, batch_size=batch_size)
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {meta.db_table} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields])
