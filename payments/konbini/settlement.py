@@ -231,6 +231,10 @@ def import_report(*, scope: scopes.KonbiniScope, settlement_date: date, lines: l
     return result
 
 
+LINE_COLUMNS = ("report_id", "line_no", "payment_number", "receipt_number", "amount", "paid_at", "outcome",
+                "receipt_id")
+
+
 class _Reconciliation:
     """One report's matching and writes (in ``import_report``'s transaction)."""
 
@@ -248,19 +252,17 @@ class _Reconciliation:
             todo, carried, removed, diff = self._diff(lines, current)
             self._reverse(removed, diff.pop("_changed_old"))
         outcomes = self._match(todo)
-        rows = carried + [
-            SettlementLine(report=self.report, line_no=0, payment_number=x.payment_number,
-                           receipt_number=x.receipt_number, amount=x.amount, paid_at=x.paid_at, outcome=outcome,
-                           receipt_id=receipt_id)
-            for x, (outcome, receipt_id) in zip(todo, outcomes, strict=True)]
-        for i, row in enumerate(rows, start=1):
-            row.report, row.line_no = self.report, i
-        rawsql.copy_rows(SettlementLine, rows)
+        # (payment number, receipt number, amount, paid at, outcome, receipt id) per line, written in one stream
+        rows = [(r.payment_number, r.receipt_number, r.amount, r.paid_at, r.outcome, r.receipt_id) for r in carried]
+        rows += [(x.payment_number, x.receipt_number, x.amount, x.paid_at, outcome, receipt_id)
+                 for x, (outcome, receipt_id) in zip(todo, outcomes, strict=True)]
+        report_id = self.report.pk
+        rawsql.copy_values(SettlementLine, LINE_COLUMNS, [(report_id, i, *row) for i, row in enumerate(rows, start=1)])
         self._settle()
         self._open_cases(todo, outcomes)
-        answer = {"settled": sum(1 for r in rows if r.outcome == OUT.SETTLED),
-                  "discrepancies": [{"payment_number": r.payment_number, "receipt_number": r.receipt_number,
-                                     "code": r.outcome} for r in rows if r.outcome != OUT.SETTLED],
+        answer = {"settled": sum(1 for r in rows if r[4] == OUT.SETTLED),
+                  "discrepancies": [{"payment_number": r[0], "receipt_number": r[1], "code": r[4]}
+                                    for r in rows if r[4] != OUT.SETTLED],
                   "report_id": self.report.pk, "settlement_date": self.day_text,
                   "correction": diff}
         return answer
@@ -366,25 +368,19 @@ class _Reconciliation:
     def _settle(self) -> None:
         """The matched receipts and their payments become settled (one UPDATE each), with one
         ``konbini_settled`` event per order; an unsettled-preliminary case they answer is closed."""
+        moved = _settle_receipts(self.report, self.at)
         if not self.to_settle:
             return
-        ids = [m.receipt_id for _, m in self.to_settle]
-        line_of = SettlementLine.objects.filter(report=self.report, outcome=OUT.SETTLED)
-        moved = 0
-        for start in range(0, len(ids), CHUNK):
-            moved += PaymentReceipt.objects.filter(pk__in=ids[start:start + CHUNK], status=R.REPORTED).update(
-                status=R.SETTLED, settled_at=self.at, settlement_date=self.day)
-        if moved != len(ids):  # a 速報取消 got in between the read and the write: the chain sends it again
+        if moved != len(self.to_settle):  # a 速報取消 got in between the read and the write: the chain sends it again
             raise Conflict("照合中に速報取消がありました。確報をもう一度送信してください。", code="settlement_in_progress")
-        _link_lines(self.report)
+        line_of = SettlementLine.objects.filter(report=self.report, outcome__in=SETTLING)
         payments = Payment.objects.filter(pk__in=PaymentReceipt.objects.filter(
             settlement_line__report=self.report).values("payment_id"))
         payment_status.move(payments, from_status=Payment.Status.PAID, to_status=Payment.Status.SETTLED)
-        rawsql.copy_rows(events.OrderEvent, [
-            events.build_konbini_settled(order=m.order_id, actor=self.actor, chain=self.chain.code,
-                                         receipt_number=line.receipt_number, settlement_date=self.day_text,
-                                         amount=line.amount, at=self.at)
-            for line, m in self.to_settle])
+        names, values = events.konbini_settled_values(
+            [(m.order_id, line.receipt_number, line.amount) for line, m in self.to_settle], actor=self.actor,
+            chain=self.chain.code, settlement_date=self.day_text, at=self.at)
+        rawsql.copy_values(events.OrderEvent, names, values)
         cases.close_superseded(SettlementCase.objects.filter(kind=SettlementCase.Kind.UNSETTLED,
                                                              receipt_id__in=line_of.values("receipt_id")),
                                resolution="確報を受信し入金確定", actor=self.actor, at=self.at)
@@ -425,7 +421,6 @@ class _Reconciliation:
                 changed_old.append(before)
                 changed += 1
             else:
-                before.pk = None
                 carried.append(before)
         removed = [r for key, r in old.items() if key not in new]
         # Cases of the replaced lines are answered by the correction; the new lines open their own.
@@ -463,12 +458,24 @@ class _Reconciliation:
             dedupe_key=f"correction_removed:{self.report.pk}:{r.pk}") for r in removed], actor=self.actor, at=self.at)
 
 
-def _link_lines(report: SettlementReport) -> None:
-    """Each settled receipt points at the report's line that settled it (one UPDATE … FROM)."""
+# The outcomes whose line settles its receipt: matched, or taken now without a preliminary.
+SETTLING = (OUT.SETTLED, OUT.NO_PRELIMINARY)
+
+
+def _settle_receipts(report: SettlementReport, at: datetime) -> int:
+    """The reported receipts the report's lines settle become ``settled``, each pointing at its
+    line — one UPDATE … FROM for the whole report; the late cash of cancelled orders (settled
+    when recorded) gets its line too. Returns how many were settled."""
     receipt, line = PaymentReceipt._meta.db_table, SettlementLine._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {receipt} SET settlement_line_id = l.id FROM {line} l "
-            f"WHERE l.report_id = %s AND l.receipt_id = {receipt}.id AND {receipt}.status = %s",
-            [report.pk, R.SETTLED])
-
+            f"UPDATE {receipt} SET status = %s, settled_at = %s, settlement_date = %s, settlement_line_id = l.id "
+            f"FROM {line} l WHERE l.report_id = %s AND l.outcome IN (%s, %s) AND l.receipt_id = {receipt}.id "
+            f"AND {receipt}.status = %s",
+            [R.SETTLED, at, report.settlement_date, report.pk, *SETTLING, R.REPORTED])
+        moved = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {receipt} SET settlement_line_id = l.id FROM {line} l WHERE l.report_id = %s "
+            f"AND l.outcome = %s AND l.receipt_id = {receipt}.id",
+            [report.pk, OUT.ORDER_CANCELLED])
+    return moved
