@@ -84,8 +84,10 @@ class PaymentReceipt(models.Model):
     cancelled_at = models.DateTimeField("速報取消日時", null=True, blank=True)
     settled_at = models.DateTimeField("確報日時", null=True, blank=True)
     settlement_date = models.DateField("確報の対象日", null=True, blank=True)
+    # No index: read from the line's side (``SettlementLine.receipt``); one index fewer for every
+    # confirmation to maintain (the chain's register waits on it).
     settlement_line = models.ForeignKey("konbini.SettlementLine", null=True, blank=True, on_delete=models.SET_NULL,
-                                        related_name="+", verbose_name="確報の明細")
+                                        related_name="+", verbose_name="確報の明細", db_index=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "コンビニ入金記録"

@@ -375,7 +375,7 @@ class _Reconciliation:
             raise Conflict("照合中に速報取消がありました。確報をもう一度送信してください。", code="settlement_in_progress")
         line_of = SettlementLine.objects.filter(report=self.report, outcome__in=SETTLING)
         payments = Payment.objects.filter(pk__in=PaymentReceipt.objects.filter(
-            settlement_line__report=self.report).values("payment_id"))
+            pk__in=line_of.values("receipt_id")).values("payment_id"))
         payment_status.move(payments, from_status=Payment.Status.PAID, to_status=Payment.Status.SETTLED)
         names, values = events.konbini_settled_values(
             [(m.order_id, line.receipt_number, line.amount) for line, m in self.to_settle], actor=self.actor,
