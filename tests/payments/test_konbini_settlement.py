@@ -289,3 +289,32 @@ def test_unknown_receipt_is_404(lawson):
 
 def test_jst_helper_in_use():
     assert jst(2026, 11, 24).isoformat() == "2026-11-24T00:00:00+09:00"
+
+
+def test_the_set_based_settled_events_are_the_builders_rows():
+    from shop import events
+
+    names, [values] = events.konbini_settled_values([(7, "R-1", 2980)], actor="system:x", chain="lawson",
+                                                    settlement_date=DAY, at=PLACED)
+    built = events.build_konbini_settled(order=7, actor="system:x", chain="lawson", receipt_number="R-1",
+                                         settlement_date=DAY, amount=2980, at=PLACED)
+    assert dict(zip(names, values, strict=True)) == {name: getattr(built, name) for name in names}
+
+
+def test_the_final_report_closes_the_unsettled_preliminary_case(lawson, _clock):
+    from payments.konbini import cases
+
+    order, code = paid_order(lawson)
+    _clock.move_to(PLACED + timedelta(days=4))
+    assert cases.list_unsettled()["opened"] == 1
+    settle(lawson, [line(code)])
+    case = SettlementCase.objects.get(kind="unsettled")
+    assert case.status == "resolved" and payment_status(order) == "settled"
+
+
+def test_settled_and_the_preliminary_void_are_rows_of_the_state_tables():
+    from shop import states
+
+    assert states.payment_allowed("paid", "settled") and states.payment_allowed("paid", "pending")
+    assert states.payment_allowed("voided", "settled") and not states.payment_allowed("settled", "pending")
+    assert states.allowed("processing", "pending_payment") and not states.allowed("shipped", "pending_payment")
