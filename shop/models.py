@@ -309,6 +309,7 @@ class Message(models.Model):
         ORDER_CONFIRMED = "order_confirmed", "注文確認"
         PAYMENT_INSTRUCTIONS = "payment_instructions", "お支払い番号お知らせ"
         PAYMENT_RECEIVED = "payment_received", "お支払い確認"
+        PAYMENT_VOIDED = "payment_voided", "お支払い取消のお知らせ"  # issue 14: 速報取消 before shipment
         SHIPPED = "shipped", "発送のお知らせ"
         PICKUP_READY = "pickup_ready", "受取可能のお知らせ"
         PICKUP_REMINDER = "pickup_reminder", "受取期限のお知らせ"

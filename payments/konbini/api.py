@@ -170,8 +170,8 @@ class KonbiniSettlementView(APIView):
             "code": serializers.CharField()})),
         "correction": serializers.DictField(allow_null=True)})})
     def post(self, request):
-        body = request.data if isinstance(request.data, dict) else {}
-        if not isinstance(request.data, dict):
+        body = request.data
+        if not isinstance(body, dict):
             raise InvalidInput("リクエスト本文はオブジェクトで指定してください。", code="invalid")
         scope = scopes.konbini_scope(request.auth)
         correction = body.get("correction", False)

@@ -22,8 +22,8 @@ from payments.konbini.models import PaymentCode, PaymentReceipt, SettlementCase
 from payments.models import Payment
 from payments.services import payment_status
 from shop import events, scopes
-from shop.models import Order, OrderStatus
-from shop.services import orders
+from shop.models import Message, Order, OrderStatus
+from shop.services import messages, orders
 
 R = PaymentReceipt.Status
 
@@ -53,7 +53,8 @@ def cancel_preliminary(*, scope: scopes.KonbiniScope, payment_number: object, re
     receipt_id, order_id = found
     at = now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)  # the lock every payment writer takes first
+        # The order row: the lock every payment writer takes first (not the customer's).
+        order = Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=order_id)
         receipt = scope.receipts().select_related("code", "payment").get(pk=receipt_id)
         payment = receipt.payment
         if receipt.status == R.CANCELLED:
@@ -93,3 +94,7 @@ def _await_payment_again(order: Order, payment: Payment, receipt: PaymentReceipt
     payment.status, payment.captured_amount, payment.paid_at = Payment.Status.PENDING, 0, None
     orders.transition(order, OrderStatus.PENDING_PAYMENT, actor=actor, cause="konbini_preliminary_cancelled",
                       chain=receipt.chain, receipt_number=receipt.receipt_number)
+    messages.notify(customer=order.customer, kind=Message.Kind.PAYMENT_VOIDED, order=order,
+                    dedupe_key=f"{Message.Kind.PAYMENT_VOIDED}:{receipt.pk}", context={
+                        "chain_name": chain_of(receipt.chain).name, "payment_number": receipt.code.number,
+                        "deadline": payment.deadline})

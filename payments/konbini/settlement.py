@@ -311,7 +311,7 @@ class _Reconciliation:
                 or codes.order_by("-created_at", "-id").first())  # a live or paid code, else the newest void one
         if code is None:
             return OUT.NO_PRELIMINARY, None
-        order = Order.objects.select_for_update().select_related("customer").get(pk=code.payment.order_id)
+        order = Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=code.payment.order_id)
         payment = Payment.objects.get(pk=code.payment_id)  # re-read under the order's lock
         if order.status == OrderStatus.PENDING_PAYMENT and payment.status == Payment.Status.PENDING \
                 and code.status == PaymentCode.Status.LIVE:

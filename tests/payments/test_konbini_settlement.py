@@ -14,7 +14,7 @@ from backoffice.timeutil import local
 from payments.konbini.expiry import expire_overdue_payments
 from payments.konbini.models import PaymentCode, PaymentReceipt, SettlementCase, SettlementLine, SettlementReport
 from payments.models import BankAccount, GiftCardEntry, Payment, Refund
-from shop.models import OrderEvent, OrderStatus
+from shop.models import Message, OrderEvent, OrderStatus
 from shop.services import shipments
 from tests.payments import konbini_support
 from tests.payments.konbini_support import DEADLINE, PLACED, confirm_body, issue, jst, konbini_order
@@ -235,6 +235,8 @@ def test_preliminary_cancelled_before_shipment_awaits_payment_again_with_the_sam
     payment = Payment.objects.get(order=order)
     assert order.status == "pending_payment" and (payment.status, payment.captured_amount) == ("pending", 0)
     assert PaymentCode.objects.get(pk=code.pk).status == "live"
+    voided = Message.objects.get(order=order, kind="payment_voided")
+    assert code.number in voided.body and "2026年11月29日 23:59" in voided.body
     # the same code is payable again, with a new receipt
     again = lawson.json("post", CONFIRM, confirm_body(code, amount=2980, receipt="R-2"))
     assert again.status_code == 200, again.json()
