@@ -67,8 +67,10 @@ class PaymentReceipt(models.Model):
 
     payment = models.ForeignKey("payments.Payment", on_delete=models.PROTECT, related_name="konbini_receipts",
                                 verbose_name="支払い")
+    # No plain index: the partial unique index below serves the lookups (codes are never deleted), one
+    # index fewer for every confirmation to maintain.
     code = models.ForeignKey(PaymentCode, on_delete=models.PROTECT, related_name="receipts",
-                             verbose_name="お支払い番号")
+                             verbose_name="お支払い番号", db_index=False)
     chain = models.CharField("チェーン", max_length=20, choices=CHAIN_CHOICES)
     receipt_number = models.CharField("レシート番号", max_length=64)
     store_code = models.CharField("店舗コード", max_length=20)
