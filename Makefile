@@ -73,6 +73,7 @@ bench: setup
 	$(PY) bench/staff_pages.py
 	$(PY) bench/erase_customers.py
 	$(PY) bench/receipts.py
+	$(PY) bench/settlement.py
 
 clean:
 	rm -rf var $(VENV)

@@ -145,6 +145,17 @@ def insert(model: type[Model], columns: Mapping[str, Any], *, returning: bool = 
         return [row[0] for row in cursor.fetchall()] if returning else cursor.rowcount
 
 
+def insert_tuples(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequence], *,
+                  chunk: int = 10_000) -> int:
+    """``insert`` for rows given as value tuples in ``attnames`` order (a report's lines), in
+    statements of ``chunk`` rows; returns how many were inserted."""
+    done = 0
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        done += insert(model, {name: [row[i] for row in part] for i, name in enumerate(attnames)})
+    return done
+
+
 def add(model: type[Model], field_name: str, amounts: Mapping[int, int]) -> int:
     """``field += amount`` for each row (by primary key) in one UPDATE; returns the rows updated.
     On PostgreSQL ``UPDATE … FROM unnest(ids, amounts)``; elsewhere ``CASE pk WHEN … THEN …``."""

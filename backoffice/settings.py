@@ -274,6 +274,9 @@ MESSAGE_MAX_SEND_ATTEMPTS = env.int("MESSAGE_MAX_SEND_ATTEMPTS", default=8)
 # SPEC §3, seed 003 (支払い期限を少し過ぎても間に合う場合もある): confirmations this long after
 # the deadline are still accepted.
 KONBINI_LATE_PAYMENT_GRACE = timedelta(minutes=env.int("KONBINI_LATE_PAYMENT_GRACE_MINUTES", default=60))
+# Issue 14: a preliminary report (速報) still without its final report (確報) after this many
+# business days (Japanese public holidays and weekends excluded) goes to finance's queue.
+KONBINI_SETTLEMENT_DAYS = env.int("KONBINI_SETTLEMENT_DAYS", default=3)
 # SPEC §4, seed 001 (1–2 hours after arrival): delay before the pickup-ready message.
 PICKUP_NOTICE_DELAY = timedelta(minutes=env.int("PICKUP_NOTICE_DELAY_MINUTES", default=60))
 # SPEC §4, seeds 000/001: "order" = last 7 digits of the order number; "random" = 7 random digits.

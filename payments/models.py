@@ -14,8 +14,11 @@ class Payment(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "支払い待ち"  # konbini cash not yet paid, COD not yet collected, card capture in flight
-        PAID = "paid", "支払い済み"
+        PAID = "paid", "支払い済み"  # a konbini payment: the chain's preliminary report (速報) only
         VOIDED = "voided", "無効"  # cancelled before any money moved
+        # Konbini: the chain's final daily report (確報) listed it — the money is the chain's to pay
+        # us (issue 14); also konbini cash that arrived for an order already cancelled.
+        SETTLED = "settled", "入金確定（確報）"
 
     order = models.OneToOneField("shop.Order", on_delete=models.PROTECT, related_name="payment")
     method = models.CharField("支払い方法", max_length=10, choices=PaymentMethod.choices)
@@ -42,6 +45,10 @@ class Payment(models.Model):
     @property
     def refundable(self) -> int:
         return self.captured_amount - self.refunded_amount
+
+
+# The payment statuses in which the money was received (paid, and settled by the 確報).
+MONEY_RECEIVED = frozenset({Payment.Status.PAID, Payment.Status.SETTLED})
 
 
 class GiftCardAccount(models.Model):

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from backoffice.errors import Conflict, InvalidInput
 from backoffice.timeutil import now
-from payments.models import Payment, Refund, ReturnLine
+from payments.models import MONEY_RECEIVED, Payment, Refund, ReturnLine
 from receipts import document, issuer
 from receipts.models import RECEIPT_NUMBER_FORMAT, Receipt, ReceiptIssue
 from shop.models import Customer, Order, OrderStatus
@@ -45,7 +45,7 @@ def _check_issuable(order: Order, payment: Payment | None) -> None:
     orders get no receipt any more (seed 003: 退会後は領収書を印刷できない — the closure check warns)."""
     if order.customer.closed_at is not None:
         raise CustomerClosed()
-    if payment is not None and payment.status == Payment.Status.PAID:
+    if payment is not None and payment.status in MONEY_RECEIVED:
         return
     if order.status == OrderStatus.CANCELLED or (payment is not None and payment.status == Payment.Status.VOIDED):
         raise Conflict("お支払い前にキャンセルされたご注文には領収書を発行できません。", code="not_issuable")
@@ -160,7 +160,7 @@ class ClosureWarning:
 def closure_warning(customer: Customer) -> ClosureWarning | None:
     """For the account-closure check: the orders a receipt can still be issued for, newest first,
     with the seed's warning; None when there is none (nothing would be lost)."""
-    numbers = list(Order.objects.filter(customer=customer, payment__status=Payment.Status.PAID)
+    numbers = list(Order.objects.filter(customer=customer, payment__status__in=MONEY_RECEIVED)
                    .order_by("-placed_at", "-id").values_list("number", flat=True))
     if not numbers:
         return None

@@ -20,6 +20,7 @@ from backoffice import bulksql
 from backoffice.actors import Actor
 from backoffice.timeutil import local, now
 from payments.konbini.chains import CHAINS
+from payments.konbini.models import SettlementCase
 from payments.models import Refund
 from shop.models import CancellationReason, Order, OrderEvent, OrderStatus, PaymentMethod
 
@@ -138,6 +139,48 @@ def pickup(*, order: Order, kind: str, actor, **details) -> OrderEvent:
     return _save(order=order, kind=kind, actor=actor, params=details)
 
 
+def build_konbini_settled(*, order: Order | int, actor, chain: str, receipt_number: str, settlement_date: str,
+                          amount: int, at: datetime | None = None) -> OrderEvent:
+    """The chain's final report (確報) settled the payment (issue 14)."""
+    return build(order=order, kind=K.KONBINI_SETTLED, actor=actor, at=at, params={
+        "chain": chain, "receipt_number": receipt_number, "settlement_date": settlement_date, "amount": amount})
+
+
+def insert_konbini_settled_many(rows, *, actor, chain: str, settlement_date: str, at: datetime) -> int:
+    """``build_konbini_settled`` for a report's (order id, receipt number, amount), in one statement
+    (``insert_many``): the builder makes one event and only its order and params vary, so a day's
+    hundred thousand settlements cost no model instance each."""
+    template = build_konbini_settled(order=0, actor=actor, chain=chain, receipt_number="",
+                                     settlement_date=settlement_date, amount=0, at=at)
+    return insert_many(template.kind, [order_id for order_id, _, _ in rows], actor=actor, at=at, params=[
+        {**template.params, "receipt_number": receipt_number, "amount": amount} for _, receipt_number, amount in rows])
+
+
+def build_konbini_settlement_reversed(*, order: Order | int, actor, chain: str, receipt_number: str,
+                                      settlement_date: str, at: datetime | None = None) -> OrderEvent:
+    """A correction (訂正) of the final report no longer lists the payment: it is not settled any more."""
+    return build(order=order, kind=K.KONBINI_SETTLEMENT_REVERSED, actor=actor, at=at, params={
+        "chain": chain, "receipt_number": receipt_number, "settlement_date": settlement_date})
+
+
+def konbini_preliminary_cancelled(*, order: Order | int, actor, chain: str, receipt_number: str, amount: int,
+                                  shipped: bool, at: datetime | None = None) -> OrderEvent:
+    """The register voided the sale (速報取消); ``shipped``: the goods had left (a finance case)."""
+    event = build(order=order, kind=K.KONBINI_PRELIMINARY_CANCELLED, actor=actor, at=at, params={
+        "chain": chain, "receipt_number": receipt_number, "amount": amount, "shipped": shipped})
+    event.save(force_insert=True)
+    return event
+
+
+def build_settlement_case(*, order: Order | int, kind: str, actor, case_id: int, case_kind: str,
+                          at: datetime | None = None, **details) -> OrderEvent:
+    """A finance case about the order's konbini money was opened or resolved (``kind``)."""
+    if kind not in (K.SETTLEMENT_CASE_OPENED, K.SETTLEMENT_CASE_RESOLVED):
+        raise ValueError(kind)
+    return build(order=order, kind=kind, actor=actor, at=at, params={"case": case_id, "case_kind": case_kind,
+                                                                      **details})
+
+
 # --- words, at read time ---------------------------------------------------------------------------
 
 _STATUS_CAUSES = {
@@ -151,6 +194,10 @@ _STATUS_CAUSES = {
     "konbini_paid": gettext_lazy("コンビニ入金 %(chain_name)s 店舗%(store_code)s レシート%(receipt_number)s"),
     "konbini_paid_late": gettext_lazy(
         "コンビニ入金 %(chain_name)s 店舗%(store_code)s レシート%(receipt_number)s（期限後の猶予内）"),
+    "konbini_paid_by_settlement": gettext_lazy(
+        "コンビニ入金 %(chain_name)s レシート%(receipt_number)s（速報なし、%(settlement_date)sの確報で記録）"),
+    "konbini_preliminary_cancelled": gettext_lazy(
+        "速報取消 %(chain_name)s レシート%(receipt_number)s：同じお支払い番号で再び支払い待ち"),
 }
 # Details a cancellation may carry, in the order they are shown.
 _CANCEL_DETAILS = (
@@ -186,9 +233,15 @@ _TEXTS = {
     K.PICKUP_LOCKED: gettext_lazy("受取端末で%(failures)s回続けて認証に失敗したため荷物をロック"),
     K.PICKUP_UNLOCKED: gettext_lazy("受取端末のロックを解除"),
     K.PARCEL_RETURNED: gettext_lazy("返送完了（%(location)s）"),
+    K.KONBINI_SETTLED: gettext_lazy(
+        "%(chain_name)s %(settlement_date)sの確報で入金確定 %(amount)s円（レシート%(receipt_number)s）"),
+    K.KONBINI_SETTLEMENT_REVERSED: gettext_lazy(
+        "%(chain_name)s %(settlement_date)sの確報の訂正でレシート%(receipt_number)sが削除され、入金確定を取り消し"),
+    K.SETTLEMENT_CASE_RESOLVED: gettext_lazy("入金照合の確認事項#%(case)s（%(case_kind_label)s）に対応済み"),
 }
 
 
+_CASE_KINDS = dict(SettlementCase.Kind.choices)
 _METHOD_LABELS = {**dict(Refund.Method.choices), **dict(PaymentMethod.choices)}
 
 
@@ -212,6 +265,8 @@ def _values(params: dict) -> defaultdict:
         values["chain_name"] = _chain_name(params["chain"])
     if params.get("payment_failure") in _PAYMENT_FAILURES:
         values["payment_failure_text"] = str(_PAYMENT_FAILURES[params["payment_failure"]])
+    if "case_kind" in params:
+        values["case_kind_label"] = str(_CASE_KINDS.get(params["case_kind"], params["case_kind"]))
     if params.get("deadline"):
         values["deadline_local"] = f"{local(datetime.fromisoformat(params['deadline'])):%Y-%m-%d %H:%M}"
     return values
@@ -238,6 +293,13 @@ def describe(event: OrderEvent) -> str:
         if params.get("replaced_chain"):
             text += _("（%(chain)sの番号は無効化）") % {"chain": _chain_name(params["replaced_chain"])}
         return text
+    if kind == K.KONBINI_PRELIMINARY_CANCELLED:
+        text = _("速報取消 %(chain_name)s レシート%(receipt_number)s %(amount)s円") % values
+        if params.get("shipped"):
+            text += _("（発送後のため経理の確認事項）")
+        return text
+    if kind == K.SETTLEMENT_CASE_OPENED:
+        return _("入金照合の確認事項#%(case)s：%(case_kind_label)s") % values
     if kind == K.REFUND_RETRIED:
         text = _("返金#%(refund)s 再試行") % values
         if params.get("from_method"):

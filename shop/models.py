@@ -238,6 +238,12 @@ class OrderEvent(models.Model):
         PICKUP_UNLOCKED = "pickup_unlocked", _("受取ロック解除")
         PICKUP_ARRIVAL_IGNORED = "pickup_arrival_ignored", _("店舗到着（対象外）")
         PARCEL_RETURNED = "parcel_returned", _("返送")
+        # Konbini settlement (issue 14): the final report (確報), the register's void (速報取消), finance's cases.
+        KONBINI_SETTLED = "konbini_settled", _("確報（入金確定）")
+        KONBINI_SETTLEMENT_REVERSED = "konbini_settlement_reversed", _("確報の訂正（入金確定の取消）")
+        KONBINI_PRELIMINARY_CANCELLED = "konbini_preliminary_cancelled", _("速報取消")
+        SETTLEMENT_CASE_OPENED = "settlement_case_opened", _("入金照合の確認事項")
+        SETTLEMENT_CASE_RESOLVED = "settlement_case_resolved", _("入金照合の確認事項に対応")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField("日時", db_index=True)
@@ -315,6 +321,7 @@ class Message(models.Model):
         ORDER_CONFIRMED = "order_confirmed", "注文確認"
         PAYMENT_INSTRUCTIONS = "payment_instructions", "お支払い番号お知らせ"
         PAYMENT_RECEIVED = "payment_received", "お支払い確認"
+        PAYMENT_VOIDED = "payment_voided", "お支払い取消のお知らせ"  # issue 14: 速報取消 before shipment
         SHIPPED = "shipped", "発送のお知らせ"
         PICKUP_READY = "pickup_ready", "受取可能のお知らせ"
         PICKUP_REMINDER = "pickup_reminder", "受取期限のお知らせ"

@@ -10,18 +10,21 @@ each view must remember.
 - seller: the orders with its listings — of a platform-fulfilled order shared with other sellers
   only its own lines, and never the recipient's contact details (``as_seen_by``);
 - carrier: the shipments registered with its own carrier code (``Partner.carrier``);
-- konbini chain: none of these (its payment codes, stores and parcels are scoped by its chain code
-  in ``payments.konbini`` and ``pickup``).
+- konbini chain: none of these; its own payment codes and their receipts (速報, 確報) by its chain
+  code (``konbini_scope``), its stores and parcels in ``pickup``.
 
 Out of scope is "not found", exactly as if it did not exist (its existence must not leak).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, QuerySet
 
-from backoffice.errors import NotFound
+from backoffice.errors import Forbidden, NotFound
 from backoffice.models import Partner
+from payments.konbini.models import PaymentCode, PaymentReceipt, SettlementReport
 from shop.models import Customer, Order, OrderLine, Shipment
 from shop.services import customers, orders, shipments
 
@@ -98,6 +101,35 @@ def customer_for(partner: Partner, external_id: str, *, field: str | None = None
     if customer.closed_at is not None:
         raise customers.CustomerClosed()
     return customer
+
+
+@dataclass(frozen=True)
+class KonbiniScope:
+    """One chain's own payment codes, receipts and final reports: another chain's are not there
+    (its payment number or receipt is "not found", exactly as an unknown one)."""
+
+    chain: str
+
+    def codes(self) -> QuerySet[PaymentCode]:
+        return PaymentCode.objects.filter(chain=self.chain)
+
+    def receipts(self) -> QuerySet[PaymentReceipt]:
+        return PaymentReceipt.objects.filter(chain=self.chain)
+
+    def reports(self) -> QuerySet[SettlementReport]:
+        return SettlementReport.objects.filter(chain=self.chain)
+
+
+def konbini_scope(partner: Partner) -> KonbiniScope:
+    """A konbini chain partner's scope: its own chain code only."""
+    if partner.kind != K.KONBINI_CHAIN or not partner.chain:
+        raise Forbidden()
+    return KonbiniScope(partner.chain)
+
+
+def konbini_scope_for_staff(chain: str) -> KonbiniScope:
+    """Finance works every chain, one at a time (the reconciliation page, the CSV upload)."""
+    return KonbiniScope(chain)
 
 
 # The destination fields that reach a person (API.md order resource): a seller of a

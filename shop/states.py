@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from payments.models import Payment
 from shop.models import CancellationReason as R
 from shop.models import OrderStatus as S
 from shop.models import PaymentMethod
@@ -17,6 +18,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.PENDING_PAYMENT, S.PROCESSING): "入金確認",
     (S.PENDING_PAYMENT, S.DELIVERED): "入金確認（デジタル商品）",
     (S.PENDING_PAYMENT, S.CANCELLED): "支払い期限切れ・キャンセル",
+    # Issue 14: the register voided the sale (速報取消) before shipment: the order awaits its payment again.
+    (S.PROCESSING, S.PENDING_PAYMENT): "速報取消（発送前）",
     (S.PROCESSING, S.SHIPPED): "出荷登録",
     (S.PROCESSING, S.DELIVERED): "デジタル商品の提供",
     (S.PROCESSING, S.CANCELLED): "発送前キャンセル",
@@ -90,6 +93,25 @@ def restocks(reason: str, status: str) -> bool:
 def cancellable_by_support(status: str, *, digital: bool) -> bool:
     """SPEC §2: support may cancel any order not yet shipped, and a digital order."""
     return cancellable(R.SUPPORT, status, digital=digital)
+
+
+# --- payment statuses (payments.models.Payment.Status), the konbini settlement of issue 14 ---------
+
+P = Payment.Status
+PAYMENT_TRANSITIONS: dict[tuple[str, str], str] = {
+    (P.PENDING, P.PAID): "入金（コンビニの速報・代引き・カード）",
+    (P.PENDING, P.VOIDED): "支払い前のキャンセル",
+    (P.PAID, P.SETTLED): "確報で入金確定",
+    (P.PAID, P.PENDING): "速報取消（発送前）：再び支払い待ち",
+    # Cash the final report lists for an order cancelled before payment (its refund is requested).
+    (P.VOIDED, P.SETTLED): "キャンセル後の入金を確報で確定",
+    # A correction (訂正) of the final report no longer lists it: back to the preliminary alone.
+    (P.SETTLED, P.PAID): "確報の訂正で入金確定を取り消し",
+}
+
+
+def payment_allowed(from_status: str, to_status: str) -> bool:
+    return (from_status, to_status) in PAYMENT_TRANSITIONS
 
 
 def released_status(*, method: str, digital: bool, paid: bool) -> str:

@@ -23,6 +23,7 @@ PAGES: dict[str, frozenset[str]] = {
     "callbacks": frozenset({SUPPORT, FRAUD}),
     "failed_refunds": frozenset({SUPPORT, FINANCE}),
     "transfer_batches": frozenset({FINANCE}),  # issue 7: bank-transfer batches are finance only
+    "settlement": frozenset({FINANCE}),  # issue 14: konbini reconciliation (速報・確報) is finance's
     "review_queue": frozenset({FRAUD, SUPPORT}),
     "reports": frozenset({FRAUD, SUPPORT}),
     "pickups": frozenset({SUPPORT, FRAUD}),
@@ -62,6 +63,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "seller_closure_check": frozenset({SUPPORT}),
     "close_seller": frozenset({SUPPORT}),
     "issue_receipt": frozenset({SUPPORT, FINANCE}),  # issue 18: 領収書の発行・再発行
+    "resolve_settlement_case": frozenset({FINANCE}),  # issue 14
+    "upload_settlement": frozenset({FINANCE}),
 }
 
 

@@ -1,6 +1,19 @@
 from django.urls import include, path
 
-from staff.views import addresses, auth, bulk, customers, dashboard, orders, queues, reports, search, transfers, work
+from staff.views import (
+    addresses,
+    auth,
+    bulk,
+    customers,
+    dashboard,
+    orders,
+    queues,
+    reports,
+    search,
+    settlement,
+    transfers,
+    work,
+)
 
 app_name = "staff"
 
@@ -25,6 +38,11 @@ urlpatterns = [
     path("transfers/<int:pk>/download/", transfers.TransferBatchDownloadView.as_view(), name="transfer_download"),
     path("transfers/<int:pk>/actions/<slug:action>/", transfers.TransferBatchActionView.as_view(),
          name="transfer_action"),
+    path("settlement/", settlement.ReconciliationView.as_view(), name="settlement"),
+    path("settlement/export.csv", settlement.ReconciliationExportView.as_view(), name="settlement_export"),
+    path("settlement/actions/<slug:action>/", settlement.UploadActionView.as_view(), name="settlement_action"),
+    path("settlement/cases/<int:pk>/actions/<slug:action>/", settlement.CaseActionView.as_view(),
+         name="settlement_case_action"),
     path("reports/", reports.ReportListView.as_view(), name="reports"),
     path("reports/<int:pk>/", reports.ReportDetailView.as_view(), name="report"),
     path("reports/<int:pk>/actions/<slug:action>/", reports.ReportActionView.as_view(), name="report_action"),

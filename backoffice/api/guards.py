@@ -55,7 +55,8 @@ def refusal(request):
         if name.startswith("HTTP_") and isinstance(value, str) and limits.HEADER_CONTROL_CHARACTERS.search(value):
             header = name[5:].replace("_", "-").title()
             return _refuse(request, 400, *_BAD_CHARACTERS, field=header)
-    if _declared_length(meta) > limits.MAX_BODY_BYTES:
+    limit = limits.MAX_UPLOAD_BYTES if path in limits.LARGE_UPLOAD_PATHS else limits.MAX_BODY_BYTES
+    if _declared_length(meta) > limit:
         return too_large(request)
     return None
 

@@ -13,7 +13,7 @@ from backoffice.timeutil import now
 from fraud.models import OPEN_REPORT_STATUSES, ReportType
 from fraud.services import reports
 from payments.konbini.chains import payment_deadline
-from payments.models import Payment
+from payments.models import MONEY_RECEIVED, Payment
 from shop import states
 from shop.models import CancellationReason, Order, OrderStatus
 from shop.services import messages
@@ -29,7 +29,7 @@ def held_orders():
 
 def status_after_approval(order: Order) -> str:
     """The status the order would have had without the hold (``shop.states.released_status``)."""
-    paid = Payment.objects.filter(order=order, status=Payment.Status.PAID).exists()
+    paid = Payment.objects.filter(order=order, status__in=MONEY_RECEIVED).exists()
     return states.released_status(method=order.payment_method, digital=order.is_digital, paid=paid)
 
 

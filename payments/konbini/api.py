@@ -14,15 +14,16 @@ from backoffice.api.fields import (
     MAX_YEN,
     NumberStringField,
     ReportedTimeField,
+    StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
     validated,
 )
 from backoffice.api.idempotency import idempotent
-from backoffice.errors import NotFound
+from backoffice.errors import InvalidInput, NotFound
 from backoffice.models import Partner
 from backoffice.timeutil import now
-from payments.konbini import codes, confirmations, maintenance
+from payments.konbini import codes, confirmations, maintenance, preliminary, settlement
 from payments.konbini.chains import CHAIN_CHOICES
 from shop import scopes
 
@@ -115,3 +116,68 @@ class KonbiniConfirmView(APIView):
             actor=Actor.partner(partner), partner=partner,
         )
         return Response(body)
+
+
+class CancelPreliminaryIn(serializers.Serializer):
+    payment_number = NumberStringField(max_length=32)
+    receipt_number = StrictCharField(max_length=64)
+    cancelled_at = ReportedTimeField(max_age=limits.PAYMENT_REPORT_MAX_AGE)
+
+
+class KonbiniCancelPreliminaryView(APIView):
+    """速報取消 (API.md "Konbini settlement"): the register voided a sale it had reported."""
+
+    partner_kinds = {K.KONBINI_CHAIN}
+
+    @extend_schema(request=CancelPreliminaryIn, responses={200: inline_serializer("KonbiniPreliminaryCancelled", {
+        "status": serializers.CharField(), "payment_number": serializers.CharField(),
+        "receipt_number": serializers.CharField(), "order_status": serializers.CharField(),
+        "payment_status": serializers.CharField(), "finance_case": serializers.IntegerField(allow_null=True)})})
+    def post(self, request):
+        data = validated(CancelPreliminaryIn, request.data)
+        return Response(preliminary.cancel_preliminary(
+            scope=scopes.konbini_scope(request.auth), payment_number=data["payment_number"],
+            receipt_number=data["receipt_number"], cancelled_at=data["cancelled_at"],
+            actor=Actor.partner(request.auth)))
+
+
+class SettlementItemIn(serializers.Serializer):
+    payment_number = serializers.CharField()
+    receipt_number = serializers.CharField()
+    amount = serializers.IntegerField()
+    paid_at = serializers.DateTimeField()
+
+
+class SettlementIn(serializers.Serializer):
+    """Only the envelope goes through DRF: the items (up to a day's sales) are checked by the
+    importer's own parser, the same one as finance's CSV upload."""
+
+    settlement_date = serializers.DateField()
+    items = serializers.ListField(child=SettlementItemIn())
+    correction = StrictBooleanField(required=False, default=False)
+
+
+class KonbiniSettlementView(APIView):
+    """確報: the chain's final daily report, matched against its preliminary reports."""
+
+    partner_kinds = {K.KONBINI_CHAIN}
+
+    @extend_schema(request=SettlementIn, responses={200: inline_serializer("KonbiniSettlementResult", {
+        "settled": serializers.IntegerField(), "report_id": serializers.IntegerField(),
+        "settlement_date": serializers.DateField(),
+        "discrepancies": serializers.ListField(child=inline_serializer("KonbiniSettlementDiscrepancy", {
+            "payment_number": serializers.CharField(), "receipt_number": serializers.CharField(),
+            "code": serializers.CharField()})),
+        "correction": serializers.DictField(allow_null=True)})})
+    def post(self, request):
+        body = request.data
+        if not isinstance(body, dict):
+            raise InvalidInput("リクエスト本文はオブジェクトで指定してください。", code="invalid")
+        scope = scopes.konbini_scope(request.auth)
+        correction = body.get("correction", False)
+        if not isinstance(correction, bool):
+            raise InvalidInput("true または false で指定してください。", code="invalid", field="correction")
+        day = settlement.parse_date(body.get("settlement_date"))
+        lines = settlement.parse_items(scope.chain, body.get("items"))
+        return Response(settlement.import_report(scope=scope, settlement_date=day, lines=lines, correction=correction,
+                                                 actor=Actor.partner(request.auth), partner=request.auth))

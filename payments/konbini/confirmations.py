@@ -23,7 +23,7 @@ from backoffice.timeutil import local, now
 from payments.konbini.chains import Chain
 from payments.konbini.codes import chain_of, parse_number
 from payments.konbini.models import PaymentCode, PaymentReceipt
-from payments.models import Payment
+from payments.models import MONEY_RECEIVED, Payment
 from pickup.models import PICKUP_CHAINS, Store
 from shop import events, states
 from shop.models import CancellationReason, Customer, Message, Order, OrderStatus
@@ -155,7 +155,7 @@ def _check_store(chain: Chain, store_code: str, store_chain: str | None) -> None
 
 
 def _status_of(payment: Payment, order: Order, at: datetime) -> str:
-    if payment.status == Payment.Status.PAID:
+    if payment.status in MONEY_RECEIVED:
         return "paid"
     if order.status == OrderStatus.CANCELLED or payment.status == Payment.Status.VOIDED:
         expired = order.cancellation_reason == CancellationReason.PAYMENT_EXPIRED
@@ -213,9 +213,16 @@ def confirm(*, chain_code: str, payment_number: object, check_code_value: object
         cause = {"cause": "konbini_paid_late" if receipt.late else "konbini_paid", "chain": chain.code,
                  "store_code": cash.store_code, "receipt_number": cash.receipt_number}
         to_status = states.released_status(method=payment.method, digital=order.is_digital, paid=True)
-        record = _record_in_one_statement if connection.vendor == "postgresql" else _record_with_services
         record(chain, order, receipt, to_status, actor=actor, cause=cause, at=at)
     return _receipt_body(receipt, number)
+
+
+def record(chain: Chain, order: Order, receipt: PaymentReceipt, to_status: str, *, actor, cause: dict,
+           at: datetime) -> None:
+    """The writes of cash received for a pending payment (the order locked by the caller): the
+    confirmation's, and the final report's for a line that came without its preliminary."""
+    write = _record_in_one_statement if connection.vendor == "postgresql" else _record_with_services
+    write(chain, order, receipt, to_status, actor=actor, cause=cause, at=at)
 
 
 def _code_voided(chain: Chain) -> NotFound:
@@ -299,8 +306,9 @@ def _settled(chain: Chain, order: Order, cash: CashPayment, at: datetime) -> dic
     """The order no longer awaits this payment: answer from a fresh read (under the lock)."""
     code = PaymentCode.objects.select_related("payment").get(pk=order.code_id)
     payment = code.payment
-    if payment.status == Payment.Status.PAID:
-        receipt = PaymentReceipt.objects.filter(payment=payment).first()
+    if payment.status in MONEY_RECEIVED:
+        receipt = PaymentReceipt.objects.filter(payment=payment).exclude(
+            status=PaymentReceipt.Status.CANCELLED).first()
         if receipt is not None and receipt.receipt_number == cash.receipt_number and receipt.code_id == code.pk:
             return _receipt_body(receipt, code.number)  # the same receipt again: the same answer
         raise Conflict("このお支払い番号は既にお支払い済みです（別のレシートで入金済み）。二重のお支払いにご注意ください。",

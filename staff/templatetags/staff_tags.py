@@ -76,6 +76,7 @@ NAV = [
     ("pickups", "staff:pickups", _("コンビニ受取")),
     ("failed_refunds", "staff:failed_refunds", _("失敗した返金")),
     ("transfer_batches", "staff:transfers", _("振込バッチ")),
+    ("settlement", "staff:settlement", _("入金照合")),
     ("seller_closures", "staff:seller_closures", _("出品者の閉鎖依頼")),
     ("addresses", "staff:addresses", _("代引き停止の住所")),
     ("activity", "staff:activity", _("操作履歴")),

@@ -167,7 +167,7 @@ class ActionView(StaffView):
         action, obj, denied = self._resolve(request, kwargs)
         if denied:
             return denied
-        form = action.form_class(request.POST) if action.form_class else None
+        form = action.form_class(request.POST, request.FILES) if action.form_class else None
         if form is not None and not form.is_valid():
             return self._render(request, action, obj, form, status=400)
         data = form.cleaned_data if form is not None else {}

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from backoffice.timeutil import now
+from payments.konbini import confirmations
 from tests.factories import CustomerFactory, order_payload
 from tests.security.world import ALL_IDENTITIES, ANONYMOUS, World, build_world, now_iso, tracking_number
 
@@ -62,6 +64,21 @@ def _confirm(w: World):
     total = w.konbini_order.total
     return "konbini/payments/confirm", {"payment_number": w.payment_number, "check_code": "8888", "amount": total,
                                         "store_code": w.store_code, "paid_at": now_iso(), "receipt_number": "R-1"}
+
+
+def _cancel_preliminary(w: World):
+    """A Lawson receipt (速報) to void: the confirmation goes through first."""
+    path, body = _confirm(w)
+    confirmations.confirm(chain_code="lawson", payment_number=body["payment_number"], check_code_value="8888",
+                          actor="test", cash=confirmations.CashPayment(
+                              amount=body["amount"], store_code=body["store_code"], paid_at=now(),
+                              receipt_number="R-1"))
+    return "konbini/payments/cancel-preliminary", {"payment_number": body["payment_number"], "receipt_number": "R-1",
+                                                   "cancelled_at": now_iso()}
+
+
+def _settlement(w: World):
+    return "konbini/settlements", {"settlement_date": now_iso()[:10], "items": []}
 
 
 CASES: list[Case] = [
@@ -161,6 +178,10 @@ CASES: list[Case] = [
          lambda w: ("konbini/payments/lookup", {"payment_number": w.payment_number, "check_code": "8888"}),
          {"lawson": 200, "familymart": 404}),
     Case("payment confirmation", "POST", "konbini/payments/confirm", _confirm, {"lawson": 200, "familymart": 404}),
+    Case("preliminary report voided (速報取消)", "POST", "konbini/payments/cancel-preliminary", _cancel_preliminary,
+         {"lawson": 200, "familymart": 404}),
+    # Each chain reconciles its own day: another chain's numbers are unknown to it (no_preliminary).
+    Case("final report (確報)", "POST", "konbini/settlements", _settlement, {"lawson": 200, "familymart": 200}),
     Case("store master", "PUT", "stores/<str:store_code>",
          lambda w: (f"stores/{w.store_code}", {"name": "ローソン 本店", "prefecture": "東京都", "address": "千代田区1-1",
                                                "active": True}), {"lawson": 200, "familymart": 403}),

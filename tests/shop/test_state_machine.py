@@ -24,6 +24,7 @@ ALLOWED = {
     (S.PROCESSING, S.DELIVERED),  # digital: delivered once paid
     (S.SHIPPED, S.READY_FOR_PICKUP), (S.SHIPPED, S.DELIVERED), (S.SHIPPED, S.CANCELLED),
     (S.READY_FOR_PICKUP, S.DELIVERED), (S.READY_FOR_PICKUP, S.CANCELLED),
+    (S.PROCESSING, S.PENDING_PAYMENT),  # issue 14: 速報取消 before shipment — awaiting payment again
 }
 # Only a digital order skips shipping on its way to delivered, or is cancelled once delivered.
 DIGITAL_ONLY = {(S.ON_HOLD, S.DELIVERED), (S.PENDING_PAYMENT, S.DELIVERED), (S.PROCESSING, S.DELIVERED),
