@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ('backoffice', '0004_partner_carrier_identity'),
         ('konbini', '0001_initial'),
         ('payments', '0006_payment_settled'),
-        ('shop', '0007_settlement_event_kinds'),
+        ('shop', '0010_settlement_event_kinds'),
     ]
 
     operations = [
