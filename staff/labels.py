@@ -25,6 +25,27 @@ REPORT_EVENT_KINDS = {
 
 # Every choice label of the models, the fraud checklists' items and the risk rules' words.
 CATALOGUE_WORDS = [
+    # Konbini settlement (issue 14)
+    gettext_noop("CSVアップロード"),
+    gettext_noop("お支払い取消のお知らせ"),
+    gettext_noop("キャンセル済み注文への入金"),
+    gettext_noop("キャンセル済み注文への入金（返金受付）"),
+    gettext_noop("入金確定（確報）"),
+    gettext_noop("照合済み"),
+    gettext_noop("発送後の速報取消"),
+    gettext_noop("確報未着の速報"),
+    gettext_noop("確報済み"),
+    gettext_noop("訂正で削除された明細"),
+    gettext_noop("速報"),
+    gettext_noop("速報なし"),
+    gettext_noop("速報取消済み"),
+    gettext_noop("速報取消済みの確報"),
+    gettext_noop("金額相違"),
+    gettext_noop("入金照合の確認事項"),
+    gettext_noop("入金照合の確認事項に対応"),
+    gettext_noop("確報の訂正（入金確定の取消）"),
+    gettext_noop("確報（入金確定）"),
+    gettext_noop("速報取消"),
     gettext_noop("当社倉庫から発送"),
     gettext_noop("出品者から発送"),
     gettext_noop("10%（標準税率）"),

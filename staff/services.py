@@ -14,8 +14,9 @@ from staff.models import Activity, Note, TargetKind
 NOTE_MAX = 2000
 
 
-def target_kind_of(obj: models.Model | None) -> str:
-    name = obj._meta.model_name if obj is not None else ""
+def target_kind_of(obj) -> str:
+    """The record's kind; a page's own object that is no model (finance's settlement book) is "other"."""
+    name = obj._meta.model_name if isinstance(obj, models.Model) else ""
     return name if name in TargetKind.values else TargetKind.OTHER
 
 
@@ -25,10 +26,11 @@ def record_activity(*, user, action: str, obj: models.Model | None, label: str, 
     at = now()
     entry = Activity.objects.create(
         at=at, user=user if getattr(user, "pk", None) else None, username=user.get_username()[:150],
-        action=action[:40], target_kind=target_kind_of(obj), target_id=getattr(obj, "pk", None),
+        action=action[:40], target_kind=target_kind_of(obj),
+        target_id=obj.pk if isinstance(obj, models.Model) else None,
         target_label=str(label)[:300], target_url=url[:300], summary=str(summary)[:1000],
     )
-    if obj is not None and getattr(user, "pk", None):
+    if isinstance(obj, models.Model) and getattr(user, "pk", None):
         LogEntry.objects.create(
             user_id=user.pk, content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
             object_id=str(obj.pk), object_repr=str(label)[:200], action_flag=CHANGE,
