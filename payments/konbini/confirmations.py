@@ -28,6 +28,7 @@ from pickup.models import PICKUP_CHAINS, Store
 from shop import events, states
 from shop.models import CancellationReason, Customer, Message, Order, OrderStatus
 from shop.services import messages, orders
+from webhooks.emit import emit
 
 
 def late_payment_grace() -> timedelta:
@@ -293,6 +294,7 @@ def _record_in_one_statement(chain: Chain, order: Order, receipt: PaymentReceipt
         raise Conflict("注文の状態が他の操作で変更されました。", code="invalid_transition")
     receipt.pk = receipt_id
     order.status, order.updated_at = to_status, at
+    emit("order.paid", [order.pk])  # what orders.mark_paid emits on the services' path
 
 
 def _settled(chain: Chain, order: Order, cash: CashPayment, at: datetime) -> dict:
