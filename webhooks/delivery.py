@@ -217,25 +217,27 @@ def _delivered(delivery: Delivery, outcome: Outcome, at: datetime) -> None:
 
 
 def _failed(delivery: Delivery, outcome: Outcome, at: datetime) -> None:
-    give_up = at >= delivery.window_started_at + RETRY_FOR
-    if give_up:
+    disabled = _trip(delivery.endpoint, at)
+    if at >= delivery.window_started_at + RETRY_FOR:  # API.md: at least 72 h, then failed
         _record(delivery, outcome, at, status=S.FAILED, next_attempt_at=None)
+    elif disabled:  # this failure disabled the endpoint: parked with the others
+        _record(delivery, outcome, at, next_attempt_at=None)
     else:
         due = at + _jittered(retry_delay(delivery.attempts + 1))
         _record(delivery, outcome, at, next_attempt_at=due)
         outbox.enqueue(DELIVER_TASK, delivery.pk, at=due)
-    _trip(delivery.endpoint, at)
 
 
-def _trip(endpoint: Endpoint, at: datetime) -> None:
-    """Count a failure on the endpoint; open its breaker, or disable it after three days."""
+def _trip(endpoint: Endpoint, at: datetime) -> bool:
+    """Count a failure on the endpoint; open its breaker, or disable it after three days (→ True)."""
     Endpoint.objects.filter(pk=endpoint.pk).update(failures_in_a_row=F("failures_in_a_row") + 1,
                                                    failing_since=Coalesce("failing_since", at))
     failures, since = Endpoint.objects.values_list("failures_in_a_row", "failing_since").get(pk=endpoint.pk)
     if since is not None and at - since >= DISABLE_AFTER:
-        disable(endpoint, at)
-    elif failures >= BREAKER_THRESHOLD:
+        return disable(endpoint, at)
+    if failures >= BREAKER_THRESHOLD:
         Endpoint.objects.filter(pk=endpoint.pk).update(paused_until=at + _jittered(breaker_pause(failures)))
+    return False
 
 
 def disable(endpoint: Endpoint, at: datetime) -> bool:

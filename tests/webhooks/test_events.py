@@ -7,6 +7,7 @@ import json
 import pytest
 
 from backoffice import outbox
+from backoffice.checkdigits import seven_dr_number
 from backoffice.models import Partner
 from pickup.models import Store
 from tests.factories import ListingFactory, StoreFactory, order_payload
@@ -16,7 +17,7 @@ from webhooks.types import SUBSCRIBABLE
 
 pytestmark = pytest.mark.django_db
 
-TRACKING = iter(f"{n}{n % 7}" for n in range(40_000_000_000, 40_000_001_000))
+TRACKING = iter(seven_dr_number(str(n)) for n in range(41_000_000_000, 41_000_001_000))
 
 
 def subscribe(client, url: str, events: list[str]) -> dict:
