@@ -45,6 +45,14 @@ def subscribed_types(wanted: Iterable[str]) -> set[str]:
     return found & set(wanted)
 
 
+def subscribed_sql(type_: str) -> tuple[str, dict]:
+    """``subscribed_types`` for one type as a scalar subquery (1 or NULL) a hand-written statement
+    can carry (the konbini confirmation's single statement): the check without a round trip."""
+    table = connection.ops.quote_name(Endpoint._meta.db_table)
+    return (f"(SELECT 1 FROM {table} WHERE active AND event_types LIKE %(webhook_type)s LIMIT 1)",
+            {"webhook_type": f"% {type_} %"})
+
+
 def emit_many(batch: Mapping[str, Iterable[int]]) -> int:
     """``emit`` for several types at once (a cancellation batch: orders cancelled, codes voided)."""
     listened = subscribed_types(batch)

@@ -138,3 +138,20 @@ def test_every_event_type_is_delivered_signed_with_the_resource_as_the_partner_r
     assert len(ids) == len(set(ids))
     assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
     assert Store.objects.filter(code=store.code).exists()
+
+
+def test_a_konbini_payment_is_order_paid_on_both_write_paths(storefront, make_client, receiver,
+                                                             django_assert_max_num_queries):
+    """PostgreSQL records the payment in one statement (which also checks for subscribers);
+    SQLite through the services: both emit ``order.paid`` exactly once."""
+    from tests.payments.konbini_support import confirm_body, issue, konbini_order
+
+    lawson = make_client(Partner.Kind.KONBINI_CHAIN, "ローソン", chain="lawson")
+    code = issue(konbini_order(price=2980), "lawson")
+    subscribe(storefront, receiver.url, ["order.paid"])
+    r = lawson.json("post", "/api/v1/konbini/payments/confirm", confirm_body(code, amount=2980))
+    assert r.status_code == 200, r.json()
+    outbox.drain()
+    (paid,) = [json.loads(x.body) for x in receiver.requests]
+    assert paid["type"] == "order.paid" and paid["data"]["payment"]["status"] == "paid"
+    assert paid["data"] == get_order(storefront, paid["data"]["order_number"])
