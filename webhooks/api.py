@@ -85,10 +85,11 @@ class EndpointListView(APIView):
 
 
 class EndpointDetailView(APIView):
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={200: EndpointOut})
     def delete(self, request, endpoint_id):
-        services.delete(scopes.webhook_endpoint_for(request.auth, endpoint_id))
-        return Response(status=204)
+        """→ 200 with the endpoint as it now is (inactive); its delivery log stays for staff."""
+        endpoint = services.delete(scopes.webhook_endpoint_for(request.auth, endpoint_id))
+        return Response(endpoint_out(endpoint))
 
 
 class EndpointTestView(APIView):

@@ -59,9 +59,12 @@ def create(*, partner: Partner, url: str, event_types: list, contact_email: str 
                                        contact_email=contact_email or "", secret=new_secret(), created_at=now())
 
 
-def delete(endpoint: Endpoint) -> None:
+def delete(endpoint: Endpoint) -> Endpoint:
     """Stop sending (its log stays for staff); its pending deliveries fail when next due."""
-    Endpoint.objects.filter(pk=endpoint.pk, deleted_at__isnull=True).update(deleted_at=now(), active=False)
+    at = now()
+    Endpoint.objects.filter(pk=endpoint.pk, deleted_at__isnull=True).update(deleted_at=at, active=False)
+    endpoint.deleted_at, endpoint.active = at, False
+    return endpoint
 
 
 def rotate_secret(endpoint: Endpoint, *, grace: timedelta = ROTATION_GRACE) -> Endpoint:
