@@ -28,6 +28,7 @@ PAGES: dict[str, frozenset[str]] = {
     "pickups": frozenset({SUPPORT, FRAUD}),
     "seller": EVERYONE,
     "seller_closures": frozenset({SUPPORT}),  # issue 15: seller closure is a request to support (seed 003)
+    "webhooks": frozenset({SUPPORT}),  # issue 13: partners' webhook endpoints and deliveries
 }
 
 # action name → groups that may run it (from whichever page offers it).
@@ -54,6 +55,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "seller_closure_check": frozenset({SUPPORT}),
     "close_seller": frozenset({SUPPORT}),
     "issue_receipt": frozenset({SUPPORT, FINANCE}),  # issue 18: 領収書の発行・再発行
+    "redeliver_webhook": frozenset({SUPPORT}),
+    "reenable_webhook": frozenset({SUPPORT}),
 }
 
 

@@ -43,6 +43,7 @@ from shop.models import (
 )
 from shop.services.orders import ORDER_NUMBER_DIGITS, hyphenate_order_number
 from shop.services.shipments import TRACKING_DIGITS
+from webhooks import selectors as webhook_selectors
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 50
@@ -345,9 +346,12 @@ def dashboard(user) -> dict:
              url("reports", "staff:reports")),
         Tile("failed_refunds", _("失敗した返金"), failed_refunds().count(), url("failed_refunds", "staff:failed_refunds")),
         Tile("callbacks", _("折り返し電話の依頼"), callbacks.count(), url("callbacks", "staff:callbacks")),
+        Tile("webhooks_failing", _("配信に失敗しているWebhook"), webhook_selectors.failing_endpoints().count(),
+             url("webhooks", "staff:webhooks")),
     ]
     for tile in tiles:
-        tile.tone = ("bad" if tile.key in ("pickups_locked", "reports_high", "failed_refunds") else "warn") \
+        tile.tone = ("bad" if tile.key in ("pickups_locked", "reports_high", "failed_refunds", "webhooks_failing")
+                     else "warn") \
             if tile.count else ""
     return {"tiles": tiles, "oldest_callbacks": list(callbacks[:10]),
             "maintenance": next_maintenance_window(now())}

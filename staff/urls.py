@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from staff.views import auth, bulk, customers, dashboard, orders, queues, reports, search, transfers
+from staff.views import auth, bulk, customers, dashboard, orders, queues, reports, search, transfers, webhooks
 
 app_name = "staff"
 
@@ -28,5 +28,11 @@ urlpatterns = [
     path("reports/", reports.ReportListView.as_view(), name="reports"),
     path("reports/<int:pk>/", reports.ReportDetailView.as_view(), name="report"),
     path("reports/<int:pk>/actions/<slug:action>/", reports.ReportActionView.as_view(), name="report_action"),
+    path("webhooks/", webhooks.WebhookEndpointListView.as_view(), name="webhooks"),
+    path("webhooks/<int:pk>/", webhooks.WebhookEndpointView.as_view(), name="webhook_endpoint"),
+    path("webhooks/<int:pk>/actions/<slug:action>/", webhooks.WebhookEndpointActionView.as_view(),
+         name="webhook_endpoint_action"),
+    path("webhooks/deliveries/<int:pk>/actions/<slug:action>/", webhooks.WebhookDeliveryActionView.as_view(),
+         name="webhook_delivery_action"),
     path("", include("staff.seller_urls")),  # sellers and their closure requests (issue 15)
 ]

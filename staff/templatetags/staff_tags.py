@@ -73,6 +73,7 @@ NAV = [
     ("failed_refunds", "staff:failed_refunds", _("失敗した返金")),
     ("transfer_batches", "staff:transfers", _("振込バッチ")),
     ("seller_closures", "staff:seller_closures", _("出品者の閉鎖依頼")),
+    ("webhooks", "staff:webhooks", _("Webhook")),
 ]
 
 
