@@ -66,6 +66,7 @@ bench: setup
 	$(PY) bench/staff_pages.py
 	$(PY) bench/erase_customers.py
 	$(PY) bench/receipts.py
+	$(PY) bench/webhooks.py
 
 clean:
 	rm -rf var $(VENV)

@@ -169,10 +169,10 @@ def deliver(delivery_id: int) -> str:
         _postpone(delivery_id, wait_until)
         return "paused"
     outcome = post(endpoint, delivery, at)
-    with transaction.atomic():
-        if outcome.ok:
-            _delivered(delivery, outcome, at)
-        else:
+    if outcome.ok:  # one UPDATE (the happy path writes nothing else)
+        _delivered(delivery, outcome, at)
+    else:
+        with transaction.atomic():  # the retry's outbox row with the outcome
             _failed(delivery, outcome, at)
     return "delivered" if outcome.ok else "retry" if delivery.status == S.PENDING else "failed"
 

@@ -48,6 +48,7 @@ def fan_out(event_ids: list[int]) -> int:
             for endpoints in partners.values():
                 partner = endpoints[0].partner
                 visible = payloads.in_scope(partner, group)
+                renderer.preload([e for e in group if e.pk in visible], partner)
                 for event in group:
                     if event.pk not in visible:
                         continue

@@ -59,6 +59,15 @@ class Renderer:
                        if code_ids else {})
         self._orders: dict[tuple[int, bool], tuple] = {}
 
+    def preload(self, events: list[Event], partner: Partner) -> None:
+        """Load the resources of these events as ``partner`` reads them, in one batch."""
+        view = partner.kind == K.STOREFRONT
+        missing = {e.order_id for e in events if e.order_id and (e.order_id, view) not in self._orders}
+        if missing:
+            loaded = selectors.order_resources([self._numbers[pk] for pk in missing], with_auth_number=view)
+            for pk in missing:
+                self._orders[(pk, view)] = loaded.get(self._numbers[pk])
+
     def _order(self, order_id: int, *, with_auth_number: bool):
         key = (order_id, with_auth_number)
         if key not in self._orders:
