@@ -157,6 +157,10 @@ def deliver(delivery_id: int) -> str:
         return "skipped"  # delivered, failed, parked, not due, or another worker has it
     delivery = Delivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
     endpoint = delivery.endpoint
+    if not delivery.body:  # erased with the customer's personal data (shop.services.erasure)
+        Delivery.objects.filter(pk=delivery_id).update(status=S.FAILED, next_attempt_at=None,
+                                                       last_error="個人情報の削除により送信を中止しました。")
+        return "failed"
     if endpoint.deleted_at is not None:
         Delivery.objects.filter(pk=delivery_id).update(status=S.FAILED, next_attempt_at=None,
                                                        last_error="エンドポイントが削除されました。")

@@ -151,3 +151,25 @@ def test_during_a_rotation_both_secrets_sign_then_only_the_new_one(storefront, r
     assert not signature_ok(later.headers["Konbini-Signature"], later.body, hook["secret"])
     r = storefront.json("post", f"/api/v1/webhook-endpoints/{hook['id']}/rotate-secret", {"grace_period_hours": 999})
     assert r.status_code == 400
+
+
+def test_erasing_a_closed_customer_blanks_what_partners_were_sent(storefront, receiver):
+    from shop.models import Customer, CustomerClosure
+    from shop.services import erasure
+
+    subscribe(storefront, receiver.url, ["order.placed"])
+    place_api(storefront, external_id="cust-erase")
+    outbox.drain()
+    d = Delivery.objects.get()
+    assert "cust-erase" in d.body and "山田太郎" in d.request_excerpt
+    customer = Customer.objects.get(external_id="cust-erase")
+    CustomerClosure.objects.create(customer=customer, closed_at=now(), actor="test",
+                                   books_retained_until=now().date())
+    assert erasure.erase_due() == 1
+    d.refresh_from_db()
+    assert (d.body, d.request_excerpt, d.response_excerpt) == ("", "", "")
+    assert CustomerClosure.objects.get(customer=customer).erased_rows["webhook_deliveries"] == 1
+    storefront.post(f"/api/v1/webhook-deliveries/{d.event.public_id}/redeliver")
+    outbox.drain()
+    d.refresh_from_db()
+    assert d.status == "failed" and len(receiver.requests) == 1  # nothing left to send
