@@ -25,7 +25,7 @@ def _tiles(html: str) -> dict[str, int]:
 
 def test_failing_endpoints_come_first_with_a_dashboard_tile(agent, storefront, make_client, make_receiver):  # noqa: F811
     good, bad = make_receiver(), make_receiver(default=500)
-    subscribe(storefront, good.url, ["order.placed"])
+    healthy = subscribe(storefront, good.url, ["order.placed"])
     other = make_client(Partner.Kind.STOREFRONT, "壊れたストア")
     failing = subscribe(other, bad.url, ["order.placed"])
     assert _tiles(agent.get("/staff/").content.decode())["webhooks_failing"] == 0
@@ -33,7 +33,7 @@ def test_failing_endpoints_come_first_with_a_dashboard_tile(agent, storefront, m
     outbox.drain()
     assert _tiles(agent.get("/staff/").content.decode())["webhooks_failing"] == 1
     html = agent.get("/staff/webhooks/").content.decode()
-    assert html.index(f'data-endpoint="{failing["id"]}"') < html.index('data-endpoint="1"')
+    assert html.index(f'data-endpoint="{failing["id"]}"') < html.index(f'data-endpoint="{healthy["id"]}"')
     page = agent.get(f"/staff/webhooks/{failing['id']}/").content.decode()
     assert "receiver error" in page and "Konbini-Signature" in page  # response and request excerpts
     assert "失敗あり" in html
