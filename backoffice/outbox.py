@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q
 
+from backoffice import bulksql
 from backoffice.celery import app
 from backoffice.models import OutboxTask
 from backoffice.timeutil import now
@@ -57,9 +58,11 @@ def enqueue(task: str, *args, at: datetime | None = None) -> OutboxTask:
 def enqueue_many(task: str, args_list: Iterable[Sequence], *, at: datetime | None = None) -> int:
     """``enqueue`` for a batch (an expiry job's refunds): one INSERT."""
     created = now()
-    rows = [OutboxTask(task=task, args=list(args), created_at=created, available_at=at or created)
-            for args in args_list]
-    return len(OutboxTask.objects.bulk_create(rows))
+    args = [list(a) for a in args_list]
+    if not args:
+        return 0
+    return bulksql.insert(OutboxTask, {"task": task, "args": args, "created_at": created,
+                                       "available_at": at or created})
 
 
 def _due(at: datetime) -> Q:

@@ -127,10 +127,14 @@ class DestinationType(models.TextChoices):
 
 class Order(models.Model):
     number = models.CharField("注文番号", max_length=19, unique=True)  # NNN-NNNNNNN-NNNNNNN (seed 001)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name="顧客")
+    # Indexed by ``order_customer_recent`` and ``order_seller_recent`` (which lead with them): every
+    # index an order has is written again when a sweep changes its status, so none is redundant.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name="顧客",
+                                 db_index=False)
     # Who ships it: null = the platform's warehouse; else the seller of self-fulfilled lines.
     fulfilling_seller = models.ForeignKey(
-        Seller, null=True, blank=True, on_delete=models.PROTECT, related_name="orders", verbose_name="発送出品者"
+        Seller, null=True, blank=True, on_delete=models.PROTECT, related_name="orders", verbose_name="発送出品者",
+        db_index=False,
     )
     status = models.CharField("状態", max_length=20, choices=OrderStatus.choices)
     cancellation_reason = models.CharField(
@@ -147,7 +151,7 @@ class Order(models.Model):
     address_line = models.CharField("住所", max_length=200, blank=True)
     recipient_name = models.CharField("受取人", max_length=100, blank=True)
     recipient_phone = models.CharField("受取人電話番号", max_length=16, blank=True)
-    address_key = models.CharField("正規化住所キー", max_length=300, blank=True, db_index=True)
+    address_key = models.CharField("正規化住所キー", max_length=300, blank=True)  # index ``order_address_key``
     pickup_store = models.ForeignKey(
         "pickup.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="orders", verbose_name="受取店舗"
     )
@@ -163,6 +167,8 @@ class Order(models.Model):
             models.Index(fields=["customer", "-placed_at"], name="order_customer_recent"),
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),
             models.Index(fields=["fulfilling_seller", "-placed_at"], name="order_seller_recent"),
+            # Equality only (no LIKE): a plain index, without the ``_like`` twin ``db_index`` adds.
+            models.Index(fields=["address_key"], name="order_address_key"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -241,15 +247,21 @@ class OrderEvent(models.Model):
     params = models.JSONField("詳細", default=dict, blank=True)
     actor = models.CharField("実行者", max_length=100)  # the actor's label (backoffice.actors), kept if the user goes
     actor_kind = models.CharField("実行者の種別", max_length=10, choices=ActorKind.choices, default=ActorKind.SYSTEM)
+    # Mostly null (the system acts): partial indexes, so a sweep's thousand system events add no entry.
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name="スタッフ")
+                                   related_name="+", verbose_name="スタッフ", db_index=False)
     actor_partner = models.ForeignKey("backoffice.Partner", null=True, blank=True, on_delete=models.SET_NULL,
-                                      related_name="+", verbose_name="APIパートナー")
+                                      related_name="+", verbose_name="APIパートナー", db_index=False)
     note = models.CharField("メモ", max_length=500, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "注文タイムライン"
         ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["actor_user"], condition=Q(actor_user__isnull=False), name="orderevent_actor_user"),
+            models.Index(fields=["actor_partner"], condition=Q(actor_partner__isnull=False),
+                         name="orderevent_actor_partner"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
@@ -311,13 +323,15 @@ class Message(models.Model):
         NEW_DEVICE_LOGIN = "new_device_login", "新しい端末からのログイン"
         PASSWORD_RESET_REQUIRED = "password_reset_required", "パスワード再設定のお願い"
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
+    # Indexed by ``message_customer_recent``, which leads with it.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages", db_index=False)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField("種別", max_length=30, choices=Kind.choices)
     subject = models.CharField("件名", max_length=200)
     body = models.TextField("本文")
-    # Makes "sent once" a database fact: the same cause cannot create a second message.
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    # Makes "sent once" a database fact: the same cause cannot create a second message
+    # (``message_once_per_cause``; a constraint rather than ``unique``, which adds a ``_like`` index too).
+    dedupe_key = models.CharField(max_length=200)
     created_at = models.DateTimeField("作成日時", db_index=True)
     emailed_at = models.DateTimeField("メール送信日時", null=True, blank=True)
     # The outbox relay's bookkeeping (shop/services/messages.py): a bulk batch (an expiry job's
@@ -337,6 +351,7 @@ class Message(models.Model):
             models.Index(fields=["bulk", "created_at", "id"], condition=Q(emailed_at__isnull=True),
                          name="message_unsent"),
         ]
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="message_once_per_cause")]
 
 
 class CallbackRequest(models.Model):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from django.db import connection
 
@@ -17,6 +23,24 @@ def wait_until(predicate, *, timeout: float = WAIT, what: str = "condition") -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
+
+
+def lock_waiters() -> int:
+    """How many other connections to this test database wait for a lock right now
+    (pg_stat_activity ``wait_event_type = 'Lock'``: a row lock, ``FOR UPDATE``, a unique-index
+    insert behind an uncommitted one — every wait that ``pg_locks`` shows as not granted)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def wait_for_lock_waiters(n: int = 1, *, timeout: float = WAIT) -> None:
+    """Until ``n`` other connections wait for a lock (PostgreSQL only). A race test that holds a
+    lock in one thread calls this before releasing it, so the second thread is known to be
+    blocked on that lock — not merely started, nor already past the point of the race."""
+    wait_until(lambda: lock_waiters() >= n, timeout=timeout,
+               what=f"{n} connection{'s' if n > 1 else ''} to wait for a lock")
 
 
 def run_concurrently(n: int, func):
@@ -60,3 +84,73 @@ def relay_through_backoff(*, max_rounds: int = 50) -> int:
         for traveller in reversed(travellers):
             traveller.stop()
     return published
+
+
+# --- a real broker and real worker processes (tests marked ``redis``) ------------------------------
+
+@contextmanager
+def real_broker() -> Iterator:
+    """This engineer's Redis broker db, emptied, and tasks published to it (``outbox.relay``)
+    instead of run eagerly, for the block. Yields the project's Celery app."""
+    import redis
+    from django.conf import settings
+
+    from backoffice.celery import app
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    app.conf.task_always_eager = False
+    try:
+        yield app
+    finally:
+        app.conf.task_always_eager = True
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+def worker_environment(**extra: str) -> dict:
+    """Environment of a subprocess Celery worker: the test database this process uses, this
+    engineer's broker, tasks run for real, no persistent connections (so the test can flush)."""
+    from django.conf import settings
+
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CONN_MAX_AGE": "0",
+        **extra,
+    }
+
+
+def start_worker_process(env: dict, *, app: str = "backoffice", pool: str = "solo") -> subprocess.Popen:
+    """``celery worker`` as a child process in its own session (stopped by ``stop_worker_process``)."""
+    from django.conf import settings
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", app, "worker", f"--pool={pool}", "--concurrency=1",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        cwd=settings.BASE_DIR, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_worker_process(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop the worker's process group (``sig``, then SIGKILL after 30 s) and reap it."""
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@contextmanager
+def worker_process(env: dict | None = None, **kwargs) -> Iterator[subprocess.Popen]:
+    """A real worker process for the block (``start_worker_process``), stopped at its end."""
+    process = start_worker_process(env or worker_environment(), **kwargs)
+    try:
+        yield process
+    finally:
+        stop_worker_process(process)

@@ -59,18 +59,16 @@ def expire_overdue_payments(*, at: datetime | None = None, batch_size: int = EXP
     for start in range(0, len(ids), batch_size):
         if max_batches is not None and batches >= max_batches:
             break
-        expired += _expire_batch(candidates.filter(pk__in=ids[start:start + batch_size]), at)
+        expired += _expire_batch(candidates.filter(pk__anyof=ids[start:start + batch_size]), at)
         batches += 1
     return {"expired": expired, "batches": batches}
 
 
 def _expire_batch(candidates, at: datetime) -> int:
-    """Lock one batch (skipping orders a confirmation holds) and cancel it through the one core."""
+    """Lock one batch (skipping orders a confirmation holds) and cancel it through the one core,
+    which reads the orders under that lock in the same statement."""
     with transaction.atomic():
-        order_ids = list(candidates.select_for_update(skip_locked=True, of=("self",)).order_by()
-                         .values_list("pk", flat=True))
-        if not order_ids:
-            return 0
-        cancellation.cancel_orders(order_ids, reason=CancellationReason.PAYMENT_EXPIRED, actor=ACTOR, at=at,
-                                   bulk_messages=True)
-    return len(order_ids)
+        result = cancellation.cancel_orders(
+            candidates.select_for_update(skip_locked=True, of=("self",)),
+            reason=CancellationReason.PAYMENT_EXPIRED, actor=ACTOR, at=at, bulk_messages=True)
+    return len(result.cancelled)

@@ -19,7 +19,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Sum, Value, When
 
-from backoffice import outbox
+from backoffice import bulksql, outbox
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.timeutil import now
 from payments.gateway import GatewayError, get_gateway
@@ -153,10 +153,12 @@ def request_many(items: list[RefundRequest], *, cause: str, reason: str, actor, 
     if not items:
         return []
     at = at or now()
-    new = Refund.objects.bulk_create(
-        Refund(order_id=i.order_id, payment_id=i.payment_id, amount=i.amount, method=i.method, reason=reason,
-               cause=cause, updated_at=at) for i in items)
-    payments = Payment.objects.filter(pk__in=[i.payment_id for i in items])
+    columns = {
+        "order_id": [i.order_id for i in items], "payment_id": [i.payment_id for i in items],
+        "amount": [i.amount for i in items], "method": [i.method for i in items], "reason": reason, "cause": cause,
+        "created_at": now(), "updated_at": at}
+    ids = bulksql.insert(Refund, columns, returning=True)
+    payments = Payment.objects.filter(pk__anyof=[i.payment_id for i in items])
     if whole:
         reserved = payments.filter(captured_amount__gte=F("refunded_amount")).update(
             refunded_amount=F("captured_amount"))
@@ -166,10 +168,10 @@ def request_many(items: list[RefundRequest], *, cause: str, reason: str, actor, 
             refunded_amount=F("refunded_amount") + amount)
     if reserved != len(items):
         raise Conflict("返金額が返金可能額を超えています。", code="refund_exceeds_captured", field="amount")
-    events.bulk([events.build_refund(order=r.order_id, kind="refund_requested", actor=actor, refund_id=r.pk,
-                                     amount=r.amount, method=r.method, at=at) for r in new])
-    enqueue_many([r.pk for r in new])
-    return new
+    events.insert_many("refund_requested", [i.order_id for i in items], actor=actor, at=at, params=[
+        {"refund": pk, "amount": i.amount, "method": i.method} for pk, i in zip(ids, items, strict=True)])
+    enqueue_many(ids)
+    return bulksql.instances(Refund, ids, columns)
 
 
 def refund_return(

@@ -27,6 +27,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
+from backoffice import bulksql
 from backoffice.actors import Actor
 from backoffice.timeutil import now
 from pickup import rules
@@ -75,36 +76,34 @@ def expire_batch(*, batch_size: int = EXPIRY_BATCH_SIZE, at: datetime | None = N
             candidates.select_for_update(of=("self",), skip_locked=True)
             .exclude(Exists(_live_tickets(at).filter(pickup=OuterRef("pk"))))
             .order_by("deadline", "pk")
-            .values_list("pk", "order_id", "order__number", "order__customer_id", "order__customer__name",
-                         "inquiry_number", "deadline")[:batch_size]
+            .values_list("pk", "order_id", "inquiry_number", "deadline")[:batch_size]
         )
         if not rows:
             return 0, None
-        cursor = (rows[-1][6], rows[-1][0])
+        cursor = (rows[-1][3], rows[-1][0])
         # A fresh statement, now that the rows are ours: a ticket committed after the query's
         # snapshot but before we got the lock is seen here, and its parcel is left alone.
-        held = set(_live_tickets(at).filter(pickup_id__in=[r[0] for r in rows]).values_list("pickup_id", flat=True))
-        # The orders too (a staff cancellation or a carrier event holding one is skipped).
-        orders_locked = set(Order.objects.select_for_update(skip_locked=True).filter(
-            pk__in=[r[1] for r in rows], status=S.READY_FOR_PICKUP).values_list("pk", flat=True))
-        rows = [r[:6] for r in rows if r[0] not in held and r[1] in orders_locked]
+        held = set(_live_tickets(at).filter(pickup_id__anyof=[r[0] for r in rows]).values_list("pickup_id", flat=True))
+        rows = [r for r in rows if r[0] not in held]
         if not rows:
             return 0, cursor
-        order_ids = [r[1] for r in rows]
-        cancellation.cancel_orders(order_ids, reason=REASON, actor=ACTOR, at=at, bulk_messages=True,
-                                   details_of={r[1]: {"inquiry_number": r[5]} for r in rows})
-        _count_no_shows([(r[1], r[3]) for r in rows], at)
-    return len(rows), cursor
+        # The orders too, locked by the core's read (a staff cancellation or a carrier event
+        # holding one is skipped).
+        result = cancellation.cancel_orders(
+            Order.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+                pk__anyof=[r[1] for r in rows], status=S.READY_FOR_PICKUP),
+            reason=REASON, actor=ACTOR, at=at, bulk_messages=True,
+            details_of={r[1]: {"inquiry_number": r[2]} for r in rows})
+        _count_no_shows([(order_id, result.plans[order_id].customer_id) for order_id in result.cancelled], at)
+    return len(result.cancelled), cursor
 
 
 # --- no-shows ---------------------------------------------------------------------------------
 
 def _count_no_shows(order_customers: list[tuple[int, int]], at: datetime) -> None:
-    PickupNoShow.objects.bulk_create(
-        [PickupNoShow(customer_id=customer_id, order_id=order_id, occurred_at=at)
-         for order_id, customer_id in order_customers],
-        ignore_conflicts=True,
-    )
+    bulksql.insert(PickupNoShow, {"customer_id": [c for _o, c in order_customers],
+                                  "order_id": [o for o, _c in order_customers], "occurred_at": at},
+                   ignore_conflicts=True)
     new_per_customer = Counter(customer_id for _order_id, customer_id in order_customers)
     in_window = dict(
         PickupNoShow.objects.filter(customer_id__in=new_per_customer, occurred_at__gt=at - rules.NO_SHOW_WINDOW)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from backoffice.actors import Actor
 from backoffice.errors import Conflict
@@ -91,14 +92,17 @@ class _Payment:
 
 
 def plan(order_ids, *, reason: str, lock_payments: bool = False, codes: bool = True) -> dict[int, CancelPlan]:
-    """The plan of each order (by id). ``lock_payments`` (the core) reads the payments with money
+    """The plan of each order (by id). ``order_ids`` may be a queryset of orders instead (an
+    expiry batch's ``select_for_update(skip_locked=True)``: the orders are locked and read in one
+    statement; one another transaction holds is not in the plan). ``lock_payments`` (the core) reads the payments with money
     to refund under their row lock, so the refundable amount cannot change before the refund
     reserves it. ``codes`` lists the konbini numbers that die (for a confirm page; the core voids
     every live code of a voided payment without listing them)."""
     reason = CancellationReason(reason)
-    ids = sorted(set(order_ids))
+    orders = (order_ids if isinstance(order_ids, QuerySet)
+              else Order.objects.filter(pk__anyof=sorted(set(order_ids))))
     # One read: the orders with their customer's name and their payment (a LEFT JOIN).
-    rows = list(Order.objects.filter(pk__in=ids).order_by("pk").values_list(
+    rows = list(orders.order_by("pk").values_list(
         "pk", "number", "customer_id", "customer__name", "status", "is_digital", "payment__pk", "payment__method",
         "payment__status", "payment__captured_amount", "payment__refunded_amount"))
     plans = {
@@ -113,7 +117,7 @@ def plan(order_ids, *, reason: str, lock_payments: bool = False, codes: bool = T
         # Lock the payments that have money to refund and read their amounts again under the lock
         # (a concurrent partial refund may have reserved some); an unpaid batch locks nothing more.
         locked = {p[0]: p for p in Payment.objects.select_for_update().filter(
-            pk__in=[p[0] for p in payment_rows if p[4] > p[5]]).order_by("pk").values_list(*fields)}
+            pk__anyof=[p[0] for p in payment_rows if p[4] > p[5]]).order_by("pk").values_list(*fields)}
         payment_rows = [locked.get(p[0], p) for p in payment_rows]
     refundable = [p for p in payment_rows if p[4] - p[5] > 0]
     methods = refunds.methods_for(_Payment(pk, order_id, method) for pk, order_id, method, *_ in refundable)
@@ -126,11 +130,11 @@ def plan(order_ids, *, reason: str, lock_payments: bool = False, codes: bool = T
     by_payment = {p.payment_id: p for p in plans.values() if p.void_payment} if codes else {}
     if by_payment:
         for payment_id, number in PaymentCode.objects.filter(
-                payment_id__in=by_payment, status=PaymentCode.Status.LIVE).values_list("payment_id", "number"):
+                payment_id__anyof=list(by_payment), status=PaymentCode.Status.LIVE).values_list("payment_id", "number"):
             by_payment[payment_id].codes.append(number)
     at_store = [pk for pk, p in plans.items() if p.from_status == S.READY_FOR_PICKUP]
     if at_store:
-        for order_id, pickup_id in Pickup.objects.filter(order_id__in=at_store, status=Pickup.Status.READY).values_list(
+        for order_id, pickup_id in Pickup.objects.filter(order_id__anyof=at_store, status=Pickup.Status.READY).values_list(
                 "order_id", "pk"):
             plans[order_id].pickup_id = pickup_id
     return plans
@@ -144,7 +148,8 @@ def plan_cancel(order: Order, *, reason: str) -> CancelPlan:
 def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dict | None = None,
                   details_of: dict[int, dict] | None = None, at: datetime | None = None,
                   bulk_messages: bool = False) -> CancelResult:
-    """Cancel these orders for ``reason``; the caller holds their row locks in its transaction.
+    """Cancel these orders for ``reason``; the caller holds their row locks in its transaction
+    (or ``order_ids`` is a queryset that locks them, see ``plan``).
 
     Refuses (``not_cancellable``, nothing written) if any of them may not be cancelled for this
     reason. ``details`` go on each cancellation event (a carrier's location, a report's id...),
@@ -166,27 +171,27 @@ def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dic
         for p in plans.values():
             by_status[p.from_status].append(p.order_id)
         for from_status, group in by_status.items():
-            moved = Order.objects.filter(pk__in=group, status=from_status).update(
+            moved = Order.objects.filter(pk__anyof=group, status=from_status).update(
                 status=S.CANCELLED, cancellation_reason=reason, updated_at=at)
             if moved != len(group):  # another writer got there first (without the lock)
                 raise Conflict("注文の状態が他の操作で変更されました。", code="invalid_transition")
         stock.release([p.order_id for p in plans.values() if p.restock])
         payment_ids = [p.payment_id for p in plans.values() if p.void_payment]
         if payment_ids:
-            Payment.objects.filter(pk__in=payment_ids, status=Payment.Status.PENDING).update(
+            Payment.objects.filter(pk__anyof=payment_ids, status=Payment.Status.PENDING).update(
                 status=Payment.Status.VOIDED)
             if any(p.payment_method == PaymentMethod.KONBINI for p in plans.values() if p.void_payment):
-                PaymentCode.objects.filter(payment_id__in=payment_ids, status=PaymentCode.Status.LIVE).update(
+                PaymentCode.objects.filter(payment_id__anyof=payment_ids, status=PaymentCode.Status.LIVE).update(
                     status=PaymentCode.Status.VOID, voided_at=at)
         pickup_ids = [p.pickup_id for p in plans.values() if p.pickup_id]
         if pickup_ids:
             closed = Pickup.Status.EXPIRED if reason == CancellationReason.PICKUP_EXPIRED else Pickup.Status.CANCELLED
-            Pickup.objects.filter(pk__in=pickup_ids, status=Pickup.Status.READY).update(status=closed, closed_at=at)
-            PickupTicket.objects.filter(pickup_id__in=pickup_ids, voided_at__isnull=True,
+            Pickup.objects.filter(pk__anyof=pickup_ids, status=Pickup.Status.READY).update(status=closed, closed_at=at)
+            PickupTicket.objects.filter(pickup_id__anyof=pickup_ids, voided_at__isnull=True,
                                         redeemed_at__isnull=True).update(voided_at=at)
-        events.bulk(events.build_cancelled_many(
+        events.insert_cancelled_many(
             [(p.order_id, p.from_status) for p in plans.values()], reason=reason, actor=actor, note=note, at=at,
-            details=details, details_of=details_of))
+            details=details, details_of=details_of)
         # What was captured goes back (one refund per order, cause ``cancel``): the refunds service's
         # one write path, on the payments locked above.
         result.refunds = refunds.request_many(

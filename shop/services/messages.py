@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils.html import conditional_escape
 
+from backoffice import bulksql
 from backoffice.timeutil import now
 from shop.models import CancellationReason, Customer, Message, Order
 
@@ -189,13 +190,15 @@ def notify_cancelled_in_bulk(orders: Sequence[CancelledOrder], *, reason: Cancel
     """``notify(kind="cancelled")`` for a batch cancelled for one reason: each order's message
     once (the same cause key), in one INSERT; the relay e-mails them. Returns how many it wrote."""
     kind = Message.Kind.CANCELLED
-    keys = {o.order_id: order_key(kind, o.number) for o in orders}
     templates: dict = {}
-    new = []
+    subjects, bodies = [], []
     for o in orders:
         subject, body = cancellation_text(o.customer_name, o.number, reason=reason, refunded=o.refunded,
                                           _templates=templates)
-        new.append(Message(customer_id=o.customer_id, order_id=o.order_id, kind=kind, subject=subject, body=body,
-                           dedupe_key=keys[o.order_id], created_at=at, bulk=bulk))
+        subjects.append(subject)
+        bodies.append(body)
     # The unique dedupe key decides "once": a message this cause already created is left as it is.
-    return len(Message.objects.bulk_create(new, ignore_conflicts=True))
+    return bulksql.insert(Message, {
+        "customer_id": [o.customer_id for o in orders], "order_id": [o.order_id for o in orders], "kind": kind,
+        "subject": subjects, "body": bodies, "dedupe_key": [order_key(kind, o.number) for o in orders],
+        "created_at": at, "bulk": bulk}, ignore_conflicts=True)

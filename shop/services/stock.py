@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, F, Sum, Value, When
+from django.db.models import F, Sum
 
+from backoffice import bulksql
 from backoffice.errors import Conflict
 from shop.models import Listing, OrderLine
 
@@ -16,18 +17,17 @@ def reserve(lines: list[tuple[Listing, int]]) -> None:
 
 
 def release(order_ids: list[int]) -> None:
-    """Give back the units reserved by these orders (one, or an expiry job's batch): one read,
-    the listings locked in primary-key order — the order placement locks them in, so no
-    deadlock — and one UPDATE."""
+    """Give back the units reserved by these orders (one, or an expiry job's batch): one read of
+    the units per listing, the listings locked in primary-key order — the order placement locks
+    them in, so no deadlock — and one UPDATE (``bulksql.add``)."""
     if not order_ids:
         return
     per_listing = dict(
-        OrderLine.objects.filter(order_id__in=order_ids).order_by().values("listing_id")
+        OrderLine.objects.filter(order_id__anyof=list(order_ids)).order_by().values("listing_id")
         .annotate(units=Sum("quantity")).values_list("listing_id", "units")
     )
     if not per_listing:
         return
-    list(Listing.objects.select_for_update().filter(pk__in=per_listing).order_by("pk").values_list("pk", flat=True))
-    Listing.objects.filter(pk__in=per_listing).update(
-        stock=F("stock") + Case(*(When(pk=pk, then=Value(units)) for pk, units in per_listing.items()),
-                                default=Value(0)))
+    list(Listing.objects.select_for_update().filter(pk__anyof=sorted(per_listing)).order_by("pk")
+         .values_list("pk", flat=True))
+    bulksql.add(Listing, "stock", per_listing)

@@ -77,7 +77,7 @@ def test_report_buttons_call_the_services(analyst):
 
 
 def test_review_queue_lists_held_orders_and_approves_them(analyst):
-    only_weights(new_address=rules.RISK_HOLD_AT)
+    only_weights(new_address=70)
     held = place(ListingFactory())
     r = analyst.get(reverse("admin:fraud_heldorder_changelist"))
     assert held.number in r.content.decode()

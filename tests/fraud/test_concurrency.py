@@ -11,7 +11,6 @@ from django.db import connection, transaction
 
 from backoffice.errors import DomainError
 from backoffice.timeutil import now
-from fraud import rules
 from fraud.models import ReportType
 from fraud.services import playbook, reports, review
 from payments.konbini import codes, confirmations
@@ -20,6 +19,7 @@ from shop.models import Order
 from tests.factories import ListingFactory, place
 from tests.fraud.helpers import only_weights
 from tests.payments.konbini_support import register_store
+from tests.support import wait_for_lock_waiters
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,7 @@ def run_concurrently(funcs):
 
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_agents_approving_and_rejecting_one_held_order_get_one_outcome(attempt):
-    only_weights(new_address=rules.RISK_HOLD_AT)
+    only_weights(new_address=70)
     listing = ListingFactory(stock=5, price=2000)
     order = place(listing)
     assert order.status == "on_hold"
@@ -99,27 +99,78 @@ def test_playbook_racing_a_konbini_payment_never_leaves_the_order_paid_and_kept(
     _never_paid_and_kept(order)
 
 
-def test_payment_confirmed_first_then_playbook_cancels_and_refunds():
-    order, code, report = _reported_konbini_order()
-    paying, release = threading.Event(), threading.Event()
+def _in_thread(func) -> tuple[threading.Thread, list]:
+    """Run ``func`` in a thread with its own connection; its result or error code lands in the list."""
+    results: list = []
 
-    def chain_pays():
+    def run():
         try:
-            with transaction.atomic():
-                _pay(code)
-                paying.set()
-                release.wait(timeout=30)  # holds the order lock while the playbook starts
+            results.append(func())
+        except DomainError as exc:
+            results.append(exc.code)
         finally:
             connection.close()
 
-    payer = threading.Thread(target=chain_pays)
-    payer.start()
-    assert paying.wait(timeout=30)
-    runner = threading.Thread(target=lambda: (playbook.secure_account(report, actor="staff:a"), connection.close()))
-    runner.start()
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, results
+
+
+def _holding(func, held: threading.Event, release: threading.Event):
+    """``func`` in a transaction that stays open (its row locks held) until ``release``."""
+    def run():
+        with transaction.atomic():
+            result = func()
+            held.set()
+            assert release.wait(timeout=30)
+        return result
+
+    return run
+
+
+def _join(*threads: threading.Thread) -> None:
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("first", ["approve", "reject"])
+def test_the_second_agent_waits_for_the_first_decision_and_is_told_it_was_made(first):
+    """The first agent's decision holds the order's row lock; the second waits on it (PostgreSQL
+    shows the waiter) and, once the first commits, gets ``already_reviewed``."""
+    only_weights(new_address=70)
+    listing = ListingFactory(stock=5, price=2000)
+    order = place(listing)
+    decide = {"approve": review.approve, "reject": review.reject}
+    second = "reject" if first == "approve" else "approve"
+    held, release = threading.Event(), threading.Event()
+    first_thread, first_results = _in_thread(_holding(
+        lambda: decide[first](order, actor="staff:a").status, held, release))
+    assert held.wait(timeout=30)
+    second_thread, second_results = _in_thread(lambda: decide[second](order, actor="staff:b").status)
+    wait_for_lock_waiters()  # the second decision is blocked on the order's row lock
+    assert second_results == []
     release.set()
-    payer.join(timeout=30)
-    runner.join(timeout=30)
+    _join(first_thread, second_thread)
+    assert first_results == ["processing" if first == "approve" else "cancelled"]
+    assert second_results == ["already_reviewed"]
+    order.refresh_from_db()
+    listing.refresh_from_db()
+    assert order.events.filter(from_status="on_hold").count() == 1
+    assert listing.stock == (4 if first == "approve" else 5)
+
+
+def test_payment_confirmed_first_then_playbook_cancels_and_refunds():
+    order, code, report = _reported_konbini_order()
+    paying, release = threading.Event(), threading.Event()
+    payer, paid = _in_thread(_holding(lambda: _pay(code), paying, release))  # holds the order lock
+    assert paying.wait(timeout=30)
+    runner, secured = _in_thread(lambda: playbook.secure_account(report, actor="staff:a").cancelled)
+    wait_for_lock_waiters()  # the playbook is blocked on the order the payment holds
+    assert secured == []
+    release.set()
+    _join(payer, runner)
+    assert paid == ["paid"] and secured == [[order.number]]
     _never_paid_and_kept(order)
     assert Payment.objects.get(order=order).status == Payment.Status.PAID
 
@@ -127,34 +178,15 @@ def test_payment_confirmed_first_then_playbook_cancels_and_refunds():
 def test_playbook_first_then_the_payment_is_refused():
     order, code, report = _reported_konbini_order()
     secured, release = threading.Event(), threading.Event()
-
-    def staff_secures():
-        try:
-            with transaction.atomic():
-                playbook.secure_account(report, actor="staff:a")
-                secured.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    outcome = []
-
-    def chain_pays():
-        try:
-            outcome.append(_pay(code))
-        except DomainError as exc:
-            outcome.append(exc.code)
-        finally:
-            connection.close()
-
-    staff = threading.Thread(target=staff_secures)
-    staff.start()
+    staff, cancelled = _in_thread(_holding(lambda: playbook.secure_account(report, actor="staff:a").cancelled,
+                                           secured, release))
     assert secured.wait(timeout=30)
-    payer = threading.Thread(target=chain_pays)
-    payer.start()
+    payer, outcome = _in_thread(lambda: _pay(code))
+    wait_for_lock_waiters()  # the confirmation is blocked on the order the playbook holds
+    assert outcome == []
     release.set()
-    staff.join(timeout=30)
-    payer.join(timeout=30)
+    _join(staff, payer)
+    assert cancelled == [[order.number]]
     assert outcome == ["payment_expired"]  # 410: the order was cancelled
     _never_paid_and_kept(order)
 

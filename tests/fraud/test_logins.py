@@ -8,7 +8,6 @@ import pytest
 import time_machine
 
 from backoffice.timeutil import now
-from fraud import rules
 from fraud.services import logins
 from tests.factories import ListingFactory, place
 from tests.fraud.helpers import login
@@ -19,8 +18,8 @@ T0 = now().replace(microsecond=0)
 
 
 def test_logins_shown_are_those_of_the_72_hours_before_the_order():
-    login("cust-1", "too-old", at=T0 - rules.LOGINS_BEFORE_ORDERS - timedelta(seconds=1))
-    edge = login("cust-1", "edge", at=T0 - rules.LOGINS_BEFORE_ORDERS)
+    login("cust-1", "too-old", at=T0 - timedelta(hours=72) - timedelta(seconds=1))
+    edge = login("cust-1", "edge", at=T0 - timedelta(hours=72))
     recent = login("cust-1", "phone", at=T0 - timedelta(minutes=5))
     login("other", "phone", at=T0 - timedelta(minutes=5))  # another customer
     with time_machine.travel(T0, tick=False):

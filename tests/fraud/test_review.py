@@ -10,7 +10,6 @@ import time_machine
 
 from backoffice.errors import Conflict
 from backoffice.timeutil import end_of_day_after, now
-from fraud import rules
 from fraud.models import Report, ReportType
 from fraud.services import review
 from payments.konbini.chains import KONBINI_PAYMENT_DAYS
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def hold_everything():
-    only_weights(new_address=rules.RISK_HOLD_AT)
+    only_weights(new_address=70)
 
 
 def test_approved_card_order_goes_to_processing():
@@ -35,7 +34,7 @@ def test_approved_card_order_goes_to_processing():
 
 
 def test_approved_paid_digital_order_is_delivered():
-    only_weights(digital_new_device=rules.RISK_HOLD_AT)
+    only_weights(digital_new_device=70)
     login("cust-1", "dev-1")
     order = place(ListingFactory(digital=True))
     assert order.status == "on_hold"

@@ -159,3 +159,27 @@ def test_the_bulk_cancellation_message_is_exactly_what_the_single_path_renders()
     bulk = cancellation_text(customer.name, order.number, reason=CancellationReason.PAYMENT_EXPIRED, refunded=False)
     assert bulk == render("cancelled", {"customer": customer, "order": order, "refund": None})
     assert "&lt;太郎&gt;" in bulk[1]
+
+
+def test_a_batch_costs_the_same_statements_for_one_order_or_many():
+    """The sweep is set-based: a batch's statements do not grow with its orders (SQL text included,
+    on PostgreSQL: one array parameter per column), and stay within a literal bound."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def batch(n: int, tag: str) -> list[str]:
+        with time_machine.travel(PLACED, tick=False):
+            made = [konbini_order(price=1000, quantity=1, stock=5, external_id=f"batch-{tag}-{i}") for i in range(n)]
+            for order in made:
+                issue(order, "lawson")
+        with time_machine.travel(GRACE_END + timedelta(seconds=1), tick=False):
+            with CaptureQueriesContext(connection) as ctx:
+                assert expire_overdue_payments()["expired"] == n
+        return [q["sql"] for q in ctx.captured_queries]
+
+    one, many = batch(1, "one"), batch(12, "many")
+    # The candidates; per batch: lock + plan read, order UPDATE, stock (units, lock, UPDATE), payments,
+    # codes, events, messages — plus two savepoint pairs (the test's transaction and the core's).
+    assert len(one) == len(many) <= 14, "\n".join(s[:90] for s in many)
+    if connection.vendor == "postgresql":
+        assert "IN (" not in " ".join(many)  # every list travels as one array

@@ -6,18 +6,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import redis
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun, task_prerun
-from django.conf import settings
 from django.db import connection, transaction
 
 from backoffice import outbox
-from backoffice.celery import app as celery_app
 from backoffice.errors import Conflict
 from backoffice.models import OutboxTask
 from payments.models import GiftCardEntry, Payment, Refund, SandboxGatewayRefund
@@ -25,7 +21,14 @@ from payments.services import refunds
 from payments.tasks import process_refund
 from shop.models import Message, Order, OrderStatus
 from tests.factories import CustomerFactory, ListingFactory, place
-from tests.support import run_concurrently, wait_until
+from tests.support import (
+    real_broker,
+    run_concurrently,
+    start_worker_process,
+    stop_worker_process,
+    wait_until,
+    worker_environment,
+)
 
 S = Refund.Status
 def delivered_card_order(price: int) -> Order:
@@ -88,13 +91,8 @@ def test_concurrent_clicks_for_the_same_cause_create_one_refund(how):
 @pytest.fixture
 def broker():
     """A clean broker (this engineer's Redis db) and tasks sent to it instead of run eagerly."""
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    celery_app.conf.task_always_eager = False
-    try:
-        yield celery_app
-    finally:
-        celery_app.conf.task_always_eager = True
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    with real_broker() as app:
+        yield app
 
 
 def refund_held_by_the_test(refund: Refund, deliveries: int, started: list) -> None:
@@ -160,39 +158,18 @@ def test_the_same_refund_task_delivered_twice_concurrently_refunds_once(broker):
 
 
 def _worker(env: dict, pool: str = "solo") -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tests.payments.refund_worker", "worker", f"--pool={pool}",
-         "--concurrency=1", "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
-        cwd=settings.BASE_DIR, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    return start_worker_process(env, app="tests.payments.refund_worker", pool=pool)
 
 
-def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+_stop = stop_worker_process
 
 
 @pytest.fixture
 def worker_env(tmp_path: Path) -> dict:
     """Environment of a subprocess worker: the test database, this Redis db, a short visibility
     timeout and the sandbox gateway's hold file (it pauses refunds while the file exists)."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CELERY_VISIBILITY_TIMEOUT_SECONDS": "2",
-        "CONN_MAX_AGE": "0",
-        "SANDBOX_GATEWAY_HOLD_FILE": str(tmp_path / "hold-gateway"),
-    }
+    return worker_environment(CELERY_VISIBILITY_TIMEOUT_SECONDS="2",
+                              SANDBOX_GATEWAY_HOLD_FILE=str(tmp_path / "hold-gateway"))
 
 
 def _pids_in_gateway(hold: Path) -> list[int]:

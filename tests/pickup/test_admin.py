@@ -9,7 +9,6 @@ import time_machine
 from django.contrib.auth.models import User
 
 from backoffice.timeutil import JST
-from pickup import rules
 from pickup.models import Pickup, Store
 from shop.models import Message
 from tests.pickup.conftest import ticket_body
@@ -36,7 +35,7 @@ def test_pickup_pages_list_parcels_attempts_and_no_shows(admin_client, parcel, l
 
 def test_staff_unlock_a_locked_parcel_from_the_admin(admin_client, parcel, lawson):
     wrong = ticket_body(parcel, auth_number="0000000" if parcel.auth_number != "0000000" else "1111111")
-    for _ in range(rules.LOCK_AFTER_FAILURES):
+    for _ in range(5):
         lawson.json("post", "/api/v1/pickup/tickets", wrong)
     assert Pickup.objects.get(pk=parcel.pk).locked
     r = admin_client.post("/admin/pickup/pickup/", {"action": "unlock", "_selected_action": [parcel.pk]})
@@ -51,9 +50,9 @@ def test_staff_resend_the_notice_from_the_admin(admin_client, parcel):
 
 
 def test_staff_lift_a_store_throttle_and_the_next_wrong_key_is_a_404_again(admin_client, parcel, lawson):
-    unknown = [f"{n:011d}{n % 7}" for n in range(10_000_000_000, 10_000_000_000 + rules.STORE_THROTTLE_FAILURES + 2)]
+    unknown = [f"{n:011d}{n % 7}" for n in range(10_000_000_000, 10_000_000_000 + 22)]
     with time_machine.travel(datetime(2026, 11, 24, 12, 0, tzinfo=JST), tick=False):
-        for number in unknown[:rules.STORE_THROTTLE_FAILURES + 1]:
+        for number in unknown[:21]:  # more than 20: the store is throttled
             lawson.json("post", "/api/v1/pickup/tickets", ticket_body(parcel, inquiry_number=number))
         assert lawson.json("post", "/api/v1/pickup/tickets", ticket_body(parcel)).status_code == 429
         r = admin_client.post("/admin/pickup/store/", {"action": "lift_throttle", "_selected_action": [parcel.store_id]})

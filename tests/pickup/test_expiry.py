@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from backoffice.models import OutboxTask
 from payments.models import Payment, Refund
 from payments.services import bank
-from pickup import rules
 from pickup.jobs import expire_pickups
 from pickup.models import PickupNoShow, PickupTicket
 from shop import events
@@ -79,10 +78,13 @@ def test_a_ticket_printed_before_the_deadline_holds_off_the_expiry_for_its_30_mi
     assert parcel.order.status == "delivered"
 
 
-def test_an_unused_ticket_does_not_keep_the_parcel_forever(parcel, lawson):
-    with time_machine.travel(parcel.deadline - timedelta(minutes=1), tick=False):
+def test_an_unused_ticket_holds_the_parcel_for_its_30_minutes_and_no_longer(parcel, lawson):
+    printed = parcel.deadline - timedelta(minutes=1)
+    with time_machine.travel(printed, tick=False):
         number = lawson.json("post", TICKETS, ticket_body(parcel)).json()["ticket_number"]
-    with time_machine.travel(parcel.deadline + rules.TICKET_VALIDITY, tick=False):
+    with time_machine.travel(printed + timedelta(minutes=30), tick=False):  # the ticket's last second
+        assert expire_pickups()["expired"] == 0
+    with time_machine.travel(printed + timedelta(minutes=30, seconds=1), tick=False):
         assert expire_pickups()["expired"] == 1
     assert PickupTicket.objects.get(number=number).voided_at is not None
 
@@ -119,20 +121,29 @@ def test_the_third_no_show_within_365_days_opens_an_account_review_case(store, m
     assert PickupNoShow.objects.get(order=third.order).review_opened
 
 
-def test_no_shows_older_than_365_days_do_not_count(store, make_parcel):
+@pytest.mark.parametrize("third_after_first, opened", [
+    (timedelta(days=365) - timedelta(seconds=1), True),  # the first no-show is still within 365 days
+    (timedelta(days=365), False),  # 365 days old: it no longer counts, the third is only the second
+])
+def test_a_no_show_counts_towards_the_review_for_365_days(store, make_parcel, third_after_first, opened):
     from fraud.models import Report
 
-    first = make_parcel(store)
-    with time_machine.travel(first.deadline + timedelta(minutes=1), tick=False):
-        expire_pickups()
-    later = first.deadline + rules.NO_SHOW_WINDOW  # the next two no-shows come > 365 days after the first
-    for _ in range(2):
-        with time_machine.travel(later, tick=False):
+    def no_show_at(at):
+        with time_machine.travel(at - timedelta(days=20), tick=False):
             parcel = make_parcel(store)
-        with time_machine.travel(parcel.deadline + timedelta(minutes=1), tick=False):
-            expire_pickups()
+        assert parcel.deadline < at
+        with time_machine.travel(at, tick=False):
+            assert expire_pickups()["expired"] == 1
+        return parcel
+
+    first_at = make_parcel(store).deadline + timedelta(minutes=1)
+    with time_machine.travel(first_at, tick=False):
+        assert expire_pickups()["expired"] == 1
+    no_show_at(first_at + timedelta(days=100))
+    third = no_show_at(first_at + third_after_first)
     assert PickupNoShow.objects.count() == 3
-    assert not Report.objects.exists()
+    assert Report.objects.filter(type="repeated_pickup_cancellation").exists() is opened
+    assert PickupNoShow.objects.get(order=third.order).review_opened is opened
 
 
 def test_expired_orders_show_in_the_order_resource(parcel, storefront):
@@ -179,3 +190,24 @@ def test_konbini_paid_parcels_are_refunded_the_way_each_customer_chose_with_one_
     assert {r.amount for r in Refund.objects.all()} == {o.total for o in parcels}
     # One look-up of the customers' refund choice for the whole batch, not one per payment.
     assert sum("bankaccount" in q["sql"] for q in one_batch.captured_queries) == 1
+
+
+def test_a_batch_costs_the_same_statements_for_one_parcel_or_many(store):
+    """Set-based: an expiry batch's statements do not grow with its parcels (the refunds, their
+    events and outbox rows, the messages and no-shows each one statement), within a literal bound."""
+
+    def batch(n: int, tag: str) -> int:
+        made = []
+        for i in range(n):
+            order, shipment = shipped_pickup_order(store, external_id=f"stmt-{tag}-{i}")
+            arrive(shipment, store.code)
+            made.append(order)
+        deadline = max(o.pickup.deadline for o in Order.objects.filter(pk__in=[o.pk for o in made]))
+        with time_machine.travel(deadline + timedelta(minutes=1), tick=False):
+            with CaptureQueriesContext(connection) as ctx:
+                assert expire_pickups()["expired"] == n
+        assert Refund.objects.filter(order__in=made).count() == n
+        return len(ctx.captured_queries)
+
+    one = batch(1, "one")
+    assert batch(8, "many") == one <= 26

@@ -9,7 +9,6 @@ import time_machine
 
 from backoffice.checkdigits import seven_dr_number
 from backoffice.timeutil import JST
-from pickup import rules
 from pickup.models import Pickup, PickupAttempt, PickupTicket
 from pickup.services import terminal
 from tests.factories import StoreFactory
@@ -31,8 +30,8 @@ def test_keys_at_the_right_store_print_a_ticket_valid_30_minutes(lawson, parcel)
         r = lawson.json("post", TICKETS, ticket_body(parcel))
     assert r.status_code == 201, r.json()
     body = r.json()
-    assert len(body["ticket_number"]) == rules.TICKET_NUMBER_DIGITS
-    assert datetime.fromisoformat(body["expires_at"]) == issued_at + rules.TICKET_VALIDITY
+    assert len(body["ticket_number"]) == 13
+    assert datetime.fromisoformat(body["expires_at"]) == issued_at + timedelta(minutes=30)
     assert body["expires_at"].endswith("+09:00")
     assert PickupAttempt.objects.get().outcome == "issued"
 
@@ -72,9 +71,9 @@ def test_the_ticket_works_for_exactly_30_minutes(lawson, make_parcel, store):
     with time_machine.travel(issued_at, tick=False):
         on_time_ticket = lawson.json("post", TICKETS, ticket_body(on_time)).json()["ticket_number"]
         late_ticket = lawson.json("post", TICKETS, ticket_body(late)).json()["ticket_number"]
-    with time_machine.travel(issued_at + rules.TICKET_VALIDITY, tick=False):
+    with time_machine.travel(issued_at + timedelta(minutes=30), tick=False):  # the 30th minute's last second
         assert redeem(lawson, on_time_ticket, store.code).status_code == 200
-    with time_machine.travel(issued_at + rules.TICKET_VALIDITY + timedelta(seconds=1), tick=False):
+    with time_machine.travel(issued_at + timedelta(minutes=30, seconds=1), tick=False):
         r = redeem(lawson, late_ticket, store.code)
     assert r.status_code == 410 and r.json()["code"] == "ticket_expired"
     late.refresh_from_db()
@@ -132,7 +131,7 @@ def test_unknown_number_wrong_auth_and_wrong_store_get_the_same_answer(lawson, p
     ("auth_number", "12345678"),
 ])
 def test_a_malformed_number_is_a_400_and_is_not_counted(lawson, parcel, field, value):
-    for _ in range(rules.LOCK_AFTER_FAILURES + 1):
+    for _ in range(6):  # more than the 5 failures that would lock the parcel
         r = lawson.json("post", TICKETS, ticket_body(parcel, **{field: value}))
         assert r.status_code == 400 and r.json()["code"] == "invalid_number" and r.json()["field"] == field
     parcel.refresh_from_db()
@@ -142,8 +141,10 @@ def test_a_malformed_number_is_a_400_and_is_not_counted(lawson, parcel, field, v
 
 def test_five_consecutive_failures_lock_the_parcel_until_staff_unlock_it(lawson, parcel):
     wrong = ticket_body(parcel, auth_number="0000000" if parcel.auth_number != "0000000" else "1111111")
-    for _ in range(rules.LOCK_AFTER_FAILURES):
+    for _ in range(4):
         assert lawson.json("post", TICKETS, wrong).status_code == 404
+    assert not Pickup.objects.get(pk=parcel.pk).locked  # 4 failures: not yet
+    assert lawson.json("post", TICKETS, wrong).status_code == 404  # the 5th is answered, and locks
     r = lawson.json("post", TICKETS, ticket_body(parcel))  # even the right keys now
     assert r.status_code == 423 and r.json()["code"] == "pickup_locked"
     parcel.refresh_from_db()
@@ -155,11 +156,11 @@ def test_five_consecutive_failures_lock_the_parcel_until_staff_unlock_it(lawson,
 
 def test_a_success_resets_the_consecutive_failure_count(lawson, parcel):
     wrong = ticket_body(parcel, auth_number="0000000" if parcel.auth_number != "0000000" else "1111111")
-    for _ in range(rules.LOCK_AFTER_FAILURES - 1):
-        lawson.json("post", TICKETS, wrong)
+    for _ in range(4):
+        assert lawson.json("post", TICKETS, wrong).status_code == 404
     assert lawson.json("post", TICKETS, ticket_body(parcel)).status_code == 201
-    for _ in range(rules.LOCK_AFTER_FAILURES - 1):
-        lawson.json("post", TICKETS, wrong)
+    for _ in range(4):
+        assert lawson.json("post", TICKETS, wrong).status_code == 404
     assert lawson.json("post", TICKETS, ticket_body(parcel)).status_code == 201
 
 
@@ -167,7 +168,7 @@ def test_more_than_20_failures_in_10_minutes_throttle_the_store_for_10_minutes(l
     start = datetime(2026, 11, 24, 12, 0, tzinfo=JST)
     unknown = [f"{n:011d}{n % 7}" for n in range(10_000_000_000, 10_000_000_000 + 25)]
     with time_machine.travel(start, tick=False) as clock:
-        for number in unknown[:rules.STORE_THROTTLE_FAILURES]:
+        for number in unknown[:20]:
             assert lawson.json("post", TICKETS, ticket_body(parcel, inquiry_number=number)).status_code == 404
             clock.shift(timedelta(seconds=25))
         assert lawson.json("post", TICKETS, ticket_body(parcel)).status_code == 201  # 20 is not "more than 20"
@@ -178,12 +179,28 @@ def test_more_than_20_failures_in_10_minutes_throttle_the_store_for_10_minutes(l
     with time_machine.travel(start + timedelta(minutes=9), tick=False):
         r = lawson.json("post", TICKETS, ticket_body(parcel, store_code=other_store.code))
         assert r.status_code == 404  # only that store is throttled
-    with time_machine.travel(start + timedelta(seconds=25 * 20) + rules.STORE_THROTTLE_DURATION
-                             - timedelta(seconds=1), tick=False):
+    throttled_at = start + timedelta(seconds=25 * 20)  # the 21st failure
+    with time_machine.travel(throttled_at + timedelta(minutes=10) - timedelta(seconds=1), tick=False):
         assert lawson.json("post", TICKETS, ticket_body(parcel)).status_code == 429
-    with time_machine.travel(start + timedelta(seconds=25 * 20) + rules.STORE_THROTTLE_DURATION, tick=False):
+    with time_machine.travel(throttled_at + timedelta(minutes=10), tick=False):
         assert lawson.json("post", TICKETS, ticket_body(parcel)).status_code == 201
     assert PickupAttempt.objects.filter(outcome="throttled").count() == 2
+
+
+@pytest.mark.parametrize("later, throttled", [
+    (timedelta(minutes=9, seconds=59), True),  # the first failure is still in the window: 21 failures
+    (timedelta(minutes=10), False),  # it has left the 10-minute window: 20, not "more than 20"
+])
+def test_the_store_throttle_counts_the_failures_of_the_last_10_minutes(lawson, parcel, later, throttled):
+    start = datetime(2026, 11, 24, 12, 0, tzinfo=JST)  # a whole minute: the window is counted by the minute
+    unknown = [f"{n:011d}{n % 7}" for n in range(10_000_000_000, 10_000_000_000 + 21)]
+    with time_machine.travel(start, tick=False):
+        assert lawson.json("post", TICKETS, ticket_body(parcel, inquiry_number=unknown[0])).status_code == 404
+    with time_machine.travel(start + later, tick=False):
+        for number in unknown[1:]:
+            assert lawson.json("post", TICKETS, ticket_body(parcel, inquiry_number=number)).status_code == 404
+        r = lawson.json("post", TICKETS, ticket_body(parcel))
+    assert r.status_code == (429 if throttled else 201), r.json()
 
 
 def test_past_the_deadline_the_keys_get_410(lawson, parcel):

@@ -15,7 +15,7 @@ from shop.services import closure
 from tests.factories import ListingFactory, order_payload, place
 from tests.shop.closure_support import deliver
 from tests.shop.test_concurrency import client_like
-from tests.support import WAIT, run_concurrently, wait_until
+from tests.support import WAIT, run_concurrently, wait_for_lock_waiters
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -56,13 +56,6 @@ def test_a_closure_racing_orders_and_charges_never_leaves_an_order_or_a_balance_
         assert pts.balance == (PointsEntry.objects.filter(account=pts).aggregate(s=Sum("points"))["s"] or 0)
 
 
-def _waiting_on_a_lock() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND wait_event_type = 'Lock'")
-        return cursor.fetchone()[0]
-
-
 @pytest.mark.parametrize("what", ["order", "charge", "credit"])
 def test_an_order_or_charge_arriving_while_the_closure_commits_waits_for_it_and_is_410(storefront, what):
     """The closure holds the customer lock until it commits; an order, a charge or a gift-card credit
@@ -99,7 +92,7 @@ def test_an_order_or_charge_arriving_while_the_closure_commits_waits_for_it_and_
     threads = [threading.Thread(target=close), threading.Thread(target=late)]
     for t in threads:
         t.start()
-    wait_until(lambda: _waiting_on_a_lock() >= 1, what="the late request to wait for the closure's lock")
+    wait_for_lock_waiters()  # the late request waits for the closure's lock
     release.set()
     for t in threads:
         t.join(WAIT)

@@ -1,0 +1,99 @@
+"""``backoffice.bulksql``: the set-based statements write exactly what the ORM would, on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from backoffice import bulksql
+from backoffice.models import OutboxTask
+from backoffice.timeutil import now
+from shop.models import Listing, Message, OrderEvent
+from tests.factories import ListingFactory, place
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_writes_the_rows_the_orm_would_in_row_order():
+    orders = [place(ListingFactory()) for _ in range(3)]
+    at = now() - timedelta(minutes=5)
+    ids = bulksql.insert(OrderEvent, {
+        "order_id": [o.pk for o in orders], "at": at, "kind": "status_changed",
+        "from_status": ["pending_payment", "paid", "ready_for_pickup"], "to_status": "cancelled",
+        "params": [{"cause": "support", "n": i, "名前": "山田"} for i in range(3)], "actor": "system:test"},
+        returning=True)
+    assert len(ids) == 3 and ids == sorted(ids)
+    rows = list(OrderEvent.objects.filter(pk__in=ids).order_by("pk"))
+    assert [r.order_id for r in rows] == [o.pk for o in orders]
+    assert [r.from_status for r in rows] == ["pending_payment", "paid", "ready_for_pickup"]
+    assert {r.to_status for r in rows} == {"cancelled"} and {r.at for r in rows} == {at}
+    assert [r.params for r in rows] == [{"cause": "support", "n": i, "名前": "山田"} for i in range(3)]
+    # The defaults of the fields not given, as the ORM gives them.
+    assert {(r.note, r.actor_kind, r.actor_user_id, r.actor_partner_id) for r in rows} == {("", "system", None, None)}
+
+
+def test_a_shared_list_value_is_marked_same():
+    assert bulksql.insert(OutboxTask, {"task": ["a", "b"], "args": bulksql.same([1, 2]), "created_at": now(),
+                                       "available_at": now()}) == 2
+    assert [t.args for t in OutboxTask.objects.order_by("pk")] == [[1, 2], [1, 2]]
+    with pytest.raises(ValueError):
+        bulksql.insert(OutboxTask, {"task": ["a", "b"], "args": [[1], [2], [3]], "created_at": now(),
+                                    "available_at": now()})
+
+
+def test_ignore_conflicts_skips_what_a_unique_constraint_refuses():
+    order = place(ListingFactory())
+    columns = {"customer_id": [order.customer_id] * 2, "order_id": order.pk, "kind": "cancelled", "subject": "s",
+               "body": "b", "dedupe_key": ["k:1", "k:2"], "created_at": now()}
+    assert bulksql.insert(Message, columns, ignore_conflicts=True) == 2
+    bulksql.insert(Message, {**columns, "dedupe_key": ["k:2", "k:3"]}, ignore_conflicts=True)
+    assert sorted(Message.objects.filter(dedupe_key__startswith="k:").values_list("dedupe_key", flat=True)) == [
+        "k:1", "k:2", "k:3"]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_statement_text_does_not_depend_on_the_row_count():
+    orders = [place(ListingFactory()) for _ in range(5)]
+    texts = []
+
+    def capture(execute, sql, params, many, context):
+        texts.append(sql)
+        return execute(sql, params, many, context)
+
+    for n in (1, 5):
+        with connection.execute_wrapper(capture):
+            bulksql.insert(OrderEvent, {"order_id": [o.pk for o in orders[:n]], "at": now(), "kind": "placed",
+                                        "actor": "system"})
+            list(OrderEvent.objects.filter(order_id__anyof=[o.pk for o in orders[:n]]))
+    assert len(texts) == 4 and texts[:2] == texts[2:]
+    assert "unnest(" in texts[0] and "= ANY(" in texts[1]
+
+
+def test_anyof_is_in():
+    orders = [place(ListingFactory()) for _ in range(4)]
+    picked = [orders[0].pk, orders[2].pk]
+    from shop.models import Order
+
+    assert sorted(Order.objects.filter(pk__anyof=picked).values_list("pk", flat=True)) == picked
+    assert list(Order.objects.filter(pk__anyof=[])) == []
+    assert OrderEvent.objects.filter(order_id__anyof=picked).count() == OrderEvent.objects.filter(
+        order_id__in=picked).count()
+
+
+def test_add_adds_each_row_its_amount():
+    a, b, c = ListingFactory(stock=5), ListingFactory(stock=0), ListingFactory(stock=7)
+    assert bulksql.add(Listing, "stock", {a.pk: 3, b.pk: 10}) == 2
+    assert [Listing.objects.get(pk=x.pk).stock for x in (a, b, c)] == [8, 10, 7]
+
+
+def test_instances_are_the_rows_written():
+    orders = [place(ListingFactory()) for _ in range(2)]
+    columns = {"order_id": [o.pk for o in orders], "at": now(), "kind": "placed", "actor": "system:x"}
+    ids = bulksql.insert(OrderEvent, columns, returning=True)
+    made = bulksql.instances(OrderEvent, ids, columns)
+    read = list(OrderEvent.objects.filter(pk__in=ids).order_by("pk"))
+    assert [(e.pk, e.order_id, e.kind, e.actor, e.params) for e in made] == [
+        (e.pk, e.order_id, e.kind, e.actor, e.params) for e in read]
+    assert not made[0]._state.adding
