@@ -69,14 +69,14 @@ def emit_many(batch: Mapping[str, Iterable[int]]) -> int:
             events += [Event(type=type_, resource=f"order:{pk}", order_id=pk, created_at=at) for pk in ids]
         elif kind == "refund":
             events += [Event(type=type_, resource=f"order:{order_id}", order_id=order_id, refund_id=pk, created_at=at)
-                       for pk, order_id in Refund.objects.filter(pk__in=ids).order_by("pk").values_list("pk", "order_id")]
+                       for pk, order_id in Refund.objects.filter(pk__anyof=ids).order_by("pk").values_list("pk", "order_id")]
         else:
             events += [Event(type=type_, resource=f"payment_code:{pk}", payment_code_id=pk, created_at=at) for pk in ids]
     if not events:
         return 0
     _number(events)
     created = Event.objects.bulk_create(events)
-    outbox.enqueue(FAN_OUT_TASK, [e.pk for e in created])
+    outbox.enqueue(FAN_OUT_TASK, [e.pk for e in created])  # one row for the batch, its ids as JSON
     return len(created)
 
 

@@ -28,7 +28,7 @@ def fan_out(event_ids: list[int]) -> int:
     """Create the deliveries of these events; returns how many."""
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
         events = list(Event.objects.select_for_update(skip_locked=True)
-                      .filter(pk__in=event_ids, fanned_out_at__isnull=True).order_by("pk"))
+                      .filter(pk__anyof=list(event_ids), fanned_out_at__isnull=True).order_by("pk"))
         if not events:
             return 0
         at = now()
@@ -59,7 +59,7 @@ def fan_out(event_ids: list[int]) -> int:
                     deliveries += [new_delivery(event, endpoint, body, at) for endpoint in receivers]
         created = Delivery.objects.bulk_create(deliveries)
         outbox.enqueue_many(DELIVER_TASK, ([d.pk] for d in created))
-        Event.objects.filter(pk__in=[e.pk for e in events]).update(fanned_out_at=at)
+        Event.objects.filter(pk__anyof=[e.pk for e in events]).update(fanned_out_at=at)
     return len(created)
 
 

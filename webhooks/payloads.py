@@ -35,14 +35,14 @@ def in_scope(partner: Partner, events: Iterable[Event]) -> set[int]:
         return set()
     if events[0].payment_code_id is not None:
         visible = set(scopes.payment_codes_for_partner(partner).filter(
-            pk__in=[e.payment_code_id for e in events]).values_list("pk", flat=True))
+            pk__anyof=[e.payment_code_id for e in events]).values_list("pk", flat=True))
         return {e.pk for e in events if e.payment_code_id in visible}
     order_ids = [e.order_id for e in events]
     if partner.kind == K.CARRIER:
-        visible = set(scopes.shipments_for_partner(partner).filter(order_id__in=order_ids)
+        visible = set(scopes.shipments_for_partner(partner).filter(order_id__anyof=order_ids)
                       .values_list("order_id", flat=True))
     else:
-        visible = set(scopes.orders_for_partner(partner).filter(pk__in=order_ids).values_list("pk", flat=True))
+        visible = set(scopes.orders_for_partner(partner).filter(pk__anyof=order_ids).values_list("pk", flat=True))
     return {e.pk for e in events if e.order_id in visible}
 
 
@@ -51,11 +51,11 @@ class Renderer:
 
     def __init__(self, events: list[Event]) -> None:
         order_ids = {e.order_id for e in events if e.order_id}
-        self._numbers = dict(Order.objects.filter(pk__in=order_ids).values_list("pk", "number")) if order_ids else {}
+        self._numbers = dict(Order.objects.filter(pk__anyof=list(order_ids)).values_list("pk", "number")) if order_ids else {}
         refund_ids = [e.refund_id for e in events if e.refund_id]
-        self._refunds = {r.pk: r for r in Refund.objects.filter(pk__in=refund_ids)} if refund_ids else {}
+        self._refunds = {r.pk: r for r in Refund.objects.filter(pk__anyof=refund_ids)} if refund_ids else {}
         code_ids = [e.payment_code_id for e in events if e.payment_code_id]
-        self._codes = ({c.pk: c for c in PaymentCode.objects.select_related("payment").filter(pk__in=code_ids)}
+        self._codes = ({c.pk: c for c in PaymentCode.objects.select_related("payment").filter(pk__anyof=code_ids)}
                        if code_ids else {})
         self._orders: dict[tuple[int, bool], tuple] = {}
 

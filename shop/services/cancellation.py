@@ -207,7 +207,7 @@ def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dic
         # are read only if a chain listens).
         emit_many({"order.cancelled": ids,
                    "payment_code.voided": PaymentCode.objects.filter(
-                       payment_id__in=payment_ids, status=PaymentCode.Status.VOID, voided_at=at).values_list(
+                       payment_id__anyof=payment_ids, status=PaymentCode.Status.VOID, voided_at=at).values_list(
                        "pk", flat=True)})
         result.cancelled, result.plans = ids, plans
     return result
