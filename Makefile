@@ -74,6 +74,7 @@ bench: setup
 	$(PY) bench/erase_customers.py
 	$(PY) bench/receipts.py
 	$(PY) bench/settlement.py
+	$(PY) bench/webhooks.py
 
 clean:
 	rm -rf var $(VENV)

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "pickup",
     "fraud",
     "receipts",
+    "webhooks",
     "staff",
     "axes",  # staff log-in lockout (django-axes): last, as its docs ask
 ]
@@ -308,3 +309,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Webhooks (issue 13): only https:// to public addresses unless this is set (tests, the demo).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)

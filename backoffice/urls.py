@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("pickup.api.urls")),
     path("", include("fraud.api.urls")),
     path("", include("receipts.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 urlpatterns = [

@@ -11,7 +11,9 @@ each view must remember.
   only its own lines, and never the recipient's contact details (``as_seen_by``);
 - carrier: the shipments registered with its own carrier code (``Partner.carrier``);
 - konbini chain: none of these; its own payment codes and their receipts (速報, 確報) by its chain
-  code (``konbini_scope``), its stores and parcels in ``pickup``.
+  code (``konbini_scope``; ``payment_codes_for_partner`` for its webhook events), its stores and
+  parcels in ``pickup``;
+- webhooks: every partner its own endpoints and their deliveries (``webhook_endpoints_for_partner``).
 
 Out of scope is "not found", exactly as if it did not exist (its existence must not leak).
 """
@@ -27,6 +29,7 @@ from backoffice.models import Partner
 from payments.konbini.models import PaymentCode, PaymentReceipt, SettlementReport
 from shop.models import Customer, Order, OrderLine, Shipment
 from shop.services import customers, orders, shipments
+from webhooks.models import Delivery, Endpoint
 
 K = Partner.Kind
 
@@ -152,3 +155,29 @@ def as_seen_by(partner: Partner, document: dict, *, fulfilling_seller_id: int | 
     if fulfilling_seller_id != own and document["destination"]["type"] == "home":
         document["destination"] = {**document["destination"], **dict.fromkeys(RECIPIENT_CONTACT_FIELDS)}
     return document
+
+
+def payment_codes_for_partner(partner: Partner) -> QuerySet[PaymentCode]:
+    """A konbini chain's own payment codes (its chain code); no other partner's."""
+    if partner.kind == K.KONBINI_CHAIN and partner.chain:
+        return PaymentCode.objects.filter(chain=partner.chain)
+    return PaymentCode.objects.none()
+
+
+def webhook_endpoints_for_partner(partner: Partner) -> QuerySet[Endpoint]:
+    """The partner's own webhook endpoints (a deleted one is gone)."""
+    return Endpoint.objects.filter(partner=partner, deleted_at__isnull=True)
+
+
+def webhook_endpoint_for(partner: Partner, endpoint_id: str) -> Endpoint:
+    """One of the partner's endpoints, else 404 ``webhook_endpoint_not_found`` (another partner's too)."""
+    endpoint = (webhook_endpoints_for_partner(partner).filter(pk=int(endpoint_id)).first()
+                if str(endpoint_id).isdigit() and len(str(endpoint_id)) < 12 else None)
+    if endpoint is None:
+        raise NotFound("Webhookエンドポイントが見つかりません。", code="webhook_endpoint_not_found")
+    return endpoint
+
+
+def webhook_deliveries_for_partner(partner: Partner) -> QuerySet[Delivery]:
+    """The deliveries to the partner's own endpoints."""
+    return Delivery.objects.filter(endpoint__partner=partner, endpoint__deleted_at__isnull=True)

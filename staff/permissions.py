@@ -33,6 +33,7 @@ PAGES: dict[str, frozenset[str]] = {
     "activity": EVERYONE,  # issue 17: the staff activity log (shift handover)
     "notes": EVERYONE,  # internal notes; the note's record must be open to the user too
     "addresses": frozenset({FRAUD, SUPPORT}),  # issue 17: COD address blocks (seed 004)
+    "webhooks": frozenset({SUPPORT}),  # issue 13: partners' webhook endpoints and deliveries
 }
 
 # action name → groups that may run it (from whichever page offers it).
@@ -65,6 +66,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "issue_receipt": frozenset({SUPPORT, FINANCE}),  # issue 18: 領収書の発行・再発行
     "resolve_settlement_case": frozenset({FINANCE}),  # issue 14
     "upload_settlement": frozenset({FINANCE}),
+    "redeliver_webhook": frozenset({SUPPORT}),
+    "reenable_webhook": frozenset({SUPPORT}),
 }
 
 

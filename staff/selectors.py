@@ -50,6 +50,7 @@ from shop.services.shipments import TRACKING_DIGITS
 from staff import permissions, sla
 from staff.models import Activity, Note, TargetKind
 from staff.services import target_kind_of
+from webhooks import selectors as webhook_selectors
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 50
@@ -487,6 +488,9 @@ def dashboard(user) -> dict:
         ("addresses", "cod_blocked", lambda: _queue_tile(
             "cod_blocked", _("代引き停止中の住所"), AddressReputation.objects.filter(cod_blocked=True), "cod_blocked_at",
             url("addresses", "staff:addresses", "?blocked=1"))),
+        ("webhooks", "webhooks_failing", lambda: _queue_tile(
+            "webhooks_failing", _("配信に失敗しているWebhook"), webhook_selectors.failing_endpoints(), "failing_since",
+            url("webhooks", "staff:webhooks"), urgent=True)),
     ]
     groups = permissions.groups_of(user)
     first = [key for group, keys in GROUP_FIRST.items() if user.is_superuser or group in groups for key in keys]

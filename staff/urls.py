@@ -12,6 +12,7 @@ from staff.views import (
     search,
     settlement,
     transfers,
+    webhooks,
     work,
 )
 
@@ -52,5 +53,11 @@ urlpatterns = [
     path("addresses/", addresses.AddressListView.as_view(), name="addresses"),
     path("addresses/detail/", addresses.AddressDetailView.as_view(), name="address"),
     path("addresses/actions/<slug:action>/", addresses.AddressActionView.as_view(), name="address_action"),
+    path("webhooks/", webhooks.WebhookEndpointListView.as_view(), name="webhooks"),
+    path("webhooks/<int:pk>/", webhooks.WebhookEndpointView.as_view(), name="webhook_endpoint"),
+    path("webhooks/<int:pk>/actions/<slug:action>/", webhooks.WebhookEndpointActionView.as_view(),
+         name="webhook_endpoint_action"),
+    path("webhooks/deliveries/<int:pk>/actions/<slug:action>/", webhooks.WebhookDeliveryActionView.as_view(),
+         name="webhook_delivery_action"),
     path("", include("staff.seller_urls")),  # sellers and their closure requests (issue 15)
 ]

@@ -22,6 +22,7 @@ from payments.models import Payment
 from shop import events
 from shop.models import Order, OrderStatus, PaymentMethod
 from shop.services import messages
+from webhooks.emit import emit
 
 _MAX_DRAWS = 20
 
@@ -90,8 +91,9 @@ def issue(*, order: Order, chain_code: str, actor: str) -> tuple[PaymentCode, Pa
             return current, payment
         at = now()
         if current is not None:
-            PaymentCode.objects.filter(pk=current.pk, status=PaymentCode.Status.LIVE).update(
-                status=PaymentCode.Status.VOID, voided_at=at)
+            if PaymentCode.objects.filter(pk=current.pk, status=PaymentCode.Status.LIVE).update(
+                    status=PaymentCode.Status.VOID, voided_at=at):
+                emit("payment_code.voided", [current.pk])
         code = _create_code(payment, chain, at)
         events.konbini_code_issued(order=order, actor=actor, chain=chain.code, number=code.number,
                                    replaced_chain=current.chain if current else "")
@@ -138,4 +140,5 @@ def void(code_id: int, *, actor: str) -> bool:
                 status=PaymentCode.Status.VOID, voided_at=now()):
             return False
         events.konbini_code_voided(order=code.payment.order, actor=actor, chain=code.chain, number=code.number)
+        emit("payment_code.voided", [code.pk])
     return True

@@ -28,6 +28,7 @@ from pickup.models import PICKUP_CHAINS, Store
 from shop import events, states
 from shop.models import CancellationReason, Customer, Message, Order, OrderStatus
 from shop.services import messages, orders
+from webhooks.emit import emit, subscribed_sql
 
 
 def late_payment_grace() -> timedelta:
@@ -261,7 +262,8 @@ WITH code AS (
     INSERT INTO {message}
     ON CONFLICT (dedupe_key) DO NOTHING  -- this cause's message exists already: it is sent once
 )
-SELECT (SELECT id FROM code), (SELECT id FROM payment), (SELECT id FROM moved), (SELECT id FROM receipt)
+SELECT (SELECT id FROM code), (SELECT id FROM payment), (SELECT id FROM moved), (SELECT id FROM receipt),
+       {webhook_subscribed}
 """
 
 
@@ -272,7 +274,8 @@ def _record_in_one_statement(chain: Chain, order: Order, receipt: PaymentReceipt
     statement (data-modifying CTEs), because each ORM round trip costs the chain's register more
     than the write itself. The three inserted rows are built by the services' own builders
     (``events.build_status_changed``, ``messages.build``) and written column for column by
-    ``rawsql.insert_row``; the UPDATEs keep their conditions, and if one matches nothing the
+    ``rawsql.insert_row``; the webhook subscriber check (``webhooks.emit.subscribed_sql``) rides
+    along; the UPDATEs keep their conditions, and if one matches nothing the
     error raised here rolls the whole transaction back."""
     if not states.allowed(order.status, to_status, digital=order.is_digital):
         raise Conflict("注文の状態が他の操作で変更されました。", code="invalid_transition")
@@ -281,17 +284,19 @@ def _record_in_one_statement(chain: Chain, order: Order, receipt: PaymentReceipt
     message = messages.build(customer=order.customer, kind=Message.Kind.PAYMENT_RECEIVED, order=order, at=at)
     inserts = {name: rawsql.insert_row(row, name) for name, row in (("receipt", receipt), ("event", event),
                                                                     ("message", message))}
+    subscribed, subscribed_params = subscribed_sql("order.paid")
     sql = _RECORD_SQL.format(code=PaymentCode._meta.db_table, payment=Payment._meta.db_table,
-                             order=Order._meta.db_table, **{name: text for name, (text, _) in inserts.items()})
+                             order=Order._meta.db_table, webhook_subscribed=subscribed,
+                             **{name: text for name, (text, _) in inserts.items()})
     params = {
         "live": PaymentCode.Status.LIVE, "paid": Payment.Status.PAID, "pending": Payment.Status.PENDING,
         "code_id": receipt.code_id, "payment_id": receipt.payment_id, "order_id": order.pk,
         "amount": receipt.amount, "at": at, "from_status": order.status, "to_status": to_status,
-        **{key: value for _, values in inserts.values() for key, value in values.items()},
+        **{key: value for _, values in inserts.values() for key, value in values.items()}, **subscribed_params,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        code_id, payment_id, order_id, receipt_id = cursor.fetchone()
+        code_id, payment_id, order_id, receipt_id, listened = cursor.fetchone()
     if code_id is None:
         raise _code_voided(chain)
     if payment_id is None:
@@ -300,6 +305,8 @@ def _record_in_one_statement(chain: Chain, order: Order, receipt: PaymentReceipt
         raise Conflict("注文の状態が他の操作で変更されました。", code="invalid_transition")
     receipt.pk = receipt_id
     order.status, order.updated_at = to_status, at
+    if listened:  # the statement checked for subscribers: emit asks again only when there are some
+        emit("order.paid", [order.pk])  # what orders.mark_paid emits on the services' path
 
 
 def _settled(chain: Chain, order: Order, cash: CashPayment, at: datetime) -> dict:

@@ -28,6 +28,7 @@ from payments.services import giftcards
 from shop import events
 from shop.models import Customer, Order, OrderStatus, PaymentMethod
 from shop.services import messages
+from webhooks.emit import emit
 
 # Transient gateway failures are retried with exponential backoff: 1, 2, 4, 8 minutes, then the
 # refund is failed into the staff queue (SPEC §3; seed 002: the refund mail came about 2 h after
@@ -65,6 +66,8 @@ def transition(refund: Refund, to: str, *, actor, **details) -> None:
                        code="refund_invalid_transition")
     refund.status, refund.updated_at = to, now()
     events.refund(order=refund.order_id, kind=_ARRIVAL_EVENT[to], actor=actor, refund_id=refund.pk, **details)
+    if to in FINAL:
+        emit(f"refund.{to}", [refund.pk])
 
 
 # --- requesting -------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from pickup.models import Pickup, PickupTicket
 from shop import events, states
 from shop.models import CancellationReason, Order, OrderStatus, PaymentMethod
 from shop.services import messages, stock
+from webhooks.emit import emit_many
 
 S = OrderStatus
 
@@ -202,6 +203,12 @@ def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dic
             [messages.CancelledOrder(p.order_id, p.number, p.customer_id, p.customer_name,
                                      refunded=p.order_id in refunded) for p in plans.values()],
             reason=CancellationReason(reason), at=at, bulk=bulk_messages)
+        # Webhooks: one call for the batch, one query when nobody subscribes (the codes that died
+        # are read only if a chain listens).
+        emit_many({"order.cancelled": ids,
+                   "payment_code.voided": PaymentCode.objects.filter(
+                       payment_id__anyof=payment_ids, status=PaymentCode.Status.VOID, voided_at=at).values_list(
+                       "pk", flat=True)})
         result.cancelled, result.plans = ids, plans
     return result
 

@@ -5,7 +5,8 @@ Erased: the customer's name, e-mail, phone and suspension reason; the address, r
 of every order (and its address key); the IP, user agent and device of every login event (and the
 known devices); the refund bank account; what the storefront reported — call-back requests' phone
 and topic, fraud reports' descriptions; the messages (their text carries names, addresses and
-pickup keys) and any password-reset token. Kept for the books until ``books_retained_until``: the
+pickup keys), any password-reset token and the bodies of the webhook deliveries about its
+orders. Kept for the books until ``books_retained_until``: the
 orders with their lines, totals and timeline, payments, refunds and transfer records, both ledgers.
 The log is the closure row: when, and how many rows of each kind were erased.
 """
@@ -22,6 +23,7 @@ from backoffice.timeutil import now
 from fraud.models import KnownDevice, LoginEvent, PasswordResetToken, Report
 from payments.models import BankAccount
 from shop.models import CallbackRequest, Customer, CustomerClosure, Message, Order
+from webhooks.models import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ _TARGETS = [
     ("bank_accounts", BankAccount, "customer_id", None),
     ("messages", Message, "customer_id", None),
     ("password_reset_tokens", PasswordResetToken, "customer_id", None),
+    # What partners were sent about the orders (webhook bodies carry the resource, addresses included).
+    ("webhook_deliveries", Delivery, "event__order__customer_id", {"body": "", "request_excerpt": "",
+                                                                  "response_excerpt": ""}),
 ]
 CUSTOMER_ERASED = {"name": "", "email": "", "phone": "", "suspended_reason": ""}
 

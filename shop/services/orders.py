@@ -38,6 +38,8 @@ from shop.models import (
     PaymentMethod,
 )
 from shop.services import cancellation, card_capture, customers, eligibility, messages, placement_sql, stock
+from webhooks import types as webhook_types
+from webhooks.emit import emit, emit_many
 
 S = OrderStatus
 
@@ -116,6 +118,8 @@ def transition(order: Order, to_status: str, *, actor, note: str = "", cause: st
         setattr(order, name, value)
     events.status_changed(order=order, from_status=from_status, to_status=to_status, actor=actor, note=note,
                           cause=cause, **details)
+    if to_status in webhook_types.ARRIVAL:
+        emit(webhook_types.ARRIVAL[to_status], [order.pk])
     return order
 
 
@@ -235,6 +239,8 @@ def _open_order(*, customer_data: dict, items: list[dict], shipping_speed: str, 
     # gift-card spend must not come first).
     stock.reserve(lines)
     _take_payment(order, customer, payment_method, take_money=not risk.reject)
+    paid = order.payment.status == Payment.Status.PAID  # a gift card pays at once
+    emit_many({"order.placed": [order.pk], "order.paid": [order.pk] if paid else []})
     report = screening.settle(order, risk, actor=actor)  # the score on the timeline; ≥ 70 a review report
     if risk.reject:  # ≥ 90: never charged, cancelled here
         cancel(order, reason=CancellationReason.RISK_REJECTED, actor="system", score=risk.score)
@@ -295,6 +301,7 @@ def _pay_by_card(order: Order, card_token: str, lines: list[OrderLine]) -> Order
 def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Order:
     """Transaction 2: the order row first (the lock order of ``cancel``), then the payment."""
     with transaction.atomic():
+        emit("order.paid", [order.pk])  # before the move it causes (rolled back with it if the order is gone)
         if order.status == S.ON_HOLD:  # held for review: it stays held (or was just approved), paid
             locked = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", flat=True)
             if locked.first() == S.CANCELLED:
@@ -303,6 +310,11 @@ def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Ord
         elif connection.vendor == "postgresql":
             if not placement_sql.release_paid(order, reference, lines):
                 raise _OrderGone()  # cancelled meanwhile: the transaction rolls back what it wrote
+            # The statement moves the order as ``transition`` would: the same arrival event (a digital
+            # order is delivered at once).
+            target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
+            if target in webhook_types.ARRIVAL:
+                emit(webhook_types.ARRIVAL[target], [order.pk])
         else:
             _release_paid_with_services(order, reference, lines)
     return order
@@ -421,6 +433,7 @@ def mark_paid(order: Order, *, amount: int, actor: str, note: str = "") -> Order
     )
     if not updated:
         raise Conflict("この注文は既にお支払い済みです。", code="already_paid")
+    emit("order.paid", [order.pk])
     return order
 
 

@@ -80,6 +80,7 @@ NAV = [
     ("seller_closures", "staff:seller_closures", _("出品者の閉鎖依頼")),
     ("addresses", "staff:addresses", _("代引き停止の住所")),
     ("activity", "staff:activity", _("操作履歴")),
+    ("webhooks", "staff:webhooks", _("Webhook")),
 ]
 
 

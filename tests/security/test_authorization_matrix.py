@@ -191,6 +191,25 @@ CASES: list[Case] = [
     Case("redeem a ticket", "POST", "pickup/tickets/<str:ticket_number>/redeem",
          lambda w: (f"pickup/tickets/{w.ticket_number}/redeem", {"store_code": w.store_code}),
          {"lawson": 200, "familymart": 404}),
+    # --- webhooks: every kind, its own endpoints only (storefront A owns the one the requests name)
+    Case("register a webhook endpoint", "POST", "webhook-endpoints",
+         lambda w: ("webhook-endpoints", {"url": "https://hooks.example.jp/x", "events": ["order.paid"]}),
+         {**both(STOREFRONTS | SELLERS | WAREHOUSES, 201), **both({"lawson", "familymart", "yamato", "sagawa"}, 400)}),
+    Case("list webhook endpoints", "GET", "webhook-endpoints", lambda w: ("webhook-endpoints", None),
+         both(set(PARTNERS), 200)),
+    Case("delete a webhook endpoint", "DELETE", "webhook-endpoints/<str:endpoint_id>",
+         lambda w: (f"webhook-endpoints/{w.webhook.pk}", None), {**both(set(PARTNERS), 404), "storefront_a": 200}),
+    Case("ping a webhook endpoint", "POST", "webhook-endpoints/<str:endpoint_id>/test",
+         lambda w: (f"webhook-endpoints/{w.webhook.pk}/test", None), {**both(set(PARTNERS), 404), "storefront_a": 202}),
+    Case("rotate a webhook secret", "POST", "webhook-endpoints/<str:endpoint_id>/rotate-secret",
+         lambda w: (f"webhook-endpoints/{w.webhook.pk}/rotate-secret", {}),
+         {**both(set(PARTNERS), 404), "storefront_a": 200}),
+    Case("webhook deliveries", "GET", "webhook-endpoints/<str:endpoint_id>/deliveries",
+         lambda w: (f"webhook-endpoints/{w.webhook.pk}/deliveries", None),
+         {**both(set(PARTNERS), 404), "storefront_a": 200}),
+    Case("redeliver a webhook event", "POST", "webhook-deliveries/<str:event_id>/redeliver",
+         lambda w: (f"webhook-deliveries/{w.webhook_event_id}/redeliver", None),
+         {**both(set(PARTNERS), 404), "storefront_a": 202}),
 ]
 
 

@@ -17,6 +17,8 @@ from pickup.services import terminal
 from shop.models import Customer, Listing, Order
 from shop.services import shipments
 from tests.factories import ListingFactory, StoreFactory, place
+from webhooks import services as webhook_services
+from webhooks.models import Delivery
 
 K = Partner.Kind
 
@@ -121,6 +123,18 @@ class World:
         return terminal.issue_ticket(chain="lawson", store_code=self.store_code,
                                      inquiry_number=self.parcel.inquiry_number,
                                      auth_number=self.parcel.auth_number).ticket.number
+
+    @cached_property
+    def webhook(self):
+        """Storefront A's webhook endpoint, with one ping delivered to it (pending)."""
+        endpoint = webhook_services.create(partner=self.clients["storefront_a"].partner,
+                                           url="https://hooks.example.jp/a", event_types=["order.paid"])
+        webhook_services.send_ping(endpoint)
+        return endpoint
+
+    @cached_property
+    def webhook_event_id(self) -> str:
+        return Delivery.objects.filter(endpoint=self.webhook).values_list("event__public_id", flat=True).get()
 
 
 def build_world(make_client, anon) -> World:

@@ -38,7 +38,7 @@ def test_dashboard_counts_each_queue(agent, django_capture_on_commit_callbacks):
     assert tiles == {
         "konbini_due_today": 1, "pickups_expiring": 1, "pickups_locked": 1, "on_hold": 1,
         "reports_high": 0, "reports_normal": 1,  # the held order's risk-review case
-        "failed_refunds": 1, "callbacks": 1, "seller_closures": 0, "cod_blocked": 0,
+        "failed_refunds": 1, "callbacks": 1, "seller_closures": 0, "cod_blocked": 0, "webhooks_failing": 0,
     }
 
 
