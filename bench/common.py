@@ -46,6 +46,26 @@ def scratch_database(script: str, default_db: str, *, broker: str, var_dir: str)
     return db_url
 
 
+def inprocess_main(*, script: str, doc: str, default_db: str, run, env: dict[str, str] | None = None) -> None:
+    """The command line of an in-process profile (``--requests N``): a scratch PostgreSQL database
+    (Redis broker db 9 unless CELERY_BROKER_URL says otherwise), ``run(N)``, the database dropped."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1000)
+    args = parser.parse_args()
+    db_url = scratch_database(script, default_db, broker="redis://127.0.0.1:6379/9", var_dir="/tmp/kb-bench")
+    os.environ.update(env or {})
+    try:
+        run(args.requests)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(db_url)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 

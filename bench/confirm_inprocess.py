@@ -11,7 +11,6 @@ database time of each statement a confirmation sends (BEGIN goes with the first 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -21,24 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, scratch_database  # noqa: E402
+from bench.common import inprocess_main  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/kb_bench_inprocess"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=1000)
-    args = parser.parse_args()
-    db_url = scratch_database("bench/confirm_inprocess.py", DEFAULT_DB, broker="redis://127.0.0.1:6379/9",
-                              var_dir="/tmp/kb-bench")
-    try:
-        run(args.requests)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        drop_database(db_url)
+    inprocess_main(script="bench/confirm_inprocess.py", doc=__doc__, default_db=DEFAULT_DB, run=run)
 
 
 def run(n: int) -> None:
