@@ -7,7 +7,6 @@ test database, optionally under ``bin/supervise`` (what ``bin/run`` and a deploy
 
 from __future__ import annotations
 
-import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from django.db import connection
 
 from backoffice.celery import app as celery_app
+from tests import support
 from tests.faults.servers import BROKERS, ThrowawayRedis, WebServer, WorkerProcess, free_port, gateway_pids
 
 __all__ = ["free_port", "gateway_pids"]
@@ -78,18 +78,10 @@ def worker_env(tmp_path: Path) -> dict:
     """A subprocess worker's environment: the test database, a short Redis visibility timeout
     (redelivery within the test) and the sandbox gateway's hold file (refunds pause while it exists).
     The broker URL is the test's (``worker_process(url=...)``)."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CACHE_URL": "locmemcache://",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CELERY_VISIBILITY_TIMEOUT_SECONDS": "3",
-        "CONN_MAX_AGE": "0",
-        "SANDBOX_GATEWAY_HOLD_FILE": str(tmp_path / "hold-gateway"),
-        "FAULT_LOG_DIR": str(tmp_path),
-    }
+    env = support.worker_environment(
+        CACHE_URL="locmemcache://", CELERY_VISIBILITY_TIMEOUT_SECONDS="3",
+        SANDBOX_GATEWAY_HOLD_FILE=str(tmp_path / "hold-gateway"), FAULT_LOG_DIR=str(tmp_path))
+    return env
 
 
 @pytest.fixture
