@@ -15,6 +15,7 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from backoffice.timeutil import local
 from fraud.services import screening
 from payments.models import TransferBatch
 from shop.models import OrderStatus
@@ -149,9 +150,12 @@ def test_dashboard_and_order_page_render_for_screenshots(page, make_staff, tmp_p
     scenario.pickup_order(failed_attempts=5)
     scenario.konbini_order_with_code()
     scenario.held_order()
-    with time_machine.travel(timezone.now() - timedelta(days=10)):
+    # At noon JST on those days: the parcel's deadline (23:59:59 JST on the notice date + 11 days) is
+    # then tomorrow night and the konbini deadline tonight, whatever the hour the test runs at.
+    noon_today = local(timezone.now()).replace(hour=12, minute=0, second=0, microsecond=0)
+    with time_machine.travel(noon_today - timedelta(days=10)):
         scenario.pickup_order(external_id="pickup-old")
-    with time_machine.travel(timezone.now() - timedelta(days=6)):
+    with time_machine.travel(noon_today - timedelta(days=6)):
         scenario.konbini_order_with_code(external_id="konbini-old")
     out = Path(os.environ.get("STAFF_SCREENSHOTS_DIR") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
