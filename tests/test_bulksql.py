@@ -97,3 +97,13 @@ def test_instances_are_the_rows_written():
     assert [(e.pk, e.order_id, e.kind, e.actor, e.params) for e in made] == [
         (e.pk, e.order_id, e.kind, e.actor, e.params) for e in read]
     assert not made[0]._state.adding
+    assert made == read and made[0]._state.db == "default"
+    # The columns not given are deferred: loaded from the row on first access, not defaulted.
+    # Every column as written, the defaulted ones included (nothing left to load).
+    attnames = [f.attname for f in OrderEvent._meta.concrete_fields]
+    assert [[getattr(e, a) for a in attnames] for e in made] == [[getattr(e, a) for a in attnames] for e in read]
+    assert made[0].get_deferred_fields() == set()
+    assert made[1].order.number == orders[1].number
+    made[0].note = "見直し済み"
+    made[0].save(update_fields=["note"])
+    assert OrderEvent.objects.get(pk=made[0].pk).note == "見直し済み"

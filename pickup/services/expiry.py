@@ -106,7 +106,7 @@ def _count_no_shows(order_customers: list[tuple[int, int]], at: datetime) -> Non
                    ignore_conflicts=True)
     new_per_customer = Counter(customer_id for _order_id, customer_id in order_customers)
     in_window = dict(
-        PickupNoShow.objects.filter(customer_id__in=new_per_customer, occurred_at__gt=at - rules.NO_SHOW_WINDOW)
+        PickupNoShow.objects.filter(customer_id__anyof=list(new_per_customer), occurred_at__gt=at - rules.NO_SHOW_WINDOW)
         .values("customer_id").annotate(n=Count("pk")).values_list("customer_id", "n")
     )
     for customer_id, new in new_per_customer.items():
