@@ -62,7 +62,12 @@ class AnyOf(Lookup):
             return "FALSE", []
         lhs, lhs_params = self.process_lhs(compiler, connection)
         db_type = self.lhs.output_field.cast_db_type(connection)
-        return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, list(self.rhs)]
+        values = list(self.rhs)
+        if all(type(v) is int for v in values):
+            # Ids as the array's literal, written by one join: psycopg's list dumper would adapt
+            # each element in Python (and a named cursor cannot take a binary parameter).
+            values = "{" + ",".join(map(str, values)) + "}"
+        return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, values]
 
 
 ForeignObject.register_lookup(AnyOf)  # a foreign key keeps its own lookups: ``order_id__anyof``
@@ -189,32 +194,56 @@ def add(model: type[Model], field_name: str, amounts: Mapping[int, int]) -> int:
         return cursor.rowcount
 
 
-def instances(model: type[Model], pks: list[int], columns: Mapping[str, Any]) -> list[Model]:
+def instances(model: type[Model], pks: list[int], columns: Mapping[str, Any]) -> Sequence[Model]:
     """The rows ``insert(..., returning=True)`` wrote, as model instances (no read): the primary
-    keys, the given columns and the defaults ``insert`` wrote for the others."""
-    n, fields = _columns(model, columns)
-    names = [model._meta.pk.attname, *(field.attname for field, _ in fields)]
-    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
-        return [model.from_db(connection.alias, names,
-                              [pk, *(value.value if isinstance(value, _Shared) else value[i] for _, value in fields)])
-                for i, pk in enumerate(pks)]
-    # What ``from_db`` builds, without running ``__init__`` over every field of every row: a loaded
-    # instance (not ``adding``) whose attributes are set in its ``__dict__``, as ``__init__`` sets
-    # them. Only when no init signal listens to the model.
-    shared = {field.attname: value.value for field, value in fields if isinstance(value, _Shared)}
-    varying = [(field.attname, value) for field, value in fields if not isinstance(value, _Shared)]
-    alias, new = connection.alias, model.__new__
-    out = []
-    for i, pk in enumerate(pks):
-        obj = new(model)
+    keys, the given columns and the defaults ``insert`` wrote for the others. Each instance is
+    built when first reached (a batch's caller usually looks at one or none)."""
+    return _Written(model, pks, _columns(model, columns)[1])
+
+
+class _Written(Sequence):
+    """``instances``' answer: what ``from_db`` would build for each row, made on first access
+    and kept. Without init signals on the model, without running ``__init__`` over every field:
+    a loaded instance (not ``adding``) whose attributes are set in its ``__dict__``, as
+    ``__init__`` sets them."""
+
+    def __init__(self, model: type[Model], pks: list[int], fields: list[tuple[Field, Any]]) -> None:
+        self.model, self.pks, self.alias = model, pks, connection.alias
+        self.names = [model._meta.pk.attname, *(field.attname for field, _ in fields)]
+        self.fields = fields
+        self.shared = {field.attname: value.value for field, value in fields if isinstance(value, _Shared)}
+        self.varying = [(field.attname, value) for field, value in fields if not isinstance(value, _Shared)]
+        self.signals = signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+        self.made: list[Model | None] = [None] * len(pks)
+
+    def __len__(self) -> int:
+        return len(self.pks)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        obj = self.made[index]
+        if obj is None:
+            obj = self.made[index] = self._build(index if index >= 0 else len(self) + index)
+        return obj
+
+    def _build(self, i: int) -> Model:
+        pk = self.pks[i]
+        if self.signals:
+            return self.model.from_db(self.alias, self.names, [
+                pk, *(value.value if isinstance(value, _Shared) else value[i] for _, value in self.fields)])
+        obj = self.model.__new__(self.model)
         state = obj._state = ModelState()
-        state.adding, state.db = False, alias
-        obj.__dict__.update(shared)
-        for attname, value in varying:
-            obj.__dict__[attname] = value[i]
-        obj.__dict__[model._meta.pk.attname] = pk
-        out.append(obj)
-    return out
+        state.adding, state.db = False, self.alias
+        attrs = obj.__dict__
+        attrs.update(self.shared)
+        for attname, value in self.varying:
+            attrs[attname] = value[i]
+        attrs[self.names[0]] = pk
+        return obj
+
+    def __repr__(self) -> str:
+        return f"<{self.model.__name__} × {len(self)} written>"
 
 
 def _needs_prep(field: Field) -> bool:

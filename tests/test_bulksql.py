@@ -10,7 +10,7 @@ from django.db import connection
 from backoffice import bulksql
 from backoffice.models import OutboxTask
 from backoffice.timeutil import now
-from shop.models import Listing, Message, OrderEvent
+from shop.models import Listing, Message, Order, OrderEvent
 from tests.factories import ListingFactory, place
 
 pytestmark = pytest.mark.django_db
@@ -74,8 +74,6 @@ def test_on_postgresql_the_statement_text_does_not_depend_on_the_row_count():
 def test_anyof_is_in():
     orders = [place(ListingFactory()) for _ in range(4)]
     picked = [orders[0].pk, orders[2].pk]
-    from shop.models import Order
-
     assert sorted(Order.objects.filter(pk__anyof=picked).values_list("pk", flat=True)) == picked
     assert list(Order.objects.filter(pk__anyof=[])) == []
     assert OrderEvent.objects.filter(order_id__anyof=picked).count() == OrderEvent.objects.filter(
@@ -97,7 +95,7 @@ def test_instances_are_the_rows_written():
     assert [(e.pk, e.order_id, e.kind, e.actor, e.params) for e in made] == [
         (e.pk, e.order_id, e.kind, e.actor, e.params) for e in read]
     assert not made[0]._state.adding
-    assert made == read and made[0]._state.db == "default"
+    assert list(made) == read and made[0]._state.db == "default" and made[0] is made[0]
     # The columns not given are deferred: loaded from the row on first access, not defaulted.
     # Every column as written, the defaulted ones included (nothing left to load).
     attnames = [f.attname for f in OrderEvent._meta.concrete_fields]
@@ -107,3 +105,13 @@ def test_instances_are_the_rows_written():
     made[0].note = "見直し済み"
     made[0].save(update_fields=["note"])
     assert OrderEvent.objects.get(pk=made[0].pk).note == "見直し済み"
+
+
+def test_anyof_in_a_streamed_queryset():
+    """``iterator()`` reads through a named cursor on PostgreSQL (client-side binding): the ids'
+    array still binds, and so do text values."""
+    orders = [place(ListingFactory()) for _ in range(3)]
+    picked = sorted(o.pk for o in orders[:2])
+    assert sorted(o.pk for o in Order.objects.filter(pk__anyof=picked).iterator(chunk_size=1)) == picked
+    assert sorted(o.pk for o in Order.objects.filter(number__anyof=[o.number for o in orders[1:]]).iterator(
+        chunk_size=1)) == sorted(o.pk for o in orders[1:])

@@ -12,7 +12,7 @@ Status: ``requested → processing → succeeded | failed``; every step is on th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -141,7 +141,7 @@ class RefundRequest:
 
 
 def request_many(items: list[RefundRequest], *, cause: str, reason: str, actor, at=None,
-                 whole: bool = False) -> list[Refund]:
+                 whole: bool = False) -> Sequence[Refund]:
     """The one write of requesting refunds, for one order (``request``) or a cancellation batch:
     the refunds created (one per order and cause, by the unique constraint), their amounts reserved
     on the payments with a conditional UPDATE (never more than captured − refunded; refused whole

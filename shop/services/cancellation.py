@@ -22,6 +22,7 @@ shows that plan, never a restatement of the rules.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -77,7 +78,7 @@ class CancelPlan:
 @dataclass
 class CancelResult:
     cancelled: list[int] = field(default_factory=list)
-    refunds: list[Refund] = field(default_factory=list)
+    refunds: Sequence[Refund] = field(default_factory=list)  # built on access (``bulksql.instances``)
     plans: dict[int, CancelPlan] = field(default_factory=dict)
 
     def refund_of(self, order_id: int) -> Refund | None:
@@ -198,7 +199,7 @@ def cancel_orders(order_ids, *, reason: str, actor, note: str = "", details: dic
             [refunds.RefundRequest(p.order_id, p.payment_id, p.refund_amount, p.refund_method)
              for p in plans.values() if p.refund_amount > 0],
             cause=refunds.CANCEL_CAUSE, reason=reason, actor=actor, at=at, whole=True)
-        refunded = {r.order_id for r in result.refunds}
+        refunded = {p.order_id for p in plans.values() if p.refund_amount > 0}  # each got its refund, or we raised
         messages.notify_cancelled_in_bulk(
             [messages.CancelledOrder(p.order_id, p.number, p.customer_id, p.customer_name,
                                      refunded=p.order_id in refunded) for p in plans.values()],
