@@ -42,8 +42,9 @@ class Report(models.Model):
                                                 default=ReportPriority.NORMAL)
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="fraud_reports", verbose_name="担当者")
+    # No index of its own: the composite index below leads with this column.
     customer = models.ForeignKey("shop.Customer", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="fraud_reports", verbose_name="顧客")
+                                 related_name="fraud_reports", verbose_name="顧客", db_index=False)
     seller = models.ForeignKey("shop.Seller", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="fraud_reports", verbose_name="出品者")
     address_key = models.CharField("正規化住所キー", max_length=300, blank=True, db_index=True)
@@ -102,7 +103,8 @@ class ReportEvent(models.Model):
 class ReportCheck(models.Model):
     """A completed checklist item of a report (the list per type is ``rules.CHECKLISTS``)."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="checks")
+    # No index of its own: the composite index below leads with this column.
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="checks", db_index=False)
     code = models.CharField("項目", max_length=40)
     done_by = models.CharField("実施者", max_length=100)
     done_at = models.DateTimeField("実施日時")
@@ -133,8 +135,9 @@ class RiskRule(models.Model):
 class LoginEvent(models.Model):
     """A storefront login (seed 002: support could not see which device logged in)."""
 
+    # No index of its own: the composite index below leads with this column.
     customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="login_events",
-                                 verbose_name="顧客")
+                                 verbose_name="顧客", db_index=False)
     occurred_at = models.DateTimeField("ログイン日時")
     ip = models.GenericIPAddressField("IPアドレス", null=True, blank=True)  # null once erased (退会)
     user_agent = models.CharField("ユーザーエージェント", max_length=500)
@@ -151,7 +154,8 @@ class LoginEvent(models.Model):
 class KnownDevice(models.Model):
     """A device seen for a customer; the unique pair makes "new device" a database fact."""
 
-    customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="known_devices")
+    # No index of its own: the composite index below leads with this column.
+    customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="known_devices", db_index=False)
     device_id = models.CharField("端末ID", max_length=128)
     first_seen_at = models.DateTimeField("初回ログイン日時")
 
@@ -200,7 +204,8 @@ class CodRefusal(models.Model):
 class PasswordResetToken(models.Model):
     """A single-use, expiring password-reset token. Only its SHA-256 digest is stored."""
 
-    customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="password_reset_tokens")
+    # No index of its own: the composite index below leads with this column.
+    customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="password_reset_tokens", db_index=False)
     report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     token_digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField("発行日時")

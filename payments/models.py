@@ -76,7 +76,8 @@ class GiftCardEntry(models.Model):
         ADJUSTMENT = "adjustment", "調整"
         FORFEIT = "forfeit", "退会による失効"  # seed 003: lost at closure, never moved
 
-    account = models.ForeignKey(GiftCardAccount, on_delete=models.CASCADE, related_name="entries")
+    # No index of its own: the composite index below leads with this column.
+    account = models.ForeignKey(GiftCardAccount, on_delete=models.CASCADE, related_name="entries", db_index=False)
     kind = models.CharField("種別", max_length=12, choices=Kind.choices)
     amount = models.IntegerField("金額（円）")  # + credit, − debit
     reference = models.CharField("参照", max_length=100)
@@ -113,7 +114,8 @@ class PointsEntry(models.Model):
         FORFEIT = "forfeit", "退会による失効"
         ADJUSTMENT = "adjustment", "調整"
 
-    account = models.ForeignKey(PointsAccount, on_delete=models.CASCADE, related_name="entries")
+    # No index of its own: the composite index below leads with this column.
+    account = models.ForeignKey(PointsAccount, on_delete=models.CASCADE, related_name="entries", db_index=False)
     kind = models.CharField("種別", max_length=12, choices=Kind.choices)
     points = models.IntegerField("ポイント")  # + earned, − forfeited/adjusted down
     reference = models.CharField("参照", max_length=100)
@@ -146,7 +148,8 @@ class Refund(models.Model):
         SUCCEEDED = "succeeded", "完了"
         FAILED = "failed", "失敗"
 
-    order = models.ForeignKey("shop.Order", on_delete=models.PROTECT, related_name="refunds")
+    # Looked up by order through the unique (order, cause) index: no index of its own.
+    order = models.ForeignKey("shop.Order", on_delete=models.PROTECT, related_name="refunds", db_index=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.PositiveIntegerField("返金額（円）")
     method = models.CharField("返金方法", max_length=15, choices=Method.choices)

@@ -123,9 +123,11 @@ class PickupAttempt(models.Model):
     # Outcomes that count as a failed guess (lockout and store throttle).
     FAILURES = frozenset({Outcome.UNKNOWN_NUMBER, Outcome.WRONG_AUTH, Outcome.WRONG_STORE, Outcome.LOCKED})
 
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="attempts", verbose_name="店舗")
+    # No index of its own: the composite index below leads with this column.
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="attempts", verbose_name="店舗", db_index=False)
+    # No index of its own: the composite index below leads with this column.
     pickup = models.ForeignKey(Pickup, null=True, blank=True, on_delete=models.CASCADE, related_name="attempts",
-                               verbose_name="受取")
+                               verbose_name="受取", db_index=False)
     inquiry_number = models.CharField("入力されたお問い合わせ番号", max_length=40, blank=True)
     at = models.DateTimeField("日時")
     outcome = models.CharField("結果", max_length=20, choices=Outcome.choices)
@@ -145,7 +147,7 @@ class PickupNoShow(models.Model):
     opens an account-review case (seed 001: repeated cancellations may stop the account)."""
 
     customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="pickup_no_shows",
-                                 verbose_name="顧客")
+                                 verbose_name="顧客", db_index=False)  # the (customer, occurred_at) index serves
     order = models.OneToOneField("shop.Order", on_delete=models.CASCADE, related_name="pickup_no_show",
                                  verbose_name="注文")
     occurred_at = models.DateTimeField("日時")

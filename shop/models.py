@@ -246,7 +246,7 @@ class OrderEvent(models.Model):
         SETTLEMENT_CASE_RESOLVED = "settlement_case_resolved", _("入金照合の確認事項に対応")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField("日時", db_index=True)
+    at = models.DateTimeField("日時")  # read per order (order_id index), never by time alone
     kind = models.CharField("種別", max_length=40, choices=Kind.choices)
     from_status = models.CharField("変更前", max_length=20, blank=True)
     to_status = models.CharField("変更後", max_length=20, blank=True)
@@ -299,7 +299,8 @@ class ShipmentEvent(models.Model):
         REFUSED = "refused", "受取拒否"
         RETURNED = "returned", "返送完了"
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the composite index below leads with this column.
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events", db_index=False)
     type = models.CharField("状態", max_length=20, choices=Type.choices)
     occurred_at = models.DateTimeField("日時")
     location = models.CharField("担当店名", max_length=100)
@@ -445,7 +446,8 @@ class SellerClosureRequest(models.Model):
 class SellerClosureCheck(models.Model):
     """One checklist item support confirmed on a closure request (who, when)."""
 
-    request = models.ForeignKey(SellerClosureRequest, on_delete=models.CASCADE, related_name="checks")
+    # No index of its own: the composite index below leads with this column.
+    request = models.ForeignKey(SellerClosureRequest, on_delete=models.CASCADE, related_name="checks", db_index=False)
     code = models.CharField("項目", max_length=40)
     done_by = models.CharField("確認者", max_length=100)
     done_at = models.DateTimeField("確認日時")

@@ -117,8 +117,10 @@ class Delivery(models.Model):
         DELIVERED = "delivered", "配信済み"
         FAILED = "failed", "失敗"
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: the composite index below leads with this column.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    # No index of its own: the composite index below leads with this column.
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     body = models.TextField("本文")  # the JSON sent, as this partner reads the resource (fixed at fan-out)
     status = models.CharField("状態", max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField("試行回数", default=0)

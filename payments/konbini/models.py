@@ -177,7 +177,8 @@ class SettlementLine(models.Model):
         ORDER_CANCELLED = "order_cancelled", "キャンセル済み注文への入金"
         PRELIMINARY_CANCELLED = "preliminary_cancelled", "速報取消済み"
 
-    report = models.ForeignKey(SettlementReport, on_delete=models.CASCADE, related_name="lines")
+    # No index of its own: the composite index below leads with this column.
+    report = models.ForeignKey(SettlementReport, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField("行番号")
     payment_number = models.CharField("お支払い番号", max_length=13)
     receipt_number = models.CharField("レシート番号", max_length=64)

@@ -1,0 +1,22 @@
+# Indexes another index makes redundant (its leading column): dropped, which every write
+# to these tables had to maintain. tests/test_schema.py keeps it so.
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+from backoffice.migration_ops import DropForeignKeyIndex
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('konbini', '0002_settlement_reports'),
+    ]
+
+    operations = [
+        DropForeignKeyIndex(
+            model_name='settlementline',
+            name='report',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='konbini.settlementreport'),
+        ),
+    ]
