@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from django.db import connection
-from django.db.models import Q
 
 from backoffice import outbox
 from backoffice.timeutil import now
@@ -34,14 +33,16 @@ def emit(type_: str, ids: Iterable[int]) -> int:
 
 
 def subscribed_types(wanted: Iterable[str]) -> set[str]:
-    """Which of these types an active endpoint subscribes to: one query."""
+    """Which of these types an active endpoint subscribes to: one query (its text the same for
+    every call with as many types, so the server keeps it prepared)."""
     wanted = list(wanted)
-    match = Q()
-    for type_ in wanted:
-        match |= Q(event_types__contains=f" {type_} ")
-    found: set[str] = set()
-    for text in Endpoint.objects.filter(match, active=True).values_list("event_types", flat=True):
-        found.update(text.split())
+    if not wanted:
+        return set()
+    table = connection.ops.quote_name(Endpoint._meta.db_table)
+    match = " OR ".join(["event_types LIKE %s"] * len(wanted))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT event_types FROM {table} WHERE active AND ({match})", [f"% {t} %" for t in wanted])
+        found = {type_ for (text,) in cursor.fetchall() for type_ in text.split()}
     return found & set(wanted)
 
 
