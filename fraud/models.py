@@ -213,6 +213,34 @@ class PasswordResetToken(models.Model):
         indexes = [models.Index(fields=["customer", "used_at"], name="fraud_reset_customer")]
 
 
+class SessionRevocation(models.Model):
+    """One "log out every device" of a customer (the session epoch bumped, seed 002): when, by
+    whom and why — the playbook's step (with its report), a suspension or the closure. The
+    sessions it ended are the logins since the previous revocation (``staff.selectors``)."""
+
+    class Cause(models.TextChoices):
+        PLAYBOOK = "playbook", "アカウント保護（ログインの無効化）"
+        SUSPENSION = "suspension", "利用停止"
+        CLOSURE = "closure", "退会"
+
+    customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="session_revocations",
+                                 verbose_name="顧客")
+    epoch = models.PositiveIntegerField("無効化後のセッション世代")
+    revoked_at = models.DateTimeField("無効化日時")
+    actor = models.CharField("実行者", max_length=100)
+    cause = models.CharField("理由", max_length=12, choices=Cause.choices)
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                               verbose_name="関連する報告")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "ログインの無効化"
+        ordering = ["-revoked_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-revoked_at"], name="fraud_revocation_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.get_cause_display()}（セッション世代 {self.epoch}）"
+
+
 class AccountAction(models.Model):
     """Suspension and reinstatement of a customer, with the reason (audit record)."""
 

@@ -159,6 +159,7 @@ ACTION_LABELS = {
     "resend_pickup_notice": _("受取案内の再送"), "unlock_pickup": _("受取ロックの解除"),
     "approve_hold": _("審査承認"), "reject_hold": _("審査却下"), "secure_account": _("アカウント保護"),
     "suspend_customer": _("利用停止"), "reinstate_customer": _("利用再開"), "report_check": _("チェック項目の完了"),
+    "report_uncheck": _("チェック項目の取り消し"),
     "report_start": _("報告の対応開始"), "report_resolve": _("報告の解決"), "report_dismiss": _("報告の終了（対応不要）"),
     "close_customer": _("退会手続き"), "adjust_points": _("ポイント調整"), "seller_closure_check": _("閉鎖チェック"),
     "close_seller": _("出品者の閉鎖"), "issue_receipt": _("領収書の発行"), "add_note": _("社内メモ"),
