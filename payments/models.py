@@ -155,7 +155,9 @@ class Refund(models.Model):
     # The cause this refund answers ("cancel", "return:<id>" ...): one refund per cause.
     cause = models.CharField("原因キー", max_length=100)
     attempts = models.PositiveSmallIntegerField("試行回数", default=0)
-    last_error = models.CharField("最後のエラー", max_length=300, blank=True)
+    last_error = models.CharField("最後のエラー", max_length=300, blank=True)  # the gateway's own text
+    # The gateway's error code (``payments.gateway_errors``: the words shown, permanent or not).
+    last_error_code = models.CharField("最後のエラーコード", max_length=40, blank=True)
     gateway_reference = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField("受付日時", auto_now_add=True)
     completed_at = models.DateTimeField("完了日時", null=True, blank=True)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.timeutil import local
 from fraud import rules
+from payments import gateway_errors
 from shop import events
 from staff import labels, permissions, sla
 
@@ -185,3 +186,11 @@ def csv_url(context) -> str:
 def report_event(kind: str) -> str:
     """A report timeline entry's kind in words (``staff.labels.REPORT_EVENT_KINDS``)."""
     return str(labels.REPORT_EVENT_KINDS.get(kind, kind))
+
+
+@register.inclusion_tag("staff/_gateway_error.html")
+def gateway_error(code: str, raw: str = "") -> dict:
+    """A card-gateway failure in words (``payments.gateway_errors``), its code in small print and
+    the gateway's own text on hover (or in small print when the code is not known)."""
+    text = gateway_errors.describe(code)
+    return {"text": text, "code": code, "raw": raw, "known": code in gateway_errors.GATEWAY_ERRORS}
