@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backoffice.timeutil import stamp
 from shop.models import PaymentMethod
 
 
@@ -42,6 +43,9 @@ class Payment(models.Model):
         ]
         indexes = [models.Index(fields=["method", "status", "deadline"], name="payment_due")]
 
+    def __str__(self) -> str:
+        return f"{self.order.number} {self.get_method_display()} {self.amount:,}円（{self.get_status_display()}）"
+
     @property
     def refundable(self) -> int:
         return self.captured_amount - self.refunded_amount
@@ -63,6 +67,9 @@ class GiftCardAccount(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "ギフト券残高"
         constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="giftcard_balance_not_negative")]
+
+    def __str__(self) -> str:
+        return f"ギフト券残高 {self.customer.external_id}（{self.balance:,}円）"
 
 
 class GiftCardEntry(models.Model):
@@ -92,6 +99,9 @@ class GiftCardEntry(models.Model):
             models.CheckConstraint(condition=~Q(amount=0), name="giftcard_entry_not_zero"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:,}円（{stamp(self.created_at)}）"
+
 
 class PointsAccount(models.Model):
     """A customer's points (ポイント, seed 003). Like the gift-card balance, ``balance`` is the sum
@@ -103,6 +113,9 @@ class PointsAccount(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "ポイント残高"
         constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="points_balance_not_negative")]
+
+    def __str__(self) -> str:
+        return f"ポイント {self.customer.external_id}（{self.balance:,}pt）"
 
 
 class PointsEntry(models.Model):
@@ -130,6 +143,9 @@ class PointsEntry(models.Model):
             models.UniqueConstraint(fields=["account", "kind", "reference"], name="points_entry_once"),
             models.CheckConstraint(condition=~Q(points=0), name="points_entry_not_zero"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.points:+,}pt（{stamp(self.created_at)}）"
 
 
 class Refund(models.Model):
@@ -200,6 +216,9 @@ class SandboxGatewayRefund(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "サンドボックス決済の返金"
 
+    def __str__(self) -> str:
+        return f"サンドボックス返金 {self.idempotency_key}（{self.get_status_display()}）"
+
 
 class SandboxGatewayCapture(models.Model):
     """A capture the sandbox card gateway recorded: one row per idempotency key, like a real
@@ -223,6 +242,9 @@ class SandboxGatewayCapture(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "サンドボックス決済の売上"
+
+    def __str__(self) -> str:
+        return f"サンドボックス決済 {self.idempotency_key}（{self.get_status_display()}）"
 
 
 class BankAccount(models.Model):
@@ -276,6 +298,9 @@ class SellerPayoutAccount(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "出品者の入金口座"
 
+    def __str__(self) -> str:
+        return f"{self.seller.name} の振込先（{self.bank_name} {self.branch_name}）"
+
 
 class Return(models.Model):
     """A return of delivered goods (返品): one refund cause, by lines and quantities or an amount."""
@@ -295,6 +320,9 @@ class Return(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=1), name="return_amount_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"返品 {self.reference}（注文 {self.order.number}・{self.amount:,}円）"
+
 
 class ReturnLine(models.Model):
     return_request = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
@@ -304,6 +332,9 @@ class ReturnLine(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "返品明細"
         constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="returnline_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.order_line.title} ×{self.quantity}"
 
 
 class TransferBatch(models.Model):
@@ -362,6 +393,9 @@ class TransferItem(models.Model):
         verbose_name = verbose_name_plural = "振込明細"
         ordering = ["batch", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="transferitem_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"振込 返金#{self.refund_id} {self.amount:,}円"
 
 
 class FailedRefund(Refund):
