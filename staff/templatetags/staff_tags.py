@@ -68,20 +68,22 @@ def can_run(context, action: str) -> bool:
     return permissions.can_run(context["request"].user, action)
 
 
-# (page, url name, label) in menu order; only pages the user's group may open are shown.
+# (page, url name, label, the key after "g" that opens it) in menu order; only pages the user's
+# group may open are shown. The keys are read by staff/static/staff/shortcuts.js from the menu
+# and listed in its help overlay (「?」), so a page a group cannot open has no shortcut either.
 NAV = [
-    ("dashboard", "staff:dashboard", _("ダッシュボード")),
-    ("callbacks", "staff:callbacks", _("折り返し電話")),
-    ("review_queue", "staff:review_queue", _("審査キュー")),
-    ("reports", "staff:reports", _("不正報告")),
-    ("pickups", "staff:pickups", _("コンビニ受取")),
-    ("failed_refunds", "staff:failed_refunds", _("失敗した返金")),
-    ("transfer_batches", "staff:transfers", _("振込バッチ")),
-    ("settlement", "staff:settlement", _("入金照合")),
-    ("seller_closures", "staff:seller_closures", _("出品者の閉鎖依頼")),
-    ("addresses", "staff:addresses", _("代引き停止の住所")),
-    ("activity", "staff:activity", _("操作履歴")),
-    ("webhooks", "staff:webhooks", _("Webhook")),
+    ("dashboard", "staff:dashboard", _("ダッシュボード"), "d"),
+    ("callbacks", "staff:callbacks", _("折り返し電話"), "c"),
+    ("review_queue", "staff:review_queue", _("審査キュー"), "h"),
+    ("reports", "staff:reports", _("不正報告"), "r"),
+    ("pickups", "staff:pickups", _("コンビニ受取"), "p"),
+    ("failed_refunds", "staff:failed_refunds", _("失敗した返金"), "f"),
+    ("transfer_batches", "staff:transfers", _("振込バッチ"), "t"),
+    ("settlement", "staff:settlement", _("入金照合"), "s"),
+    ("seller_closures", "staff:seller_closures", _("出品者の閉鎖依頼"), "x"),
+    ("addresses", "staff:addresses", _("代引き停止の住所"), "b"),
+    ("activity", "staff:activity", _("操作履歴"), "a"),
+    ("webhooks", "staff:webhooks", _("Webhook"), "w"),
 ]
 
 
@@ -89,8 +91,8 @@ NAV = [
 def staff_nav(context) -> list[dict]:
     user = context["request"].user
     current = getattr(context["request"], "staff_page", "")
-    return [{"url": reverse(name), "label": label, "active": page == current}
-            for page, name, label in NAV if permissions.can_view(user, page)]
+    return [{"url": reverse(name), "label": label, "active": page == current, "key": key}
+            for page, name, label, key in NAV if permissions.can_view(user, page)]
 
 
 @register.filter
