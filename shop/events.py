@@ -207,6 +207,7 @@ _CANCEL_DETAILS = (
     ("report", gettext_lazy("不正報告 #%(report)s")),
     ("score", gettext_lazy("リスクスコア %(score)s")),
     ("payment_failure_text", "%(payment_failure_text)s"),
+    ("gateway_code", "%(gateway_error_text)s（%(gateway_code)s）"),
 )
 # Why a card payment did not go through (a ``payment_failed`` cancellation's detail).
 _PAYMENT_FAILURES = {
@@ -270,6 +271,8 @@ def _values(params: dict) -> defaultdict:
     if "error" in params or "error_code" in params:  # a card gateway failure, in words (one table)
         values["error_text"] = str(gateway_errors.describe(params.get("error_code", "")).message)
         values["error_code"] = params.get("error_code") or params.get("error", "")
+    if params.get("gateway_code"):  # a capture's failure (a payment_failed cancellation)
+        values["gateway_error_text"] = str(gateway_errors.describe(params["gateway_code"]).message)
     if "case_kind" in params:
         values["case_kind_label"] = str(_CASE_KINDS.get(params["case_kind"], params["case_kind"]))
     if params.get("deadline"):

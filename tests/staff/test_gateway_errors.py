@@ -14,9 +14,10 @@ from django.conf import settings
 
 from backoffice.errors import Conflict
 from payments import gateway_errors
+from payments.gateway import PaymentGatewayUnavailable
 from payments.models import Refund, SandboxGatewayRefund
 from payments.services import refunds
-from shop.models import CancellationReason
+from shop.models import CancellationReason, Order
 from shop.services import orders
 from tests import factories
 from tests.staff import scenario
@@ -113,3 +114,14 @@ def test_the_service_refuses_the_same_card_retry_with_a_coded_error(django_captu
     with pytest.raises(Conflict) as refused:
         refunds.retry(refund_id=refund.pk, actor="staff:finance")
     assert refused.value.code == "refund_failed_permanently" and refused.value.reasons == ["refund_refused"]
+
+
+def test_a_capture_the_gateway_never_answered_shows_its_words_and_code_on_the_order_timeline(agent):
+    with pytest.raises(PaymentGatewayUnavailable):
+        factories.place(factories.ListingFactory(price=5_000), card_token="tok_capture_timeout")
+    order = Order.objects.get()
+    html = agent.get(f"/staff/orders/{order.number}/").content.decode()
+    timeline = re.search(r'data-testid="timeline".*?</ol>', html, re.S).group(0)
+    assert "決済サービスの応答がありませんでした" in timeline
+    assert "カード決済の応答が途中で失われました（一時的なエラー）。（capture_timeout）" in timeline
+    assert "sandbox:" not in timeline
