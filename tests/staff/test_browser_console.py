@@ -294,7 +294,7 @@ def test_item5_the_console_is_usable_on_a_390_px_phone(phone, make_staff, tmp_pa
 
 
 def test_item4_the_playbook_leaves_revoked_sessions_and_the_reset_on_the_customer_page_and_a_tick_is_undone(
-        page, make_staff):
+        page, make_staff, tmp_path):
     make_staff(FRAUD, "fujii")
     old, new, order, report = _night_shift()
     scenario.logins_for(order.customer)
@@ -310,6 +310,7 @@ def test_item4_the_playbook_leaves_revoked_sessions_and_the_reset_on_the_custome
     assert "staff:fujii" in revoked and "203.0.113.10" in revoked and "198.51.100.77" in revoked
     reset = page.locator("[data-testid=password-resets] tbody tr").first
     assert reset.get_attribute("data-state") == "pending" and "再設定待ち" in reset.inner_text()
+    page.screenshot(path=str(_out(tmp_path) / "customer-secured.png"), full_page=True)
 
     # The playbook ticked "secured_account"; the agent undoes it from the report page.
     page.goto(page.base + f"/staff/reports/{report.pk}/")
@@ -327,7 +328,7 @@ def test_item4_the_playbook_leaves_revoked_sessions_and_the_reset_on_the_custome
     assert "チェック項目の取り消し" in page.inner_text("[data-testid=activity]")
 
 
-def test_item5_keyboard_shortcuts_move_through_the_console_and_never_fire_while_typing(page, make_staff):
+def test_item5_keyboard_shortcuts_move_through_the_console_and_never_fire_while_typing(page, make_staff, tmp_path):
     user = make_staff(SUPPORT, "sato")
     user.groups.add(Group.objects.get_or_create(name=FRAUD)[0])
     old, new, order, report = _night_shift()
@@ -339,6 +340,7 @@ def test_item5_keyboard_shortcuts_move_through_the_console_and_never_fire_while_
     assert overlay.is_visible()
     assert "不正報告" in overlay.locator("tr[data-shortcut='g r']").inner_text()
     assert overlay.locator("tr[data-shortcut='g t']").count() == 0  # finance's transfer batches: not this user's
+    page.screenshot(path=str(_out(tmp_path) / "shortcuts.png"))
     page.keyboard.press("Escape")
     assert not overlay.is_visible()
 
