@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from backoffice.actors import PartnerKind
+from backoffice.timeutil import stamp
 from payments.konbini.chains import CHAIN_CHOICES
 from shop.models import Shipment
 
@@ -81,6 +82,9 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["partner", "endpoint", "key"], name="idempotency_unique_key"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}（{stamp(self.created_at)}）"
+
 
 class OutboxTask(models.Model):
     """A Celery task to publish once the transaction that wrote it has committed (the
@@ -150,3 +154,6 @@ class FormToken(models.Model):
                                     name="formtoken_one_unspent_per_form"),
         ]
         indexes = [models.Index(fields=["created_at"], name="formtoken_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}（{stamp(self.created_at)}）"

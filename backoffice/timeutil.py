@@ -22,3 +22,8 @@ def end_of_day_after(start: datetime, days: int) -> datetime:
     """23:59:59 JST on (the JST calendar date of ``start``) + ``days``."""
     day = local(start).date() + timedelta(days=days)
     return datetime.combine(day, time(23, 59, 59), tzinfo=JST)
+
+
+def stamp(dt: datetime | None) -> str:
+    """``2026/12/01 09:30`` in JST (a record's name in the admin: ``__str__``); "—" when unset."""
+    return local(dt).strftime("%Y/%m/%d %H:%M") if dt else "—"

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from backoffice.timeutil import stamp
+from fraud import rules
 from shop.models import Customer, Order
 
 
@@ -99,6 +101,9 @@ class ReportEvent(models.Model):
         verbose_name = verbose_name_plural = "不正報告タイムライン"
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"不正報告 #{self.report_id} {stamp(self.at)} {self.note[:60] or self.kind}"
+
 
 class ReportCheck(models.Model):
     """A completed checklist item of a report (the list per type is ``rules.CHECKLISTS``)."""
@@ -112,6 +117,10 @@ class ReportCheck(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "チェックリスト実施記録"
         constraints = [models.UniqueConstraint(fields=["report", "code"], name="fraud_report_check_once")]
+
+    def __str__(self) -> str:
+        label = dict(rules.CHECKLISTS.get(self.report.type, [])).get(self.code, self.code)
+        return f"{label}（{self.done_by} {stamp(self.done_at)}）"
 
 
 class RiskRule(models.Model):
@@ -150,6 +159,9 @@ class LoginEvent(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["customer", "-occurred_at"], name="fraud_login_customer_recent")]
 
+    def __str__(self) -> str:
+        return f"ログイン {stamp(self.occurred_at)} {self.ip or '—'} {self.device_id[:14]}"
+
 
 class KnownDevice(models.Model):
     """A device seen for a customer; the unique pair makes "new device" a database fact."""
@@ -162,6 +174,9 @@ class KnownDevice(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "既知の端末"
         constraints = [models.UniqueConstraint(fields=["customer", "device_id"], name="fraud_device_once")]
+
+    def __str__(self) -> str:
+        return f"端末 {self.device_id[:14]}（初回 {stamp(self.first_seen_at)}）"
 
 
 class AddressReputation(models.Model):
@@ -200,6 +215,9 @@ class CodRefusal(models.Model):
         verbose_name = verbose_name_plural = "代引き受取拒否"
         indexes = [models.Index(fields=["address_key", "refused_at"], name="fraud_cod_refusal_window")]
 
+    def __str__(self) -> str:
+        return f"代引き受取拒否 {self.order.number}（{stamp(self.refused_at)}）"
+
 
 class PasswordResetToken(models.Model):
     """A single-use, expiring password-reset token. Only its SHA-256 digest is stored."""
@@ -216,6 +234,37 @@ class PasswordResetToken(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "パスワード再設定トークン"
         indexes = [models.Index(fields=["customer", "used_at"], name="fraud_reset_customer")]
+
+    def __str__(self) -> str:
+        return f"パスワード再設定 {stamp(self.created_at)}（期限 {stamp(self.expires_at)}）"
+
+
+class SessionRevocation(models.Model):
+    """One "log out every device" of a customer (the session epoch bumped, seed 002): when, by
+    whom and why — the playbook's step (with its report), a suspension or the closure. The
+    sessions it ended are the logins since the previous revocation (``staff.selectors``)."""
+
+    class Cause(models.TextChoices):
+        PLAYBOOK = "playbook", "アカウント保護（ログインの無効化）"
+        SUSPENSION = "suspension", "利用停止"
+        CLOSURE = "closure", "退会"
+
+    customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="session_revocations",
+                                 verbose_name="顧客")
+    epoch = models.PositiveIntegerField("無効化後のセッション世代")
+    revoked_at = models.DateTimeField("無効化日時")
+    actor = models.CharField("実行者", max_length=100)
+    cause = models.CharField("理由", max_length=12, choices=Cause.choices)
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                               verbose_name="関連する報告")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "ログインの無効化"
+        ordering = ["-revoked_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-revoked_at"], name="fraud_revocation_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.get_cause_display()}（セッション世代 {self.epoch}）"
 
 
 class AccountAction(models.Model):
@@ -237,6 +286,9 @@ class AccountAction(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "アカウント停止・再開の記録"
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {stamp(self.at)}：{self.reason[:40]}"
 
 
 class HeldOrder(Order):

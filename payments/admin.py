@@ -62,14 +62,14 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 class RefundAdminBase(ReadOnlyAdmin):
-    list_display = ("__str__", "order", "amount", "method", "status", "attempts", "last_error", "reason", "created_at",
-                    "completed_at")
+    list_display = ("__str__", "order", "amount", "method", "status", "attempts", "last_error_code", "last_error",
+                    "reason", "created_at", "completed_at")
     list_filter = ("status", "method", "reason")
     search_fields = ("order__number", "order__customer__external_id", "order__customer__email", "gateway_reference")
     list_select_related = ("order",)
     date_hierarchy = "created_at"
-    readonly_fields = ("order", "payment", "amount", "method", "status", "reason", "cause", "attempts", "last_error",
-                       "gateway_reference", "created_at", "updated_at", "completed_at")
+    readonly_fields = ("order", "payment", "amount", "method", "status", "reason", "cause", "attempts",
+                       "last_error_code", "last_error", "gateway_reference", "created_at", "updated_at", "completed_at")
     actions = ("retry_refunds", "reissue_to_gift_card")
 
     @admin.action(description="失敗した返金を再試行する", permissions=["operate"])

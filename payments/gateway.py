@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from backoffice import rawsql
 from backoffice.errors import DomainError, InvalidInput
+from payments import gateway_errors
 from payments.models import SandboxGatewayCapture, SandboxGatewayRefund
 
 
@@ -36,11 +37,13 @@ PAYMENT_RETRY_AFTER_SECONDS = 30
 
 
 class GatewayError(Exception):
-    """A gateway failure. ``transient`` ones are retried; the others are final."""
+    """A gateway failure: its stable ``code`` (``gateway_errors.GATEWAY_ERRORS`` says what it means
+    and whether it is permanent) and the gateway's own text. Transient ones are retried."""
 
-    def __init__(self, message: str, *, transient: bool) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.transient = transient
+        self.code = code
+        self.transient = not gateway_errors.is_permanent(code)
 
 
 class SandboxGateway:
@@ -104,9 +107,9 @@ class SandboxGateway:
         if status == Capture.Status.DECLINED:
             raise CardDeclined()
         if status == Capture.Status.VOIDED:
-            raise GatewayError("sandbox: this capture was voided", transient=False)
+            raise GatewayError(gateway_errors.CAPTURE_VOIDED, "sandbox: this capture was voided")
         if token == "tok_capture_timeout" or (token == "tok_capture_lost" and first):
-            raise GatewayError("sandbox: capture timed out after capturing (transient)", transient=True)
+            raise GatewayError(gateway_errors.CAPTURE_TIMEOUT, "sandbox: capture timed out after capturing (transient)")
         if token == "tok_capture_slow":
             self._hold()
         self._latency()
@@ -133,9 +136,9 @@ class SandboxGateway:
             token = charge_reference.removeprefix("ch_").rsplit("_", 1)[0]
             error = None
             if token == "tok_refund_fail":
-                error = GatewayError("sandbox: refund refused (permanent)", transient=False)
+                error = GatewayError(gateway_errors.REFUND_REFUSED, "sandbox: refund refused (permanent)")
             elif token == "tok_refund_timeout" or (token == "tok_refund_flaky" and record.calls <= self.FLAKY_FAILURES):
-                error = GatewayError("sandbox: gateway timeout (transient)", transient=True)
+                error = GatewayError(gateway_errors.GATEWAY_TIMEOUT, "sandbox: gateway timeout (transient)")
             else:
                 record.status, record.reference = Record.Status.SUCCEEDED, f"re_{uuid.uuid4().hex[:16]}"
             record.save(update_fields=["calls", "status", "reference"])

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backoffice.timeutil import stamp
 from shop.models import PaymentMethod
 
 
@@ -42,6 +43,9 @@ class Payment(models.Model):
         ]
         indexes = [models.Index(fields=["method", "status", "deadline"], name="payment_due")]
 
+    def __str__(self) -> str:
+        return f"{self.order.number} {self.get_method_display()} {self.amount:,}円（{self.get_status_display()}）"
+
     @property
     def refundable(self) -> int:
         return self.captured_amount - self.refunded_amount
@@ -63,6 +67,9 @@ class GiftCardAccount(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "ギフト券残高"
         constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="giftcard_balance_not_negative")]
+
+    def __str__(self) -> str:
+        return f"ギフト券残高 {self.customer.external_id}（{self.balance:,}円）"
 
 
 class GiftCardEntry(models.Model):
@@ -93,6 +100,9 @@ class GiftCardEntry(models.Model):
             models.CheckConstraint(condition=~Q(amount=0), name="giftcard_entry_not_zero"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:,}円（{stamp(self.created_at)}）"
+
 
 class PointsAccount(models.Model):
     """A customer's points (ポイント, seed 003). Like the gift-card balance, ``balance`` is the sum
@@ -104,6 +114,9 @@ class PointsAccount(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "ポイント残高"
         constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="points_balance_not_negative")]
+
+    def __str__(self) -> str:
+        return f"ポイント {self.customer.external_id}（{self.balance:,}pt）"
 
 
 class PointsEntry(models.Model):
@@ -133,6 +146,9 @@ class PointsEntry(models.Model):
             models.CheckConstraint(condition=~Q(points=0), name="points_entry_not_zero"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.points:+,}pt（{stamp(self.created_at)}）"
+
 
 class Refund(models.Model):
     """Money going back to the customer, exactly once per cause (SPEC §3)."""
@@ -158,7 +174,9 @@ class Refund(models.Model):
     # The cause this refund answers ("cancel", "return:<id>" ...): one refund per cause.
     cause = models.CharField("原因キー", max_length=100)
     attempts = models.PositiveSmallIntegerField("試行回数", default=0)
-    last_error = models.CharField("最後のエラー", max_length=300, blank=True)
+    last_error = models.CharField("最後のエラー", max_length=300, blank=True)  # the gateway's own text
+    # The gateway's error code (``payments.gateway_errors``: the words shown, permanent or not).
+    last_error_code = models.CharField("最後のエラーコード", max_length=40, blank=True)
     gateway_reference = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField("受付日時", auto_now_add=True)
     completed_at = models.DateTimeField("完了日時", null=True, blank=True)
@@ -201,6 +219,9 @@ class SandboxGatewayRefund(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "サンドボックス決済の返金"
 
+    def __str__(self) -> str:
+        return f"サンドボックス返金 {self.idempotency_key}（{self.get_status_display()}）"
+
 
 class SandboxGatewayCapture(models.Model):
     """A capture the sandbox card gateway recorded: one row per idempotency key, like a real
@@ -224,6 +245,9 @@ class SandboxGatewayCapture(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "サンドボックス決済の売上"
+
+    def __str__(self) -> str:
+        return f"サンドボックス決済 {self.idempotency_key}（{self.get_status_display()}）"
 
 
 class BankAccount(models.Model):
@@ -277,6 +301,9 @@ class SellerPayoutAccount(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "出品者の入金口座"
 
+    def __str__(self) -> str:
+        return f"{self.seller.name} の振込先（{self.bank_name} {self.branch_name}）"
+
 
 class Return(models.Model):
     """A return of delivered goods (返品): one refund cause, by lines and quantities or an amount."""
@@ -296,6 +323,9 @@ class Return(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=1), name="return_amount_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"返品 {self.reference}（注文 {self.order.number}・{self.amount:,}円）"
+
 
 class ReturnLine(models.Model):
     return_request = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
@@ -305,6 +335,9 @@ class ReturnLine(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "返品明細"
         constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="returnline_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.order_line.title} ×{self.quantity}"
 
 
 class TransferBatch(models.Model):
@@ -363,6 +396,9 @@ class TransferItem(models.Model):
         verbose_name = verbose_name_plural = "振込明細"
         ordering = ["batch", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="transferitem_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"振込 返金#{self.refund_id} {self.amount:,}円"
 
 
 class FailedRefund(Refund):

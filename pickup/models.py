@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from backoffice.timeutil import stamp
 from payments.konbini.chains import CHAINS
 
 # seed 000/001: コンビニ受取 at Lawson, Ministop and FamilyMart; each chain's terminal (Loppi,
@@ -105,6 +106,9 @@ class PickupTicket(models.Model):
                                     name="pickup_one_open_ticket"),
         ]
 
+    def __str__(self) -> str:
+        return f"受取チケット {self.number}（{stamp(self.issued_at)}）"
+
 
 class PickupAttempt(models.Model):
     """One try at a terminal (store, time, outcome), kept for staff (SPEC §4 brute force)."""
@@ -141,6 +145,9 @@ class PickupAttempt(models.Model):
             models.Index(fields=["pickup", "-at"], name="pickup_attempt_pickup"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.store.name} {stamp(self.at)} {self.get_outcome_display()}"
+
 
 class PickupNoShow(models.Model):
     """A parcel never collected (受取期限切れ). Counted per customer: the 3rd within 365 days
@@ -159,3 +166,6 @@ class PickupNoShow(models.Model):
         verbose_name = verbose_name_plural = "受取期限切れ（未受取）"
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["customer", "occurred_at"], name="pickup_noshow_customer")]
+
+    def __str__(self) -> str:
+        return f"受取期限切れ {self.order.number}（{stamp(self.occurred_at)}）"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from backoffice.timeutil import stamp
+
 # A receipt's number: "R" and its ten-digit serial (the row's id). Numbers are never reused; a
 # gap (a rolled-back transaction) is allowed — the invoice system asks for a document number
 # that identifies it, not for an unbroken sequence.
@@ -54,6 +56,10 @@ class ReceiptIssue(models.Model):
             models.UniqueConstraint(fields=["receipt", "sequence"], name="receiptissue_once_per_sequence"),
             models.CheckConstraint(condition=Q(sequence__gte=1), name="receiptissue_sequence_positive"),
         ]
+
+    def __str__(self) -> str:
+        kind = "原本" if self.sequence == 1 else f"再発行{self.sequence - 1}"
+        return f"{self.receipt.number} {kind}（{stamp(self.issued_at)}）"
 
     @property
     def reissue(self) -> bool:

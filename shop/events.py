@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from backoffice import bulksql
 from backoffice.actors import Actor
 from backoffice.timeutil import local, now
+from payments import gateway_errors
 from payments.konbini.chains import CHAINS
 from payments.konbini.models import SettlementCase
 from payments.models import Refund
@@ -206,6 +207,7 @@ _CANCEL_DETAILS = (
     ("report", gettext_lazy("不正報告 #%(report)s")),
     ("score", gettext_lazy("リスクスコア %(score)s")),
     ("payment_failure_text", "%(payment_failure_text)s"),
+    ("gateway_code", "%(gateway_error_text)s（%(gateway_code)s）"),
 )
 # Why a card payment did not go through (a ``payment_failed`` cancellation's detail).
 _PAYMENT_FAILURES = {
@@ -226,7 +228,8 @@ _TEXTS = {
     K.REFUND_RETRY_SCHEDULED: gettext_lazy(
         "返金#%(refund)s 一時的なエラー（%(attempts)s回目）。%(retry_in)s秒後に再試行します。"),
     K.REFUND_SUCCEEDED: gettext_lazy("返金#%(refund)s 完了 %(amount)s円（%(method_label)s）"),
-    K.REFUND_FAILED: gettext_lazy("返金#%(refund)s 失敗（%(attempts)s回試行）: %(error)s。返金失敗キューに入りました。"),
+    K.REFUND_FAILED: gettext_lazy(
+        "返金#%(refund)s 失敗（%(attempts)s回試行）: %(error_text)s（%(error_code)s）。返金失敗キューに入りました。"),
     K.PICKUP_NOTICE_SENT: gettext_lazy("受取可能のお知らせを送信（受取期限 %(deadline_local)s）"),
     K.PICKUP_NOTICE_RESENT: gettext_lazy("受取可能のお知らせを再送"),
     K.PICKUP_REMINDER_SENT: gettext_lazy("受取期限のリマインドを送信"),
@@ -265,6 +268,11 @@ def _values(params: dict) -> defaultdict:
         values["chain_name"] = _chain_name(params["chain"])
     if params.get("payment_failure") in _PAYMENT_FAILURES:
         values["payment_failure_text"] = str(_PAYMENT_FAILURES[params["payment_failure"]])
+    if "error" in params or "error_code" in params:  # a card gateway failure, in words (one table)
+        values["error_text"] = str(gateway_errors.describe(params.get("error_code", "")).message)
+        values["error_code"] = params.get("error_code") or params.get("error", "")
+    if params.get("gateway_code"):  # a capture's failure (a payment_failed cancellation)
+        values["gateway_error_text"] = str(gateway_errors.describe(params["gateway_code"]).message)
     if "case_kind" in params:
         values["case_kind_label"] = str(_CASE_KINDS.get(params["case_kind"], params["case_kind"]))
     if params.get("deadline"):

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.actors import ActorKind
+from backoffice.timeutil import stamp
 from shop.tax import TaxRate
 
 
@@ -203,6 +204,9 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(tax_rate__in=TaxRate.values), name="orderline_tax_rate_known"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.order.number} {self.title} ×{self.quantity}"
+
     @property
     def subtotal(self) -> int:
         return self.quantity * self.unit_price
@@ -270,7 +274,7 @@ class OrderEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.order.number} {self.get_kind_display()} {stamp(self.at)}"
 
 
 class Shipment(models.Model):
@@ -285,6 +289,9 @@ class Shipment(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "出荷"
+
+    def __str__(self) -> str:
+        return f"{self.order.number} {self.get_carrier_display()} {self.tracking_number}"
 
 
 class ShipmentEvent(models.Model):
@@ -313,6 +320,9 @@ class ShipmentEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["shipment", "type", "occurred_at"], name="shipment_event_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment.tracking_number} {self.get_type_display()} {stamp(self.occurred_at)}"
 
 
 class Message(models.Model):
@@ -361,6 +371,10 @@ class Message(models.Model):
         ]
         constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="message_once_per_cause")]
 
+    def __str__(self) -> str:
+        order = self.order.number if self.order_id else ""
+        return " ".join(filter(None, [order, self.get_kind_display(), stamp(self.created_at)]))
+
 
 class CallbackRequest(models.Model):
     """「今すぐ電話がほしい」 — a customer asks support to call back (seeds 002, 003)."""
@@ -397,6 +411,9 @@ class CallbackRequest(models.Model):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "created_at"], name="callback_queue")]
 
+    def __str__(self) -> str:
+        return f"折り返し電話 #{self.pk} {self.get_status_display()}（{stamp(self.created_at)}）"
+
 
 class CustomerClosure(models.Model):
     """A customer's closure (退会) and the log of its erasure: what was forfeited, when the
@@ -416,6 +433,9 @@ class CustomerClosure(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "退会"
         indexes = [models.Index(fields=["closed_at"], condition=Q(erased_at__isnull=True), name="closure_to_erase")]
+
+    def __str__(self) -> str:
+        return f"退会 {self.customer.external_id}（{stamp(self.closed_at)}）"
 
 
 class SellerClosureRequest(models.Model):
@@ -442,6 +462,9 @@ class SellerClosureRequest(models.Model):
             models.UniqueConstraint(fields=["seller"], condition=Q(status="open"), name="seller_closure_one_open"),
         ]
 
+    def __str__(self) -> str:
+        return f"退店申請 #{self.pk} {self.seller.name}（{self.get_status_display()}）"
+
 
 class SellerClosureCheck(models.Model):
     """One checklist item support confirmed on a closure request (who, when)."""
@@ -455,3 +478,6 @@ class SellerClosureCheck(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "閉鎖依頼のチェック"
         constraints = [models.UniqueConstraint(fields=["request", "code"], name="seller_closure_check_once")]
+
+    def __str__(self) -> str:
+        return f"退店申請 #{self.request_id} {self.code}（{self.done_by} {stamp(self.done_at)}）"

@@ -43,6 +43,12 @@ class ReportCheckForm(forms.Form):
     code = forms.CharField(widget=forms.HiddenInput, max_length=40)
 
 
+class ReportUncheckForm(ReportCheckForm):
+    """Undoing a tick: which item (from the link) and why (kept on the report's timeline)."""
+
+    note = forms.CharField(label=_("取り消しの理由"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
+
+
 class ReceiptForm(forms.Form):
     """The addressee (宛名) and 但し書き of a receipt; the service checks them again (40 characters)."""
 

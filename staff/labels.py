@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop
 REPORT_EVENT_KINDS = {
     "filed": _("受付"), "linked": _("関連付け"), "priority_raised": _("優先度の変更"), "assigned": _("担当者の設定"),
     "status_changed": _("状態の変更"), "note": _("メモ"), "check_completed": _("チェック項目の完了"),
+    "check_undone": _("チェック項目の取り消し"),
     "playbook_started": _("アカウント保護の開始"), "playbook_completed": _("アカウント保護の完了"),
     "order_cancelled": _("注文のキャンセル"), "order_already_cancelled": _("キャンセル済みの注文"),
     "order_not_cancellable": _("キャンセルできない注文"), "order_rejected": _("審査で却下"),
@@ -179,6 +180,8 @@ CATALOGUE_WORDS = [
     gettext_noop("高"),
     gettext_noop("利用停止"),
     gettext_noop("利用再開"),
+    gettext_noop("アカウント保護（ログインの無効化）"),
+    gettext_noop("退会"),
     gettext_noop("ストア（お客様）"),
     gettext_noop("注文"),
     gettext_noop("お客様"),

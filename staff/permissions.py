@@ -56,6 +56,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "suspend_customer": frozenset({FRAUD}),
     "reinstate_customer": frozenset({FRAUD}),
     "report_check": frozenset({FRAUD, SUPPORT}),
+    "report_uncheck": frozenset({FRAUD, SUPPORT}),  # a tick made by mistake, undone with a reason
     "report_start": frozenset({FRAUD, SUPPORT}),
     "report_resolve": frozenset({FRAUD}),
     "report_dismiss": frozenset({FRAUD}),

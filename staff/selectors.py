@@ -22,7 +22,16 @@ from django.utils.translation import gettext_lazy as _
 from backoffice.errors import DomainError
 from backoffice.normalize import SEPARATORS, nfkc, phone_e164
 from backoffice.timeutil import JST, local, now
-from fraud.models import OPEN_REPORT_STATUSES, AddressReputation, CodRefusal, LoginEvent, Report, ReportPriority
+from fraud.models import (
+    OPEN_REPORT_STATUSES,
+    AddressReputation,
+    CodRefusal,
+    LoginEvent,
+    PasswordResetToken,
+    Report,
+    ReportPriority,
+    SessionRevocation,
+)
 from fraud.rules import DEFAULT_RISK_RULES
 from fraud.services import logins as login_service
 from fraud.services import review as review_service
@@ -507,6 +516,61 @@ def dashboard(user) -> dict:
 
 def customer_logins(customer: Customer, limit: int = 20) -> list[LoginEvent]:
     return list(LoginEvent.objects.filter(customer=customer).order_by("-occurred_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A "log out every device" with the logins (sessions) it ended: those since the one before."""
+
+    revocation: SessionRevocation
+    logins: list[LoginEvent]
+
+
+def customer_session_revocations(customer: Customer, limit: int = 10) -> list[Revocation]:
+    """The customer's latest revocations, newest first, each with the sessions it ended (the
+    logins after the previous revocation and before it). Two queries whatever the history."""
+    rows = list(SessionRevocation.objects.filter(customer=customer).select_related("report")
+                .order_by("-revoked_at", "-id")[:limit + 1])  # one more: the lower bound of the last
+    if not rows:
+        return []
+    shown = rows[:limit]
+    logins = LoginEvent.objects.filter(customer=customer, occurred_at__lte=shown[0].revoked_at)
+    if len(rows) > limit:
+        logins = logins.filter(occurred_at__gt=rows[-1].revoked_at)
+    logins = list(logins.order_by("-occurred_at", "-id")[:200])
+    bounds = [r.revoked_at for r in rows[1:]] + [None]
+    return [Revocation(r, [e for e in logins if e.occurred_at <= r.revoked_at and (lower is None or e.occurred_at > lower)])
+            for r, lower in zip(shown, bounds, strict=False)]
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    token: PasswordResetToken
+    state: str  # pending, used, expired, superseded
+
+    @property
+    def state_label(self):
+        return PASSWORD_RESET_STATES[self.state]
+
+
+PASSWORD_RESET_STATES = {"pending": _("再設定待ち"), "used": _("使用済み"), "expired": _("期限切れ"),
+                         "superseded": _("新しいリンクで無効")}
+
+
+def customer_password_resets(customer: Customer, limit: int = 5) -> list[PasswordReset]:
+    """The customer's latest password-reset links (requested, expires, used) with their state."""
+    current = now()
+
+    def state(t: PasswordResetToken) -> str:
+        if t.used_at is not None:
+            return "used"
+        if t.revoked_at is not None:
+            return "superseded"
+        return "expired" if t.expires_at <= current else "pending"
+
+    tokens = (PasswordResetToken.objects.filter(customer=customer).select_related("report")
+              .order_by("-created_at", "-id")[:limit])
+    return [PasswordReset(t, state(t)) for t in tokens]
 
 
 def customer_reports(customer: Customer) -> list[Report]:

@@ -75,6 +75,9 @@ class ResourceSequence(models.Model):
     resource = models.CharField(max_length=60, primary_key=True)
     last = models.PositiveBigIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.resource}（{self.last}）"
+
 
 class Event(models.Model):
     class Type(models.TextChoices):

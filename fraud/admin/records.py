@@ -7,7 +7,7 @@ from django.contrib import admin
 
 from backoffice.admin_tools import ReadOnlyAdmin
 from fraud.admin.common import with_reason
-from fraud.models import AccountAction, AddressReputation, CustomerAccount, LoginEvent, RiskRule
+from fraud.models import AccountAction, AddressReputation, CustomerAccount, LoginEvent, RiskRule, SessionRevocation
 from fraud.services import accounts, addresses
 
 
@@ -75,10 +75,23 @@ class AccountActionAdmin(ReadOnlyAdmin):
     list_select_related = ("customer", "report")
 
 
+class SessionRevocationInline(admin.TabularInline):
+    """Every "log out every device" of the customer: when, by whom, why (issue 17)."""
+
+    model = SessionRevocation
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("revoked_at", "cause", "actor", "report", "epoch")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(CustomerAccount)
 class CustomerAccountAdmin(admin.ModelAdmin):
     """Suspend and reinstate customers (recorded with the reason as an AccountAction)."""
 
+    inlines = [SessionRevocationInline]
     list_display = ("external_id", "name", "email", "suspended", "suspended_reason", "session_epoch")
     list_filter = ("suspended",)
     search_fields = ("external_id", "email", "name", "phone")

@@ -11,7 +11,7 @@ from django.db.models import F
 from backoffice.errors import Conflict, Gone, InvalidInput, NotFound
 from backoffice.timeutil import now
 from fraud import rules
-from fraud.models import AccountAction, PasswordResetToken, Report
+from fraud.models import AccountAction, PasswordResetToken, Report, SessionRevocation
 from fraud.services.reports import actor_name, record
 from shop.models import Customer
 from shop.services import messages
@@ -21,10 +21,14 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def revoke_sessions(customer: Customer) -> int:
-    """Bump the session epoch: the storefront drops every session issued under a lower one."""
-    Customer.objects.filter(pk=customer.pk).update(session_epoch=F("session_epoch") + 1)
-    customer.refresh_from_db(fields=["session_epoch"])
+def revoke_sessions(customer: Customer, *, actor, cause: str, report: Report | None = None) -> int:
+    """Bump the session epoch: the storefront drops every session issued under a lower one. The
+    revocation is recorded in the same transaction (the customer page lists who, when and why)."""
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(session_epoch=F("session_epoch") + 1)
+        customer.refresh_from_db(fields=["session_epoch"])
+        SessionRevocation.objects.create(customer=customer, epoch=customer.session_epoch, revoked_at=now(),
+                                         actor=actor_name(actor)[:100], cause=cause, report=report)
     return customer.session_epoch
 
 
@@ -95,7 +99,7 @@ def _set_suspended(customer: Customer, suspended: bool, *, reason: str, actor, r
         customer.suspended_reason = reason if suspended else ""
         customer.save(update_fields=["suspended", "suspended_reason"])
         if suspended:
-            revoke_sessions(customer)
+            revoke_sessions(customer, actor=actor, cause=SessionRevocation.Cause.SUSPENSION, report=report)
         kind = AccountAction.Kind.SUSPEND if suspended else AccountAction.Kind.REINSTATE
         AccountAction.objects.create(customer=customer, kind=kind, reason=reason, actor=actor_name(actor)[:100],
                                      report=report, at=now())

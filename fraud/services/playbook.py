@@ -15,7 +15,7 @@ from django.db import transaction
 
 from backoffice.errors import Conflict
 from backoffice.timeutil import local, now
-from fraud.models import OPEN_REPORT_STATUSES, Report, ReportType
+from fraud.models import OPEN_REPORT_STATUSES, Report, ReportType, SessionRevocation
 from fraud.services import accounts, reports, review
 from fraud.services.reports import record
 from payments.models import GiftCardAccount, Refund
@@ -59,7 +59,7 @@ def secure_account(report: Report, *, actor) -> PlaybookResult:
         record(report, "playbook_started", actor, "アカウント保護を開始")
         for order in report.orders.order_by("pk"):
             _cancel_order(report, order, actor, result)
-        epoch = accounts.revoke_sessions(customer)
+        epoch = accounts.revoke_sessions(customer, actor=actor, cause=SessionRevocation.Cause.PLAYBOOK, report=report)
         record(report, "sessions_revoked", actor, f"全端末のログインを無効化（セッション世代 {epoch}）")
         reset = accounts.require_password_reset(customer, report=report)
         record(report, "password_reset_required", actor,

@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from backoffice.actors import Actor
 from backoffice.errors import Conflict, InvalidInput
-from backoffice.timeutil import now
+from backoffice.timeutil import local, now
 from fraud import rules
 from fraud.models import OPEN_REPORT_STATUSES, Report, ReportCheck, ReportEvent, ReportPriority, ReportStatus, ReportType
 from fraud.services.reputations import reputation
@@ -200,6 +200,27 @@ def complete_check(report: Report, *, code: str, actor) -> ReportCheck:
             return ReportCheck.objects.get(report=report, code=code)
         record(report, "check_completed", actor, f"チェック完了: {labels[code]}")
     return check
+
+
+def undo_check(report: Report, *, code: str, actor, reason: str) -> None:
+    """Un-tick one completed item of an open report's checklist (a tick made by mistake). The
+    timeline keeps both: who ticked it when, and who undid it, when and why."""
+    labels = dict(checklist(report.type))
+    if code not in labels:
+        raise InvalidInput("この報告のチェックリストにない項目です。", code="unknown_check_item", field="code")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("理由を入力してください。", code="required", field="note")
+    with transaction.atomic():
+        report = _locked(report)
+        if not report.is_open:
+            raise Conflict("完了した報告のチェックリストは変更できません。", code="report_closed")
+        check = ReportCheck.objects.filter(report=report, code=code).first()
+        if check is None:
+            raise Conflict("この項目はまだ完了していないため、取り消せません。", code="check_not_done", field="code")
+        check.delete()
+        record(report, "check_undone", actor,
+               f"チェック取り消し: {labels[code]}（{check.done_by} が {local(check.done_at):%Y-%m-%d %H:%M} に完了）"
+               f"：{reason.strip()}")
 
 
 def missing_checks(report: Report) -> list[str]:

@@ -196,6 +196,9 @@ class SettlementLine(models.Model):
                                     name="settlement_line_once_per_report"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.line_no}行目 {self.payment_number} {self.amount:,}円（{self.get_outcome_display()}）"
+
 
 class SettlementCase(models.Model):
     """Something finance must look at (the reconciliation page's open cases, issue 14): a

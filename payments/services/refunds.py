@@ -22,6 +22,7 @@ from django.db.models import Case, F, Q, Sum, Value, When
 from backoffice import bulksql, outbox
 from backoffice.errors import Conflict, InvalidInput, NotFound
 from backoffice.timeutil import now
+from payments import gateway_errors
 from payments.gateway import GatewayError, get_gateway
 from payments.models import GiftCardEntry, Payment, Refund, Return, ReturnLine
 from payments.services import giftcards
@@ -293,18 +294,19 @@ def process(refund_id: int) -> Outcome:
 
 
 def _gateway_failed(refund: Refund, exc: GatewayError) -> int | None:
-    refund.last_error = str(exc)[:300]
+    refund.last_error, refund.last_error_code = str(exc)[:300], exc.code[:40]
     if exc.transient and refund.attempts < MAX_ATTEMPTS:
         retry_in = RETRY_BASE_SECONDS * 2 ** (refund.attempts - 1)
-        refund.save(update_fields=["status", "attempts", "last_error", "updated_at"])
+        refund.save(update_fields=["status", "attempts", "last_error", "last_error_code", "updated_at"])
         # The retry is an outbox row due after the backoff, written with this attempt's outcome:
         # the broker never holds a countdown task (a broker restart cannot lose or strand it).
         enqueue(refund.pk, at=refund.updated_at + timedelta(seconds=retry_in))
         events.refund(order=refund.order_id, kind="refund_retry_scheduled", actor="system", refund_id=refund.pk,
                       attempts=refund.attempts, retry_in=retry_in)
         return retry_in
-    transition(refund, S.FAILED, actor="system", attempts=refund.attempts, error=refund.last_error)
-    refund.save(update_fields=["status", "attempts", "last_error", "updated_at"])
+    transition(refund, S.FAILED, actor="system", attempts=refund.attempts, error=refund.last_error,
+               error_code=refund.last_error_code)
+    refund.save(update_fields=["status", "attempts", "last_error", "last_error_code", "updated_at"])
     return None
 
 
@@ -330,13 +332,17 @@ def retry(*, refund_id: int, actor: str, to_gift_card: bool = False) -> Refund:
         if refund.status != S.FAILED:
             raise Conflict("失敗した返金だけを再試行できます。", code="refund_not_failed")
         old_method = refund.method
+        if not to_gift_card and refund.method == M.CARD and gateway_errors.is_permanent(refund.last_error_code):
+            # Never retry a terminal failure: the gateway would refuse the same refund again.
+            raise Conflict(gateway_errors.refusal_words(refund.last_error_code), code="refund_failed_permanently",
+                           reasons=[refund.last_error_code])
         if to_gift_card:
             _refuse_gift_card_of_closed_account(refund.order)
             refund.method = M.GIFT_CARD
         moved = {"from_method": old_method, "method": refund.method} if to_gift_card else {}
         transition(refund, S.REQUESTED, actor=actor, **moved)
-        refund.attempts, refund.last_error = 0, ""
-        refund.save(update_fields=["status", "method", "attempts", "last_error", "updated_at"])
+        refund.attempts, refund.last_error, refund.last_error_code = 0, "", ""
+        refund.save(update_fields=["status", "method", "attempts", "last_error", "last_error_code", "updated_at"])
         enqueue(refund.pk)
     return refund
 

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from backoffice.errors import Conflict, InvalidInput
 from backoffice.timeutil import local, now
-from fraud.models import OPEN_REPORT_STATUSES, Report
+from fraud.models import OPEN_REPORT_STATUSES, Report, SessionRevocation
 from fraud.services import accounts
 from payments.models import GiftCardAccount, PointsAccount, Refund
 from payments.services import giftcards, points
@@ -145,5 +145,5 @@ def close(customer: Customer, *, confirm_forfeit: bool, actor: str) -> CustomerC
         closure.save(update_fields=["forfeited_gift_card", "forfeited_points"])
         Customer.objects.filter(pk=customer.pk).update(closed_at=at)
         customer.closed_at = at
-        accounts.revoke_sessions(customer)
+        accounts.revoke_sessions(customer, actor=actor, cause=SessionRevocation.Cause.CLOSURE)
     return closure

@@ -284,7 +284,7 @@ def _pay_by_card(order: Order, card_token: str, lines: list[OrderLine]) -> Order
         raise
     except GatewayError as exc:
         card_capture.void(order)  # the capture may have happened with its answer lost
-        _abandon(order, failure="no_answer")
+        _abandon(order, failure="no_answer", gateway_code=exc.code)
         raise PaymentGatewayUnavailable(headers={"Retry-After": str(PAYMENT_RETRY_AFTER_SECONDS)}) from exc
     try:
         return _record_capture(order, reference, lines)
@@ -348,10 +348,12 @@ def _paid(payment: Payment, amount: int, at, reference: str) -> None:
     payment.gateway_reference = reference
 
 
-def _abandon(order: Order, *, failure: str) -> None:
-    """The card was not charged (or its capture is voided): cancel the order, stock back."""
+def _abandon(order: Order, *, failure: str, gateway_code: str = "") -> None:
+    """The card was not charged (or its capture is voided): cancel the order, stock back. The
+    gateway's error code, when it gave one, goes on the timeline (shown in words, issue 17)."""
+    extra = {"gateway_code": gateway_code} if gateway_code else {}
     try:
-        cancel(order, reason=CancellationReason.PAYMENT_FAILED, actor="system", payment_failure=failure)
+        cancel(order, reason=CancellationReason.PAYMENT_FAILED, actor="system", payment_failure=failure, **extra)
     except Conflict:  # cancelled meanwhile by someone else: nothing left to do
         pass
     order.refresh_from_db()

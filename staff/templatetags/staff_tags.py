@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.timeutil import local
 from fraud import rules
+from payments import gateway_errors
 from shop import events
 from staff import labels, permissions, sla
 
@@ -67,20 +68,22 @@ def can_run(context, action: str) -> bool:
     return permissions.can_run(context["request"].user, action)
 
 
-# (page, url name, label) in menu order; only pages the user's group may open are shown.
+# (page, url name, label, the key after "g" that opens it) in menu order; only pages the user's
+# group may open are shown. The keys are read by staff/static/staff/shortcuts.js from the menu
+# and listed in its help overlay (「?」), so a page a group cannot open has no shortcut either.
 NAV = [
-    ("dashboard", "staff:dashboard", _("ダッシュボード")),
-    ("callbacks", "staff:callbacks", _("折り返し電話")),
-    ("review_queue", "staff:review_queue", _("審査キュー")),
-    ("reports", "staff:reports", _("不正報告")),
-    ("pickups", "staff:pickups", _("コンビニ受取")),
-    ("failed_refunds", "staff:failed_refunds", _("失敗した返金")),
-    ("transfer_batches", "staff:transfers", _("振込バッチ")),
-    ("settlement", "staff:settlement", _("入金照合")),
-    ("seller_closures", "staff:seller_closures", _("出品者の閉鎖依頼")),
-    ("addresses", "staff:addresses", _("代引き停止の住所")),
-    ("activity", "staff:activity", _("操作履歴")),
-    ("webhooks", "staff:webhooks", _("Webhook")),
+    ("dashboard", "staff:dashboard", _("ダッシュボード"), "d"),
+    ("callbacks", "staff:callbacks", _("折り返し電話"), "c"),
+    ("review_queue", "staff:review_queue", _("審査キュー"), "h"),
+    ("reports", "staff:reports", _("不正報告"), "r"),
+    ("pickups", "staff:pickups", _("コンビニ受取"), "p"),
+    ("failed_refunds", "staff:failed_refunds", _("失敗した返金"), "f"),
+    ("transfer_batches", "staff:transfers", _("振込バッチ"), "t"),
+    ("settlement", "staff:settlement", _("入金照合"), "s"),
+    ("seller_closures", "staff:seller_closures", _("出品者の閉鎖依頼"), "x"),
+    ("addresses", "staff:addresses", _("代引き停止の住所"), "b"),
+    ("activity", "staff:activity", _("操作履歴"), "a"),
+    ("webhooks", "staff:webhooks", _("Webhook"), "w"),
 ]
 
 
@@ -88,8 +91,8 @@ NAV = [
 def staff_nav(context) -> list[dict]:
     user = context["request"].user
     current = getattr(context["request"], "staff_page", "")
-    return [{"url": reverse(name), "label": label, "active": page == current}
-            for page, name, label in NAV if permissions.can_view(user, page)]
+    return [{"url": reverse(name), "label": label, "active": page == current, "key": key}
+            for page, name, label, key in NAV if permissions.can_view(user, page)]
 
 
 @register.filter
@@ -159,6 +162,7 @@ ACTION_LABELS = {
     "resend_pickup_notice": _("受取案内の再送"), "unlock_pickup": _("受取ロックの解除"),
     "approve_hold": _("審査承認"), "reject_hold": _("審査却下"), "secure_account": _("アカウント保護"),
     "suspend_customer": _("利用停止"), "reinstate_customer": _("利用再開"), "report_check": _("チェック項目の完了"),
+    "report_uncheck": _("チェック項目の取り消し"),
     "report_start": _("報告の対応開始"), "report_resolve": _("報告の解決"), "report_dismiss": _("報告の終了（対応不要）"),
     "close_customer": _("退会手続き"), "adjust_points": _("ポイント調整"), "seller_closure_check": _("閉鎖チェック"),
     "close_seller": _("出品者の閉鎖"), "issue_receipt": _("領収書の発行"), "add_note": _("社内メモ"),
@@ -184,3 +188,11 @@ def csv_url(context) -> str:
 def report_event(kind: str) -> str:
     """A report timeline entry's kind in words (``staff.labels.REPORT_EVENT_KINDS``)."""
     return str(labels.REPORT_EVENT_KINDS.get(kind, kind))
+
+
+@register.inclusion_tag("staff/_gateway_error.html")
+def gateway_error(code: str, raw: str = "") -> dict:
+    """A card-gateway failure in words (``payments.gateway_errors``), its code in small print and
+    the gateway's own text on hover (or in small print when the code is not known)."""
+    text = gateway_errors.describe(code)
+    return {"text": text, "code": code, "raw": raw, "known": code in gateway_errors.GATEWAY_ERRORS}

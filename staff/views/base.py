@@ -76,6 +76,9 @@ class Action:
     once_per: tuple[str, ...] = ()
     # Why the action is not available now, in words (issue 17: a refusal always says why).
     why_not: Callable[..., str] | None = None
+    # The lines of the confirm page that depend on the ``once_per`` fields (which checklist item):
+    # called with the object and the request's values, after ``consequences``.
+    item_consequences: Callable[..., list[str]] | None = None
 
 
 def refusal_words(action: Action, obj) -> str:
@@ -87,6 +90,13 @@ def refusal_words(action: Action, obj) -> str:
         return _("「%(action)s」は、現在の状態（%(status)s）では行えません。") % {
             "action": action.label, "status": _(str(status()))}
     return _("現在の状態ではこの操作を行えません。")
+
+
+def _consequences(action: Action, obj, values: Mapping) -> list[str]:
+    lines = list(action.consequences(obj))
+    if action.item_consequences is not None:
+        lines = action.item_consequences(obj, values) + lines
+    return lines
 
 
 def form_scope(path: str, action: Action, values: Mapping) -> str:
@@ -141,7 +151,7 @@ class ActionView(StaffView):
         return render(request, "staff/confirm.html", {
             "action": action, "object": obj, "object_label": self.object_label(obj),
             "object_url": self.object_url(obj), "form": form, "error": error,
-            "consequences": action.consequences(obj) if available else [], "available": available,
+            "consequences": _consequences(action, obj, values) if available else [], "available": available,
             "refusal": "" if available else refusal_words(action, obj),
             "form_token": (formtokens.issue(user=request.user, scope=form_scope(request.path, action, values))
                            if available else ""),

@@ -103,6 +103,8 @@ class CustomerDetailView(StaffView):
             "gift_entries": (selectors.paginate(selectors.gift_card_entries(account), request.GET.get("gpage"))
                              if account else None),
             "login_events": selectors.customer_logins(customer),
+            "revocations": selectors.customer_session_revocations(customer),
+            "password_resets": selectors.customer_password_resets(customer),
             "customer_messages": selectors.paginate(selectors.customer_messages(customer), request.GET.get("mpage"), 20),
             "reports": selectors.customer_reports(customer),
             "receipt_issues": selectors.paginate(receipt_selectors.issues_of_customer(customer),

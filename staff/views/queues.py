@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from payments import gateway_errors
 from payments.models import Refund
 from payments.services import refunds as refund_service
 from shop.models import CallbackRequest
@@ -106,7 +107,9 @@ class FailedRefundsView(StaffView):
                 (_("返金#"), lambda r: r.pk), (_("受付日時"), lambda r: r.created_at), (_("失敗日時"), lambda r: r.updated_at),
                 (_("注文"), lambda r: r.order.number), (_("お客様"), lambda r: r.order.customer.name),
                 (_("金額"), lambda r: r.amount), (_("返金方法"), lambda r: _(r.get_method_display())),
-                (_("試行回数"), lambda r: r.attempts), (_("最後のエラー"), lambda r: r.last_error)])
+                (_("試行回数"), lambda r: r.attempts),
+                (_("最後のエラー"), lambda r: str(gateway_errors.describe(r.last_error_code).message)),
+                (_("エラーコード"), lambda r: r.last_error_code or r.last_error)])
         return render(request, "staff/failed_refunds.html", {
             "page_obj": selectors.paginate(selectors.failed_refunds(), request.GET.get("page")),
         })
@@ -133,6 +136,14 @@ def _retry_refund(request, refund: Refund, data: dict) -> str:
     return _("返金#%(id)s を再試行します。") % {"id": refund.pk}
 
 
+def _last_failure(refund: Refund) -> list[str]:
+    """The last gateway failure in words, with its code, and what to do (``gateway_errors``)."""
+    text = gateway_errors.describe(refund.last_error_code)
+    return [_("前回の失敗：%(message)s（%(code)s）") % {"message": text.message,
+                                                   "code": refund.last_error_code or refund.last_error},
+            str(text.hint)]
+
+
 REFUND_ACTIONS = {
     "retry": Action(
         name="retry_refund", label=gettext_lazy("返金を再試行"), run=_retry_refund, form_class=RetryRefundForm,
@@ -141,8 +152,7 @@ REFUND_ACTIONS = {
             _("返金#%(id)s（%(amount)s円・%(method)s）をもう一度処理します。試行回数は0から数え直します。")
             % {"id": r.pk, "amount": f"{r.amount:,}", "method": _(r.get_method_display())},
             _("「ギフト券残高への返金に切り替える」を選ぶと、お客様のギフト券残高に返金します。"),
-            *([_("前回の失敗：%(error)s。同じ方法でもう一度失敗する場合（カードの解約・口座の誤りなど）は、"
-                 "「ギフト券残高への返金に切り替える」を選んでください。") % {"error": r.last_error}] if r.last_error else []),
+            *(_last_failure(r) if r.last_error or r.last_error_code else []),
         ]),
 }
 

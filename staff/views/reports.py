@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backoffice.timeutil import local
 from fraud.models import AddressReputation, Report, ReportPriority, ReportStatus, ReportType
 from fraud.services import playbook, reports
 from staff import exports, permissions, selectors
-from staff.forms import NoteForm, ReportCheckForm, RequiredNoteForm
+from staff.forms import NoteForm, ReportCheckForm, ReportUncheckForm, RequiredNoteForm
 from staff.views.base import Action, ActionView, StaffView, with_item_tokens
 from staff.views.orders import plan_words
 from staff.views.work import notes_context
@@ -25,6 +26,23 @@ def _start(request, report: Report, data: dict) -> str:
 def _check(request, report: Report, data: dict) -> str:
     reports.complete_check(report, code=data["code"], actor=request.user)
     return _("チェック項目を完了にしました。")
+
+
+def _uncheck(request, report: Report, data: dict) -> str:
+    reports.undo_check(report, code=data["code"], actor=request.user, reason=data["note"])
+    return _("チェック項目の完了を取り消しました。")
+
+
+def _uncheck_item(report: Report, values) -> list[str]:
+    """Which tick will be undone, and who made it when (the confirm page's first line)."""
+    code = values.get("code", "")
+    item = next((i for i in reports.checklist_state(report) if i["code"] == code), None)
+    if item is None:
+        return []
+    if not item["done"]:
+        return [_("「%(label)s」はまだ完了していません（取り消すものはありません）。") % {"label": _(item["label"])}]
+    return [_("「%(label)s」の完了（%(who)s・%(at)s）を取り消し、未完了に戻します。") % {
+        "label": _(item["label"]), "who": item["done_by"], "at": f"{local(item['done_at']):%Y-%m-%d %H:%M}"}]
 
 
 def _resolve(request, report: Report, data: dict) -> str:
@@ -66,6 +84,10 @@ REPORT_ACTIONS: dict[str, Action] = {
     "check": Action(name="report_check", label=gettext_lazy("チェック項目を完了"), run=_check, form_class=ReportCheckForm,
                     available=lambda r: r.is_open, once_per=("code",),
                     consequences=lambda r: [_("チェックリストの項目を完了として記録します。")]),
+    "uncheck": Action(name="report_uncheck", label=gettext_lazy("チェック項目の完了を取り消す"), run=_uncheck,
+                      form_class=ReportUncheckForm, available=lambda r: r.is_open, once_per=("code",),
+                      item_consequences=_uncheck_item,
+                      consequences=lambda r: [_("取り消しは理由とともに報告のタイムラインと操作履歴に残ります。")]),
     "resolve": Action(name="report_resolve", label=gettext_lazy("解決済みにする"), run=_resolve, form_class=NoteForm,
                       available=lambda r: r.status == ReportStatus.IN_PROGRESS,
                       consequences=lambda r: [_("チェックリストがすべて完了していれば「解決済み」にします。"),
@@ -132,11 +154,12 @@ class ReportDetailView(StaffView):
             "login_events": (selectors.logins_before_orders(report.customer_id, orders)
                              if report.customer_id and orders else []),
             "can_check": can_check,
+            "can_uncheck": permissions.can_run(request.user, "report_uncheck") and report.is_open,
             "check_url": check_url,
             "actions": [
                 (action, reverse("staff:report_action", args=[report.pk, key]))
                 for key, action in REPORT_ACTIONS.items()
-                if key != "check" and permissions.can_run(request.user, action.name) and action.available(report)
+                if key not in ("check", "uncheck") and permissions.can_run(request.user, action.name) and action.available(report)
             ],
         })
 

@@ -110,7 +110,7 @@ def test_customer_resource_exposes_the_session_epoch(storefront):
     assert r.status_code == 200
     assert r.json() == {"external_id": "cust-1", "session_epoch": 0, "suspended": False,
                         "password_reset_required": False}
-    accounts.revoke_sessions(order.customer)
+    accounts.revoke_sessions(order.customer, actor="staff:test", cause="suspension")
     assert storefront.get("/api/v1/customers/cust-1").json()["session_epoch"] == 1
 
 

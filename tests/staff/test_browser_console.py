@@ -291,3 +291,84 @@ def test_item5_the_console_is_usable_on_a_390_px_phone(phone, make_staff, tmp_pa
     phone.goto(phone.base + f"/staff/orders/{order.number}/")
     assert fits()
     phone.screenshot(path=str(out / "order-390.png"), full_page=True)
+
+
+def test_item4_the_playbook_leaves_revoked_sessions_and_the_reset_on_the_customer_page_and_a_tick_is_undone(
+        page, make_staff, tmp_path):
+    make_staff(FRAUD, "fujii")
+    old, new, order, report = _night_shift()
+    scenario.logins_for(order.customer)
+    log_in(page, "fujii")
+    page.goto(page.base + f"/staff/reports/{report.pk}/")
+    page.click("a[data-action=secure_account]")
+    page.click("button[data-action=secure_account]")
+    page.wait_for_selector("text=アカウント保護を実行しました")
+
+    page.goto(page.base + f"/staff/customers/{order.customer_id}/")
+    revoked = page.inner_text("[data-testid=session-revocations] tbody tr")
+    assert "アカウント保護（ログインの無効化）" in revoked and f"不正報告 #{report.pk}" in revoked
+    assert "staff:fujii" in revoked and "203.0.113.10" in revoked and "198.51.100.77" in revoked
+    reset = page.locator("[data-testid=password-resets] tbody tr").first
+    assert reset.get_attribute("data-state") == "pending" and "再設定待ち" in reset.inner_text()
+    page.screenshot(path=str(_out(tmp_path) / "customer-secured.png"), full_page=True)
+
+    # The playbook ticked "secured_account"; the agent undoes it from the report page.
+    page.goto(page.base + f"/staff/reports/{report.pk}/")
+    page.click("a[data-action=report_uncheck][data-code=secured_account]")
+    assert "の完了（staff:fujii・" in page.inner_text("ul.consequences")
+    page.fill("textarea[name=note]", "お客様の別アカウントで実行していた")
+    page.click("button[data-action=report_uncheck]")
+    page.wait_for_selector("text=チェック項目の完了を取り消しました。")
+    assert page.locator("a[data-action=report_uncheck][data-code=secured_account]").count() == 0
+    assert "お客様の別アカウントで実行していた" in page.inner_text("ol.timeline")
+    page.go_back()  # the confirm page again, from the browser's history: its form is spent
+    page.reload()
+    assert "まだ完了していません" in page.inner_text("ul.consequences")
+    page.goto(page.base + "/staff/activity/")
+    assert "チェック項目の取り消し" in page.inner_text("[data-testid=activity]")
+
+
+def test_item5_keyboard_shortcuts_move_through_the_console_and_never_fire_while_typing(page, make_staff, tmp_path):
+    user = make_staff(SUPPORT, "sato")
+    user.groups.add(Group.objects.get_or_create(name=FRAUD)[0])
+    old, new, order, report = _night_shift()
+    second = Report.objects.create(type="other", customer=order.customer, filed_by="staff", created_at=timezone.now())
+    log_in(page, "sato")
+
+    page.keyboard.press("?")  # the help overlay lists them
+    overlay = page.locator("[data-testid=shortcuts]")
+    assert overlay.is_visible()
+    assert "不正報告" in overlay.locator("tr[data-shortcut='g r']").inner_text()
+    assert overlay.locator("tr[data-shortcut='g t']").count() == 0  # finance's transfer batches: not this user's
+    page.screenshot(path=str(_out(tmp_path) / "shortcuts.png"))
+    page.keyboard.press("Escape")
+    assert not overlay.is_visible()
+
+    page.keyboard.press("g")
+    page.keyboard.press("r")
+    page.wait_for_url("**/staff/reports/")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert page.locator("tr.kbd-current").get_attribute("data-report") == str(second.pk)
+    page.keyboard.press("k")
+    assert page.locator("tr.kbd-current").get_attribute("data-report") == str(report.pk)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/staff/reports/{report.pk}/")
+
+    page.keyboard.press("g")
+    page.keyboard.press("c")
+    page.wait_for_url("**/staff/callbacks/")
+    page.keyboard.press("g")
+    page.keyboard.press("d")
+    page.wait_for_url(re.compile(r".*/staff/$"))
+
+    page.keyboard.press("/")  # the search box, where letters are letters
+    assert page.evaluate("document.activeElement.name") == "q"
+    page.keyboard.type("gr?j")
+    assert page.input_value("input[name=q]") == "gr?j"
+    assert page.url.endswith("/staff/") and not overlay.is_visible()
+    page.goto(page.base + f"/staff/orders/{order.number}/")
+    page.click("[data-testid=notes] textarea[name=body]")
+    page.keyboard.type("g d j k")
+    assert page.input_value("[data-testid=notes] textarea[name=body]") == "g d j k"
+    assert f"/staff/orders/{order.number}/" in page.url

@@ -16,6 +16,7 @@ from django.apps import apps
 from django.conf import settings
 
 from fraud import rules
+from payments import gateway_errors
 from staff import labels
 from tests import factories
 from tests.staff import scenario
@@ -76,6 +77,9 @@ def test_every_choice_label_checklist_item_and_risk_rule_has_an_english_translat
     words |= {label for items in rules.CHECKLISTS.values() for _code, label in items}
     words |= {description for description, _weight in rules.DEFAULT_RISK_RULES.values()}
     words = {w for w in words if JAPANESE.search(w)}
+    # The card gateway's errors in words (payments.gateway_errors: the console shows them, issue 17).
+    gateway_words = {str(w) for row in gateway_errors.GATEWAY_ERRORS.values() for w in (row.message, row.hint)}
+    assert not [w for w in gateway_words if not catalogue.get(w)], gateway_words
     assert words <= set(labels.CATALOGUE_WORDS), sorted(words - set(labels.CATALOGUE_WORDS))[:10]
     assert not [w for w in words if not catalogue.get(w)]
 
