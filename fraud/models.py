@@ -249,8 +249,9 @@ class SessionRevocation(models.Model):
         SUSPENSION = "suspension", "利用停止"
         CLOSURE = "closure", "退会"
 
+    # No index of its own: the (customer, revoked_at) index leads with this column.
     customer = models.ForeignKey("shop.Customer", on_delete=models.CASCADE, related_name="session_revocations",
-                                 verbose_name="顧客")
+                                 verbose_name="顧客", db_index=False)
     epoch = models.PositiveIntegerField("無効化後のセッション世代")
     revoked_at = models.DateTimeField("無効化日時")
     actor = models.CharField("実行者", max_length=100)

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ('revoked_at', models.DateTimeField(verbose_name='無効化日時')),
                 ('actor', models.CharField(max_length=100, verbose_name='実行者')),
                 ('cause', models.CharField(choices=[('playbook', 'アカウント保護（ログインの無効化）'), ('suspension', '利用停止'), ('closure', '退会')], max_length=12, verbose_name='理由')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='session_revocations', to='shop.customer', verbose_name='顧客')),
+                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='session_revocations', to='shop.customer', verbose_name='顧客')),
                 ('report', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='fraud.report', verbose_name='関連する報告')),
             ],
             options={

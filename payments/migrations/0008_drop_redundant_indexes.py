@@ -10,7 +10,7 @@ from backoffice.migration_ops import DropForeignKeyIndex
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0006_payment_settled'),
+        ('payments', '0007_refund_gateway_error_code'),
         ('shop', '0011_drop_redundant_indexes'),
     ]
 

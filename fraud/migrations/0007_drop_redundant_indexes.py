@@ -10,7 +10,7 @@ from backoffice.migration_ops import DropForeignKeyIndex
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fraud', '0005_address_block_by_hand'),
+        ('fraud', '0006_session_revocations'),
         ('shop', '0011_drop_redundant_indexes'),
     ]
 
