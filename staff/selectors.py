@@ -9,6 +9,7 @@ List pages filter and sort on indexed columns only: ``Order(status, placed_at)``
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -16,6 +17,7 @@ import jaconv
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models.functions import Reverse, Substr
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -70,7 +72,7 @@ class SearchResult:
     orders: list[Order] = field(default_factory=list)
     customers: list[Customer] = field(default_factory=list)
     # A partial match (name, part of an order number, e-mail prefix): every match, for paging.
-    order_matches: QuerySet[Order] | None = None
+    order_matches: OrderMatches | None = None
     customer_matches: QuerySet[Customer] | None = None
 
     @property
@@ -113,13 +115,11 @@ def _konbini_code_orders(digits: str) -> set[int]:
 PARTIAL_DIGITS_MIN = 4  # fewer digits than this match too many order numbers to be a search
 
 
-def _order_number_fragments(digits: str) -> list[str]:
-    """Every way a run of digits can sit inside NNN-NNNNNNN-NNNNNNN, with the hyphens where they fall."""
+def _placed(digits: str, offset: int) -> str:
+    """A run of digits as it reads inside NNN-NNNNNNN-NNNNNNN from ``offset``, hyphens where they fall."""
     first, second, _last = ORDER_NUMBER_GROUPS
     cuts = {first, first + second}
-    return list(dict.fromkeys(
-        "".join(("-" if i and offset + i in cuts else "") + ch for i, ch in enumerate(digits))
-        for offset in range(ORDER_NUMBER_DIGITS - len(digits) + 1)))
+    return "".join(("-" if i and offset + i in cuts else "") + ch for i, ch in enumerate(digits))
 
 
 def name_variants(text: str) -> list[list[str]]:
@@ -146,14 +146,56 @@ def customers_by_name(text: str) -> QuerySet[Customer]:
     return Customer.objects.filter(match).order_by("name", "id")
 
 
-def orders_by_partial_number(digits: str) -> QuerySet[Order]:
-    """Part of an order number (its digits). No index serves it (see migration
-    ``shop.0009_staff_search_trigram_indexes``): it scans the orders, newest first, and the page
-    stops at the first page of matches."""
-    match = Q()
-    for fragment in _order_number_fragments(digits):
-        match |= Q(number__contains=fragment)
-    return Order.objects.filter(match).select_related("customer").order_by("-placed_at", "-id")
+PARTIAL_NUMBER_MATCHES_MAX = 1000  # more matches than this: the agent types more digits
+
+
+class OrderMatches(Sequence):
+    """Matched orders by id, newest first, for paging: each page reads only its own rows (by
+    primary key), however the planner would estimate an ORDER BY … LIMIT over the matches (it
+    walks ``placed_at`` through the whole table when it expects many). ``truncated``: there were
+    more than ``PARTIAL_NUMBER_MATCHES_MAX``."""
+
+    def __init__(self, ids: list[int], *, truncated: bool = False) -> None:
+        self.ids, self.truncated = ids, truncated
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self):
+        return iter(self[:])
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1][0] if index >= 0 else self[len(self) + index]
+        ids = self.ids[index]
+        by_pk = Order.objects.select_related("customer").in_bulk(ids)
+        return [by_pk[pk] for pk in ids if pk in by_pk]
+
+    def queryset(self) -> QuerySet[Order]:
+        """All of them at once (the CSV export), newest first."""
+        return Order.objects.filter(pk__in=self.ids).select_related("customer").order_by("-placed_at", "-id")
+
+
+def orders_by_partial_number(digits: str) -> OrderMatches:
+    """Orders whose number starts with, ends with, or has its middle segment start with the digits
+    (「…1234567」, the last segment or more across its hyphen; 「9876543」, the middle segment; the
+    first digits): what an agent reads off an e-mail. Each is a prefix search on a B-tree
+    (migration ``shop.0011_order_number_part_indexes``: ``reverse(number)``, ``substring(number, 5)``,
+    and the number's own); one query reads the matches' ids and dates (no ORDER BY: the indexes'
+    bitmap), sorted here newest first."""
+    first = ORDER_NUMBER_GROUPS[0]
+    match = Q(number__startswith=_placed(digits, 0))
+    match |= Q(number_reversed__startswith=_placed(digits, ORDER_NUMBER_DIGITS - len(digits))[::-1])
+    if len(digits) <= ORDER_NUMBER_DIGITS - first:
+        match |= Q(number_after_first__startswith=_placed(digits, first))
+    rows = list(Order.objects.alias(number_reversed=Reverse("number"), number_after_first=Substr("number", first + 2))
+                .filter(match).values_list("placed_at", "pk")[:PARTIAL_NUMBER_MATCHES_MAX + 1])
+    rows.sort(reverse=True)
+    return OrderMatches([pk for _placed_at, pk in rows[:PARTIAL_NUMBER_MATCHES_MAX]],
+                        truncated=len(rows) > PARTIAL_NUMBER_MATCHES_MAX)
 
 
 def customers_by_email_prefix(text: str) -> QuerySet[Customer]:
