@@ -72,8 +72,8 @@ class SearchResult:
     orders: list[Order] = field(default_factory=list)
     customers: list[Customer] = field(default_factory=list)
     # A partial match (name, part of an order number, e-mail prefix): every match, for paging.
-    order_matches: OrderMatches | None = None
-    customer_matches: QuerySet[Customer] | None = None
+    order_matches: Matches | None = None
+    customer_matches: Matches | None = None
 
     @property
     def unique_order(self) -> Order | None:
@@ -132,7 +132,7 @@ def name_variants(text: str) -> list[list[str]]:
 EMAIL_START = re.compile(r"[A-Za-z0-9._%+-]{3,}")
 
 
-def customers_by_name(text: str) -> QuerySet[Customer]:
+def customers_by_name(text: str) -> Matches:
     """By name (every word, in any kana form), or, when it could be one, by the start of the
     e-mail address (「hanako.su」); on the trigram indexes ``customer_name_trgm`` and
     ``customer_email_trgm`` (PostgreSQL)."""
@@ -143,20 +143,21 @@ def customers_by_name(text: str) -> QuerySet[Customer]:
             word |= Q(name__contains=form)
         by_name &= word
     match = by_name | Q(email__startswith=text.lower()) if EMAIL_START.fullmatch(text) else by_name
-    return Customer.objects.filter(match).order_by("name", "id")
+    return matches(Customer.objects.filter(match), "name", "id")
 
 
-PARTIAL_NUMBER_MATCHES_MAX = 1000  # more matches than this: the agent types more digits
+MATCHES_MAX = 1000  # a partial search with more matches than this asks for more of the name or number
 
 
-class OrderMatches(Sequence):
-    """Matched orders by id, newest first, for paging: each page reads only its own rows (by
-    primary key), however the planner would estimate an ORDER BY … LIMIT over the matches (it
-    walks ``placed_at`` through the whole table when it expects many). ``truncated``: there were
-    more than ``PARTIAL_NUMBER_MATCHES_MAX``."""
+class Matches(Sequence):
+    """The matches of a partial search (at most ``MATCHES_MAX``) by id, in the list's order, for
+    paging: each page reads only its own rows, by primary key. An ORDER BY … LIMIT over the
+    matches would let the planner walk the sort column's index through the whole table whenever it
+    expects many matches (「ベンチ」 in every name, or a LIKE it cannot estimate). ``truncated``:
+    there were more than ``MATCHES_MAX``, of which these are some."""
 
-    def __init__(self, ids: list[int], *, truncated: bool = False) -> None:
-        self.ids, self.truncated = ids, truncated
+    def __init__(self, queryset: QuerySet, ids: list[int], *, truncated: bool = False) -> None:
+        self.base, self.ids, self.truncated = queryset, ids, truncated
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -171,35 +172,45 @@ class OrderMatches(Sequence):
         if not isinstance(index, slice):
             return self[index:index + 1][0] if index >= 0 else self[len(self) + index]
         ids = self.ids[index]
-        by_pk = Order.objects.select_related("customer").in_bulk(ids)
+        by_pk = self.base.in_bulk(ids)
         return [by_pk[pk] for pk in ids if pk in by_pk]
 
-    def queryset(self) -> QuerySet[Order]:
-        """All of them at once (the CSV export), newest first."""
-        return Order.objects.filter(pk__in=self.ids).select_related("customer").order_by("-placed_at", "-id")
+    def queryset(self) -> QuerySet:
+        """All of them in one queryset, in the list's order (the CSV export)."""
+        return self.base.filter(pk__in=self.ids)
 
 
-def orders_by_partial_number(digits: str) -> OrderMatches:
+def matches(queryset: QuerySet, *order: str) -> Matches:
+    """One query for the sort keys and ids of the filter's matches (no ORDER BY, so the filter's
+    own indexes serve it; it stops after ``MATCHES_MAX`` + 1), sorted here by ``order`` (fields all
+    ascending or all descending, the last one unique)."""
+    descending = order[0].startswith("-")
+    if any(f.startswith("-") != descending for f in order):
+        raise ValueError(f"matches(): one direction for every field, got {order}")
+    fields = [f.lstrip("-") for f in order]
+    rows = list(queryset.order_by().values_list(*fields, "pk")[:MATCHES_MAX + 1])
+    rows.sort(reverse=descending)
+    return Matches(queryset.order_by(*order), [row[-1] for row in rows[:MATCHES_MAX]],
+                   truncated=len(rows) > MATCHES_MAX)
+
+
+def orders_by_partial_number(digits: str) -> Matches:
     """Orders whose number starts with, ends with, or has its middle segment start with the digits
     (「…1234567」, the last segment or more across its hyphen; 「9876543」, the middle segment; the
     first digits): what an agent reads off an e-mail. Each is a prefix search on a B-tree
     (migration ``shop.0011_order_number_part_indexes``: ``reverse(number)``, ``substring(number, 5)``,
-    and the number's own); one query reads the matches' ids and dates (no ORDER BY: the indexes'
-    bitmap), sorted here newest first."""
+    and the number's own), newest first."""
     first = ORDER_NUMBER_GROUPS[0]
     match = Q(number__startswith=_placed(digits, 0))
     match |= Q(number_reversed__startswith=_placed(digits, ORDER_NUMBER_DIGITS - len(digits))[::-1])
     if len(digits) <= ORDER_NUMBER_DIGITS - first:
         match |= Q(number_after_first__startswith=_placed(digits, first))
-    rows = list(Order.objects.alias(number_reversed=Reverse("number"), number_after_first=Substr("number", first + 2))
-                .filter(match).values_list("placed_at", "pk")[:PARTIAL_NUMBER_MATCHES_MAX + 1])
-    rows.sort(reverse=True)
-    return OrderMatches([pk for _placed_at, pk in rows[:PARTIAL_NUMBER_MATCHES_MAX]],
-                        truncated=len(rows) > PARTIAL_NUMBER_MATCHES_MAX)
+    return matches(Order.objects.alias(number_reversed=Reverse("number"), number_after_first=Substr("number", first + 2))
+                   .filter(match).select_related("customer"), "-placed_at", "-id")
 
 
-def customers_by_email_prefix(text: str) -> QuerySet[Customer]:
-    return Customer.objects.filter(email__startswith=text.lower()).order_by("email", "id")
+def customers_by_email_prefix(text: str) -> Matches:
+    return matches(Customer.objects.filter(email__startswith=text.lower()), "email", "id")
 
 
 def search(query: str) -> SearchResult:

@@ -25,7 +25,7 @@ class SearchView(StaffView):
             return exports.export(request, "search-orders", result.order_matches.queryset(),
                                   exports.ORDER_COLUMNS)
         if exports.wants_csv(request) and result.customer_matches is not None:
-            return exports.export(request, "search-customers", result.customer_matches, [
+            return exports.export(request, "search-customers", result.customer_matches.queryset(), [
                 (_("氏名"), lambda c: c.name), (_("メールアドレス"), lambda c: c.email),
                 (_("電話番号"), lambda c: c.phone), (_("外部ID"), lambda c: c.external_id)])
         return render(request, "staff/search.html", {

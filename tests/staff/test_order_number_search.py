@@ -67,7 +67,7 @@ def test_the_search_page_lists_the_matches_newest_first_and_exports_them(agent, 
 
 
 def test_too_many_matches_ask_for_more_digits(agent, two_orders, monkeypatch):
-    monkeypatch.setattr(selectors, "PARTIAL_NUMBER_MATCHES_MAX", 1)
+    monkeypatch.setattr(selectors, "MATCHES_MAX", 1)
     result = selectors.search("1234567")
     assert result.order_matches.truncated and len(result.order_matches) == 1
     body = agent.get("/staff/search/?q=1234567").content.decode()
