@@ -156,7 +156,8 @@ def build(n: int) -> None:
          "generate_series(1, %(n)s - 1, 2) AS i WHERE i %% %(every)s <> 1", {}),
         ("failed refunds", Refund, {
             "order_id": "i + 1", "payment_id": "i + 1", "amount": "1980", "method": "'card'", "status": "'failed'",
-            "reason": "'support'", "cause": "%(cause)s", "attempts": "5", "last_error": "'sandbox: refused'"},
+            "reason": "'support'", "cause": "%(cause)s", "attempts": "5", "last_error": "'sandbox: refused'",
+            "created_at": placed, "updated_at": f"{placed} + interval '1 hour'"},
          queue, {"k": 3}),
         ("locked pickups", Pickup, {
             "order_id": "i + 1", "store_id": "%(store)s", "inquiry_number": "'9' || lpad((i + 1)::text, 11, '0')",
@@ -164,7 +165,7 @@ def build(n: int) -> None:
             "consecutive_failures": "5", "locked": "true", "locked_at": placed}, queue, {"k": 2}),
         ("call-backs", CallbackRequest, {
             "customer_id": "i %% %(customers)s + 1", "order_id": "i + 1", "phone": "'+819012345678'",
-            "topic": "'ベンチ'"}, queue, {"k": 5}),
+            "topic": "'ベンチ'", "created_at": placed}, queue, {"k": 5}),
         ("reports", Report, {
             "type": "'other'", "priority": "CASE WHEN i %% 3 = 0 THEN 2 ELSE 1 END",
             "customer_id": "i %% %(customers)s + 1", "filed_by": "'bench'", "created_at": placed}, queue, {"k": 7}),
