@@ -59,12 +59,13 @@ SEARCH_LIMIT = 50
 
 
 class _Paginator(Paginator):
-    """A page after the first picks its rows' ids first, on the list's own index (a subquery of
-    the same statement): the OFFSET then skips index entries, not rows joined to their order and
-    customer (page 40 of a queue would join 2,000 rows to show 50)."""
+    """A page picks its rows' ids first, on the list's own table and index (a subquery of the same
+    statement), then joins those 50 to their order and customer: an OFFSET skips index entries,
+    and rows that tie on the sort key (every konbini payment due today has the same deadline) are
+    sorted without their joins — not 2,000 joined rows sorted or skipped to show 50."""
 
     def _get_page(self, object_list, number, paginator):
-        if number > 1 and isinstance(self.object_list, QuerySet) and isinstance(object_list, QuerySet):
+        if isinstance(self.object_list, QuerySet) and isinstance(object_list, QuerySet):
             ids = object_list.values("pk")
             object_list = self.object_list.filter(pk__in=Subquery(ids))
         return super()._get_page(object_list, number, paginator)

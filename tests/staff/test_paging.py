@@ -75,3 +75,12 @@ def test_each_queue_is_read_in_the_order_of_its_own_index(queue, index):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan and "Sort" not in plan
+
+
+def test_rows_that_tie_on_the_sort_key_page_by_id():
+    """Konbini payments due today share one deadline: the id orders them, on every page alike."""
+    customer = factories.CustomerFactory()
+    with time_machine.travel(timezone.now(), tick=False):
+        made = [scenario.callback(customer, f"同時{i:02d}") for i in range(52)]
+    pages = [list(selectors.paginate(selectors.open_callbacks(), n)) for n in (1, 2)]
+    assert [cb.pk for cb in pages[0] + pages[1]] == [cb.pk for cb in made]
