@@ -5,6 +5,16 @@ from __future__ import annotations
 from django.db import migrations
 
 
+def _drop_field_index(schema_editor, model, field) -> None:
+    """Drop the index Django made for one column (its name is derived from table and column)."""
+    name = schema_editor._create_index_name(model._meta.db_table, [field.column], suffix="")
+    schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+
+
+def _create_field_index(schema_editor, model, field) -> None:
+    schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
+
+
 class DropForeignKeyIndex(migrations.AlterField):
     """A foreign key set to ``db_index=False`` because a composite index (a unique constraint's,
     say) leads with its column: only its index is dropped. ``AlterField`` would also drop and
@@ -13,14 +23,12 @@ class DropForeignKeyIndex(migrations.AlterField):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         model = from_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
-            name = schema_editor._create_index_name(model._meta.db_table, [model._meta.get_field(self.name).column],
-                                                    suffix="")
-            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+            _drop_field_index(schema_editor, model, model._meta.get_field(self.name))
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         model = to_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.execute(schema_editor._create_index_sql(model, fields=[model._meta.get_field(self.name)]))
+            _create_field_index(schema_editor, model, model._meta.get_field(self.name))
 
     def describe(self) -> str:
         return f"Drop the index of {self.model_name}.{self.name} (a composite index leads with its column)"
@@ -53,13 +61,12 @@ class DropManyToManySourceIndex(migrations.operations.base.Operation):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
         through, field = self._through(from_state.apps, app_label)
         if self.allow_migrate_model(schema_editor.connection.alias, through):
-            name = schema_editor._create_index_name(through._meta.db_table, [field.column], suffix="")
-            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+            _drop_field_index(schema_editor, through, field)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
         through, field = self._through(to_state.apps, app_label)
         if self.allow_migrate_model(schema_editor.connection.alias, through):
-            schema_editor.execute(schema_editor._create_index_sql(through, fields=[field]))
+            _create_field_index(schema_editor, through, field)
 
     def describe(self) -> str:
         return f"Drop the index of {self.model_name}.{self.name}'s own column (its unique pair leads with it)"
