@@ -150,14 +150,15 @@ def test_every_permanent_codes_refusal_has_an_english_translation():
     assert catalogue and not [code for code, text in catalogue.items() if JAPANESE.search(text)], catalogue
 
 
+@pytest.mark.parametrize("code", ["issuer_blocked", "unknown"])
 def test_a_code_the_table_does_not_know_is_shown_with_the_gateways_text_for_the_system_team(
-        finance, django_capture_on_commit_callbacks):
+        finance, django_capture_on_commit_callbacks, code):
     """The generic words ask support to pass on "the code and the text in small print": both are
-    there when a gateway answers with a code the table has no row for."""
+    there when a gateway answers with a code the table has no row for (or with ``unknown``)."""
     refund = scenario.failed_card_refund(django_capture_on_commit_callbacks)
-    Refund.objects.filter(pk=refund.pk).update(last_error_code="issuer_blocked", last_error="Card blocked by issuer")
+    Refund.objects.filter(pk=refund.pk).update(last_error_code=code, last_error="Card blocked by issuer")
     row = re.search(rf'<tr data-refund="{refund.pk}".*?</tr>', finance.get("/staff/refunds/failed/").content.decode(),
                     re.S).group(0)
     text = _visible(row)
     assert str(gateway_errors.GATEWAY_ERRORS["unknown"].message) in text
-    assert "issuer_blocked" in text and "Card blocked by issuer" in text
+    assert code in text and "Card blocked by issuer" in text
