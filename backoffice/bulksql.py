@@ -111,8 +111,9 @@ class _Shared:
 
 def _array_param() -> str:
     """The placeholder for an array parameter: binary where the cursor binds on the server (the
-    text form quotes and escapes each element in Python), text behind a client-side binding."""
-    return "%b" if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is True else "%s"
+    text form quotes and escapes each element in Python), text behind a client-side binding.
+    Django's own flag says which (``DB_SERVER_SIDE_BINDING`` on psycopg 3)."""
+    return "%b" if connection.features.uses_server_side_binding else "%s"
 
 
 def insert(model: type[Model], columns: Mapping[str, Any], *, returning: bool = False,
