@@ -195,6 +195,4 @@ def gateway_error(code: str, raw: str = "") -> dict:
     """A card-gateway failure in words (``payments.gateway_errors``), its code in small print and
     the gateway's own text on hover (or in small print when the code is not known)."""
     text = gateway_errors.describe(code)
-    # The generic row asks support to pass on the code and the text: its text is shown, not hovered.
-    known = code in gateway_errors.GATEWAY_ERRORS and code != gateway_errors.UNKNOWN
-    return {"text": text, "code": code, "raw": raw, "known": known}
+    return {"text": text, "code": code, "raw": raw, "known": gateway_errors.has_own_words(code)}

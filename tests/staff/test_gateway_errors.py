@@ -162,3 +162,8 @@ def test_a_code_the_table_does_not_know_is_shown_with_the_gateways_text_for_the_
     text = _visible(row)
     assert str(gateway_errors.GATEWAY_ERRORS["unknown"].message) in text
     assert code in text and "Card blocked by issuer" in text
+    confirm = finance.get(f"/staff/refunds/{refund.pk}/actions/retry/").content.decode()
+    assert f"（{code}: Card blocked by issuer）" in confirm
+    response = finance.get("/staff/refunds/failed/?format=csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[1][-1] == f"{code}: Card blocked by issuer"
