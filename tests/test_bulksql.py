@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import signals
 
 from backoffice import bulksql
 from backoffice.models import OutboxTask
@@ -135,3 +136,26 @@ def test_instances_behave_as_the_list_they_stand_for():
     assert isinstance(copy, list) and copy == read
     made[0].params["seen"] = True
     assert made[1].params == {} and made[2].params == {}
+
+
+def test_instances_of_a_model_with_init_signals_are_built_through_from_db():
+    """A post_init receiver sees each instance as it is reached, with the values written."""
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append((instance.kind, instance.actor))
+
+    orders = [place(ListingFactory()) for _ in range(2)]
+    columns = {"order_id": [o.pk for o in orders], "at": now(), "kind": "placed", "actor": ["system:a", "system:b"]}
+    ids = bulksql.insert(OrderEvent, columns, returning=True)
+    signals.post_init.connect(receiver, sender=OrderEvent)
+    try:
+        made = bulksql.instances(OrderEvent, ids, columns)
+        assert seen == []  # nothing built yet
+        assert (made[1].actor, made[1].order_id, made[1].params, made[1]._state.adding) == (
+            "system:b", orders[1].pk, {}, False)
+        assert seen == [("placed", "system:b")]
+        made[0].params["x"] = 1
+        assert made == list(OrderEvent.objects.filter(pk__in=ids).order_by("pk")) and made[1].params == {}
+    finally:
+        signals.post_init.disconnect(receiver, sender=OrderEvent)
