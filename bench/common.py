@@ -27,10 +27,11 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def scratch_database(script: str, default_db: str, *, broker: str, var_dir: str) -> str:
+def scratch_database(script: str, default_db: str, *, broker: str, var_dir: str, recreate: bool = True) -> str:
     """The benchmark's environment: DATABASE_URL (or ``default_db``) must name a PostgreSQL
-    database called ``kb_bench…``, which is dropped and created empty; the Celery broker and
-    VAR_DIR default to the given ones; DEBUG is off. Returns the database URL."""
+    database called ``kb_bench…``, which is dropped and created empty (unless ``recreate`` is
+    false: a kept one reused); the Celery broker and VAR_DIR default to the given ones; DEBUG is
+    off. Returns the database URL."""
     import os
 
     db_url = os.environ.get("DATABASE_URL", default_db)
@@ -42,7 +43,8 @@ def scratch_database(script: str, default_db: str, *, broker: str, var_dir: str)
     os.environ.setdefault("CELERY_BROKER_URL", broker)
     os.environ.setdefault("VAR_DIR", var_dir)
     os.environ["DEBUG"] = "false"
-    recreate_database(db_url)
+    if recreate:
+        recreate_database(db_url)
     return db_url
 
 

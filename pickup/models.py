@@ -76,6 +76,9 @@ class Pickup(models.Model):
             models.Index(fields=["status", "deadline", "id"], name="pickup_due_keyset"),
             models.Index(fields=["status", "notice_due_at"], name="pickup_notice_due",
                          condition=models.Q(noticed_at__isnull=True)),
+            # Locked parcels in the console's order (``staff.selectors.pickups_locked``).
+            models.Index(fields=["locked_at", "id"], name="pickup_locked_queue",
+                         condition=models.Q(status="ready", locked=True)),
         ]
 
     def __str__(self) -> str:

@@ -170,6 +170,11 @@ class Order(models.Model):
             models.Index(fields=["fulfilling_seller", "-placed_at"], name="order_seller_recent"),
             # Equality only (no LIKE): a plain index, without the ``_like`` twin ``db_index`` adds.
             models.Index(fields=["address_key"], name="order_address_key"),
+            # The review queue in its order (``fraud.services.review.held_orders``): a page of it
+            # reads 50 rows, not every held order joined and sorted; held orders only, so the
+            # sweeps' status changes of other orders do not touch it.
+            models.Index(fields=["-risk_score", "placed_at", "id"], name="order_review_queue",
+                         condition=Q(status="on_hold")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -409,7 +414,13 @@ class CallbackRequest(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "折り返し電話依頼"
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["status", "created_at"], name="callback_queue")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="callback_queue"),
+            # Waiting and claimed together, oldest first (the queue and the dashboard's ten oldest):
+            # one index in that order, where ``callback_queue`` would need both statuses sorted.
+            models.Index(fields=["created_at", "id"], name="callback_open_queue",
+                         condition=Q(status__in=["waiting", "claimed"])),
+        ]
 
     def __str__(self) -> str:
         return f"折り返し電話 #{self.pk} {self.get_status_display()}（{stamp(self.created_at)}）"

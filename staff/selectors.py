@@ -9,13 +9,15 @@ List pages filter and sort on indexed columns only: ``Order(status, placed_at)``
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 import jaconv
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Reverse, Substr
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -65,9 +67,22 @@ PAGE_SIZE = 50
 SEARCH_LIMIT = 50
 
 
-def paginate(queryset: QuerySet, page_number, per_page: int = PAGE_SIZE) -> Page:
+class _Paginator(Paginator):
+    """A page picks its rows' ids first, on the list's own table and index (a subquery of the same
+    statement), then joins those 50 to their order and customer: an OFFSET skips index entries,
+    and rows that tie on the sort key (every konbini payment due today has the same deadline) are
+    sorted without their joins — not 2,000 joined rows sorted or skipped to show 50."""
+
+    def _get_page(self, object_list, number, paginator):
+        if isinstance(self.object_list, QuerySet) and isinstance(object_list, QuerySet):
+            ids = object_list.values("pk")
+            object_list = self.object_list.filter(pk__in=Subquery(ids))
+        return super()._get_page(object_list, number, paginator)
+
+
+def paginate(queryset: QuerySet | Matches, page_number, per_page: int = PAGE_SIZE) -> Page:
     """Two queries: COUNT and the page itself."""
-    return Paginator(queryset, per_page).get_page(page_number)
+    return _Paginator(queryset, per_page).get_page(page_number)
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -79,8 +94,8 @@ class SearchResult:
     orders: list[Order] = field(default_factory=list)
     customers: list[Customer] = field(default_factory=list)
     # A partial match (name, part of an order number, e-mail prefix): every match, for paging.
-    order_matches: QuerySet[Order] | None = None
-    customer_matches: QuerySet[Customer] | None = None
+    order_matches: Matches | None = None
+    customer_matches: Matches | None = None
 
     @property
     def unique_order(self) -> Order | None:
@@ -122,13 +137,11 @@ def _konbini_code_orders(digits: str) -> set[int]:
 PARTIAL_DIGITS_MIN = 4  # fewer digits than this match too many order numbers to be a search
 
 
-def _order_number_fragments(digits: str) -> list[str]:
-    """Every way a run of digits can sit inside NNN-NNNNNNN-NNNNNNN, with the hyphens where they fall."""
+def _placed(digits: str, offset: int) -> str:
+    """A run of digits as it reads inside NNN-NNNNNNN-NNNNNNN from ``offset``, hyphens where they fall."""
     first, second, _last = ORDER_NUMBER_GROUPS
     cuts = {first, first + second}
-    return list(dict.fromkeys(
-        "".join(("-" if i and offset + i in cuts else "") + ch for i, ch in enumerate(digits))
-        for offset in range(ORDER_NUMBER_DIGITS - len(digits) + 1)))
+    return "".join(("-" if i and offset + i in cuts else "") + ch for i, ch in enumerate(digits))
 
 
 def name_variants(text: str) -> list[list[str]]:
@@ -141,7 +154,7 @@ def name_variants(text: str) -> list[list[str]]:
 EMAIL_START = re.compile(r"[A-Za-z0-9._%+-]{3,}")
 
 
-def customers_by_name(text: str) -> QuerySet[Customer]:
+def customers_by_name(text: str) -> Matches:
     """By name (every word, in any kana form), or, when it could be one, by the start of the
     e-mail address (「hanako.su」); on the trigram indexes ``customer_name_trgm`` and
     ``customer_email_trgm`` (PostgreSQL)."""
@@ -152,21 +165,74 @@ def customers_by_name(text: str) -> QuerySet[Customer]:
             word |= Q(name__contains=form)
         by_name &= word
     match = by_name | Q(email__startswith=text.lower()) if EMAIL_START.fullmatch(text) else by_name
-    return Customer.objects.filter(match).order_by("name", "id")
+    return matches(Customer.objects.filter(match), "name", "id")
 
 
-def orders_by_partial_number(digits: str) -> QuerySet[Order]:
-    """Part of an order number (its digits). No index serves it (see migration
-    ``shop.0009_staff_search_trigram_indexes``): it scans the orders, newest first, and the page
-    stops at the first page of matches."""
-    match = Q()
-    for fragment in _order_number_fragments(digits):
-        match |= Q(number__contains=fragment)
-    return Order.objects.filter(match).select_related("customer").order_by("-placed_at", "-id")
+MATCHES_MAX = 1000  # a partial search with more matches than this asks for more of the name or number
 
 
-def customers_by_email_prefix(text: str) -> QuerySet[Customer]:
-    return Customer.objects.filter(email__startswith=text.lower()).order_by("email", "id")
+class Matches(Sequence):
+    """The matches of a partial search (at most ``MATCHES_MAX``) by id, in the list's order, for
+    paging: each page reads only its own rows, by primary key. An ORDER BY … LIMIT over the
+    matches would let the planner walk the sort column's index through the whole table whenever it
+    expects many matches (「ベンチ」 in every name, or a LIKE it cannot estimate). ``truncated``:
+    there were more than ``MATCHES_MAX``, of which these are some."""
+
+    def __init__(self, queryset: QuerySet, ids: list[int], *, truncated: bool = False) -> None:
+        self.base, self.ids, self.truncated = queryset, ids, truncated
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self):
+        return iter(self[:])
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1][0] if index >= 0 else self[len(self) + index]
+        ids = self.ids[index]
+        by_pk = self.base.in_bulk(ids)
+        return [by_pk[pk] for pk in ids if pk in by_pk]
+
+    def queryset(self) -> QuerySet:
+        """All of them in one queryset, in the list's order (the CSV export)."""
+        return self.base.filter(pk__in=self.ids)
+
+
+def matches(queryset: QuerySet, *order: str) -> Matches:
+    """One query for the sort keys and ids of the filter's matches (no ORDER BY, so the filter's
+    own indexes serve it; it stops after ``MATCHES_MAX`` + 1), sorted here by ``order`` (fields all
+    ascending or all descending, the last one unique)."""
+    descending = order[0].startswith("-")
+    if any(f.startswith("-") != descending for f in order):
+        raise ValueError(f"matches(): one direction for every field, got {order}")
+    fields = [f.lstrip("-") for f in order]
+    rows = list(queryset.order_by().values_list(*fields, "pk")[:MATCHES_MAX + 1])
+    rows.sort(reverse=descending)
+    return Matches(queryset.order_by(*order), [row[-1] for row in rows[:MATCHES_MAX]],
+                   truncated=len(rows) > MATCHES_MAX)
+
+
+def orders_by_partial_number(digits: str) -> Matches:
+    """Orders whose number starts with, ends with, or has its middle segment start with the digits
+    (「…1234567」, the last segment or more across its hyphen; 「9876543」, the middle segment; the
+    first digits): what an agent reads off an e-mail. Each is a prefix search on a B-tree
+    (migration ``shop.0011_order_number_part_indexes``: ``reverse(number)``, ``substring(number, 5)``,
+    and the number's own), newest first."""
+    first = ORDER_NUMBER_GROUPS[0]
+    match = Q(number__startswith=_placed(digits, 0))
+    match |= Q(number_reversed__startswith=_placed(digits, ORDER_NUMBER_DIGITS - len(digits))[::-1])
+    if len(digits) <= ORDER_NUMBER_DIGITS - first:
+        match |= Q(number_after_first__startswith=_placed(digits, first))
+    return matches(Order.objects.alias(number_reversed=Reverse("number"), number_after_first=Substr("number", first + 2))
+                   .filter(match).select_related("customer"), "-placed_at", "-id")
+
+
+def customers_by_email_prefix(text: str) -> Matches:
+    return matches(Customer.objects.filter(email__startswith=text.lower()), "email", "id")
 
 
 def search(query: str) -> SearchResult:

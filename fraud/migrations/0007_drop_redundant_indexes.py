@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('fraud', '0006_session_revocations'),
-        ('shop', '0011_drop_redundant_indexes'),
+        ('shop', '0013_drop_redundant_indexes'),
     ]
 
     operations = [

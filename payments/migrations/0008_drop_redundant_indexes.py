@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('payments', '0007_refund_gateway_error_code'),
-        ('shop', '0011_drop_redundant_indexes'),
+        ('shop', '0013_drop_redundant_indexes'),
     ]
 
     operations = [

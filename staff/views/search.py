@@ -22,9 +22,10 @@ class SearchView(StaffView):
         if result.unique_customer is not None:
             return redirect("staff:customer", pk=result.unique_customer.pk)
         if exports.wants_csv(request) and result.order_matches is not None:
-            return exports.export(request, "search-orders", result.order_matches, exports.ORDER_COLUMNS)
+            return exports.export(request, "search-orders", result.order_matches.queryset(),
+                                  exports.ORDER_COLUMNS)
         if exports.wants_csv(request) and result.customer_matches is not None:
-            return exports.export(request, "search-customers", result.customer_matches, [
+            return exports.export(request, "search-customers", result.customer_matches.queryset(), [
                 (_("氏名"), lambda c: c.name), (_("メールアドレス"), lambda c: c.email),
                 (_("電話番号"), lambda c: c.phone), (_("外部ID"), lambda c: c.external_id)])
         return render(request, "staff/search.html", {

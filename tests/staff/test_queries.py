@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from shop.models import Order
 from shop.services import customers, seller_closure
 from tests import factories
 from tests.staff import scenario
@@ -152,3 +153,14 @@ def test_seller_closure_queue(agent, django_assert_max_num_queries):
             seller_closure.request_closure(seller=seller, phone="03-1234-5678", comment="閉鎖希望", actor="test")
 
     _constant(agent, "/staff/seller-closures/", grow, django_assert_max_num_queries)
+
+
+def test_search_by_part_of_an_order_number(agent, django_assert_max_num_queries):
+    serial = iter(range(1000))
+
+    def grow(n):
+        for _ in range(n):
+            order = factories.place(factories.ListingFactory())
+            Order.objects.filter(pk=order.pk).update(number=f"{next(serial):03d}-0000000-7654321")
+
+    _constant(agent, "/staff/search/?q=7654321", grow, django_assert_max_num_queries)

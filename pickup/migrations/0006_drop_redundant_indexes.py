@@ -10,8 +10,8 @@ from backoffice.migration_ops import DropForeignKeyIndex
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pickup', '0004_store_throttled_until'),
-        ('shop', '0011_drop_redundant_indexes'),
+        ('pickup', '0005_staff_queue_indexes'),
+        ('shop', '0013_drop_redundant_indexes'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ from backoffice.migration_ops import DropForeignKeyIndex
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shop', '0010_settlement_event_kinds'),
+        ('shop', '0012_staff_queue_indexes'),
     ]
 
     operations = [
