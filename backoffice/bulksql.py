@@ -18,6 +18,7 @@ get the ORM's own statements: the rows written are identical, which the tests ch
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -110,8 +111,9 @@ class _Shared:
 
 def _array_param() -> str:
     """The placeholder for an array parameter: binary where the cursor binds on the server (the
-    text form quotes and escapes each element in Python), text behind a client-side binding."""
-    return "%b" if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is True else "%s"
+    text form quotes and escapes each element in Python), text behind a client-side binding.
+    Django's own flag says which (``DB_SERVER_SIDE_BINDING`` on psycopg 3)."""
+    return "%b" if connection.features.uses_server_side_binding else "%s"
 
 
 def insert(model: type[Model], columns: Mapping[str, Any], *, returning: bool = False,
@@ -210,9 +212,9 @@ class _Written(Sequence):
     def __init__(self, model: type[Model], pks: list[int], fields: list[tuple[Field, Any]]) -> None:
         self.model, self.pks, self.alias = model, pks, connection.alias
         self.names = [model._meta.pk.attname, *(field.attname for field, _ in fields)]
-        self.fields = fields
         self.shared = {field.attname: value.value for field, value in fields if isinstance(value, _Shared)}
         self.varying = [(field.attname, value) for field, value in fields if not isinstance(value, _Shared)]
+        self.mutable = [attname for attname, value in self.shared.items() if isinstance(value, (dict, list))]
         self.signals = signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
         self.made: list[Model | None] = [None] * len(pks)
 
@@ -229,18 +231,29 @@ class _Written(Sequence):
 
     def _build(self, i: int) -> Model:
         pk = self.pks[i]
+        values = {**self.shared, **{attname: value[i] for attname, value in self.varying}}
+        for attname in self.mutable:  # a shared default such as ``params={}``: each instance its own
+            values[attname] = copy.deepcopy(values[attname])
         if self.signals:
-            return self.model.from_db(self.alias, self.names, [
-                pk, *(value.value if isinstance(value, _Shared) else value[i] for _, value in self.fields)])
+            return self.model.from_db(self.alias, self.names, [pk, *(values[name] for name in self.names[1:])])
         obj = self.model.__new__(self.model)
         state = obj._state = ModelState()
         state.adding, state.db = False, self.alias
         attrs = obj.__dict__
-        attrs.update(self.shared)
-        for attname, value in self.varying:
-            attrs[attname] = value[i]
+        attrs.update(values)
         attrs[self.names[0]] = pk
         return obj
+
+    def __eq__(self, other) -> bool:
+        # As a list compares: item by item with another sequence (the rows read back, say).
+        if isinstance(other, (_Written, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # a list is not hashable either
+
+    def __reduce__(self):
+        return list, (list(self),)  # pickled (a cache's, a task's copy) as the list it stands for
 
     def __repr__(self) -> str:
         return f"<{self.model.__name__} × {len(self)} written>"

@@ -61,6 +61,17 @@ def is_permanent(code: str) -> bool:
     return describe(code).permanent
 
 
+def has_own_words(code: str) -> bool:
+    """Whether the table says what this code means (the generic row does not)."""
+    return code in GATEWAY_ERRORS and code != UNKNOWN
+
+
+def quoted(code: str, raw: str = "") -> str:
+    """What support quotes to the gateway's help desk next to the words: the code, and the
+    gateway's own text too when the table has no words of its own for the code (or no code)."""
+    return code if has_own_words(code) else ": ".join(part for part in (code, raw) if part)
+
+
 def refusal_words(code: str) -> str:
     """A domain error's message (Japanese, translated where shown, like every ``DomainError``):
     what the gateway said and what to do instead."""

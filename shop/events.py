@@ -270,7 +270,7 @@ def _values(params: dict) -> defaultdict:
         values["payment_failure_text"] = str(_PAYMENT_FAILURES[params["payment_failure"]])
     if "error" in params or "error_code" in params:  # a card gateway failure, in words (one table)
         values["error_text"] = str(gateway_errors.describe(params.get("error_code", "")).message)
-        values["error_code"] = params.get("error_code") or params.get("error", "")
+        values["error_code"] = gateway_errors.quoted(params.get("error_code", ""), params.get("error", ""))
     if params.get("gateway_code"):  # a capture's failure (a payment_failed cancellation)
         values["gateway_error_text"] = str(gateway_errors.describe(params["gateway_code"]).message)
     if "case_kind" in params:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import signals
 
 from backoffice import bulksql
 from backoffice.models import OutboxTask
@@ -115,3 +117,45 @@ def test_anyof_in_a_streamed_queryset():
     assert sorted(o.pk for o in Order.objects.filter(pk__anyof=picked).iterator(chunk_size=1)) == picked
     assert sorted(o.pk for o in Order.objects.filter(number__anyof=[o.number for o in orders[1:]]).iterator(
         chunk_size=1)) == sorted(o.pk for o in orders[1:])
+
+
+def test_instances_behave_as_the_list_they_stand_for():
+    """``instances`` builds lazily, but answers as a list would: equal to the rows read, indexed
+    from the end, an IndexError past it, pickled (a task's or a cache's copy) as the list itself;
+    each instance has its own copy of a shared mutable default (``params``)."""
+    orders = [place(ListingFactory()) for _ in range(3)]
+    columns = {"order_id": [o.pk for o in orders], "at": now(), "kind": "placed", "actor": "system:x"}
+    ids = bulksql.insert(OrderEvent, columns, returning=True)
+    made = bulksql.instances(OrderEvent, ids, columns)
+    read = list(OrderEvent.objects.filter(pk__in=ids).order_by("pk"))
+    assert made == read and read == made and made != read[:2] and made != "not a list"
+    assert made[-1].pk == ids[-1] and made[-3] is made[0] and made[1:] == read[1:]
+    with pytest.raises(IndexError):
+        made[3]
+    copy = pickle.loads(pickle.dumps(made))
+    assert isinstance(copy, list) and copy == read
+    made[0].params["seen"] = True
+    assert made[1].params == {} and made[2].params == {}
+
+
+def test_instances_of_a_model_with_init_signals_are_built_through_from_db():
+    """A post_init receiver sees each instance as it is reached, with the values written."""
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append((instance.kind, instance.actor))
+
+    orders = [place(ListingFactory()) for _ in range(2)]
+    columns = {"order_id": [o.pk for o in orders], "at": now(), "kind": "placed", "actor": ["system:a", "system:b"]}
+    ids = bulksql.insert(OrderEvent, columns, returning=True)
+    signals.post_init.connect(receiver, sender=OrderEvent)
+    try:
+        made = bulksql.instances(OrderEvent, ids, columns)
+        assert seen == []  # nothing built yet
+        assert (made[1].actor, made[1].order_id, made[1].params, made[1]._state.adding) == (
+            "system:b", orders[1].pk, {}, False)
+        assert seen == [("placed", "system:b")]
+        made[0].params["x"] = 1
+        assert made == list(OrderEvent.objects.filter(pk__in=ids).order_by("pk")) and made[1].params == {}
+    finally:
+        signals.post_init.disconnect(receiver, sender=OrderEvent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from backoffice.admin_tools import ReadOnlyAdmin
+from backoffice.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 from fraud.admin.common import with_reason
 from fraud.models import AccountAction, AddressReputation, CustomerAccount, LoginEvent, RiskRule, SessionRevocation
 from fraud.services import accounts, addresses
@@ -75,16 +75,11 @@ class AccountActionAdmin(ReadOnlyAdmin):
     list_select_related = ("customer", "report")
 
 
-class SessionRevocationInline(admin.TabularInline):
+class SessionRevocationInline(ReadOnlyInline):
     """Every "log out every device" of the customer: when, by whom, why (issue 17)."""
 
     model = SessionRevocation
-    extra = 0
-    can_delete = False
     fields = readonly_fields = ("revoked_at", "cause", "actor", "report", "epoch")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CustomerAccount)

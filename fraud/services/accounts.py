@@ -23,7 +23,9 @@ def _digest(token: str) -> str:
 
 def revoke_sessions(customer: Customer, *, actor, cause: str, report: Report | None = None) -> int:
     """Bump the session epoch: the storefront drops every session issued under a lower one. The
-    revocation is recorded in the same transaction (the customer page lists who, when and why)."""
+    revocation is recorded in the same transaction (the customer page lists who, when and why).
+    ``cause`` is one of ``SessionRevocation.Cause`` (a ValueError before anything is written)."""
+    cause = SessionRevocation.Cause(cause)
     with transaction.atomic():
         Customer.objects.filter(pk=customer.pk).update(session_epoch=F("session_epoch") + 1)
         customer.refresh_from_db(fields=["session_epoch"])

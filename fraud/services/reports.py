@@ -180,15 +180,27 @@ def add_note(report: Report, *, note: str, actor) -> ReportEvent:
     return record(report, "note", actor, note.strip())
 
 
+def _check_label(report: Report, code: str) -> str:
+    """The label of one item of the report's checklist; an item not on it is refused."""
+    label = dict(checklist(report.type)).get(code)
+    if label is None:
+        raise InvalidInput("この報告のチェックリストにない項目です。", code="unknown_check_item", field="code")
+    return label
+
+
+def _locked_open_checklist(report: Report) -> Report:
+    """The report locked, refused once it is closed: its checklist no longer changes."""
+    report = _locked(report)
+    if not report.is_open:
+        raise Conflict("完了した報告のチェックリストは変更できません。", code="report_closed")
+    return report
+
+
 def complete_check(report: Report, *, code: str, actor) -> ReportCheck:
     """Tick one item of the report's checklist (once; a second tick keeps the first)."""
-    labels = dict(checklist(report.type))
-    if code not in labels:
-        raise InvalidInput("この報告のチェックリストにない項目です。", code="unknown_check_item", field="code")
+    label = _check_label(report, code)
     with transaction.atomic():
-        report = _locked(report)
-        if not report.is_open:
-            raise Conflict("完了した報告のチェックリストは変更できません。", code="report_closed")
+        report = _locked_open_checklist(report)
         existing = ReportCheck.objects.filter(report=report, code=code).first()
         if existing is not None:
             return existing
@@ -198,28 +210,24 @@ def complete_check(report: Report, *, code: str, actor) -> ReportCheck:
                                                    done_at=now())
         except IntegrityError:
             return ReportCheck.objects.get(report=report, code=code)
-        record(report, "check_completed", actor, f"チェック完了: {labels[code]}")
+        record(report, "check_completed", actor, f"チェック完了: {label}")
     return check
 
 
 def undo_check(report: Report, *, code: str, actor, reason: str) -> None:
     """Un-tick one completed item of an open report's checklist (a tick made by mistake). The
     timeline keeps both: who ticked it when, and who undid it, when and why."""
-    labels = dict(checklist(report.type))
-    if code not in labels:
-        raise InvalidInput("この報告のチェックリストにない項目です。", code="unknown_check_item", field="code")
+    label = _check_label(report, code)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("理由を入力してください。", code="required", field="note")
     with transaction.atomic():
-        report = _locked(report)
-        if not report.is_open:
-            raise Conflict("完了した報告のチェックリストは変更できません。", code="report_closed")
+        report = _locked_open_checklist(report)
         check = ReportCheck.objects.filter(report=report, code=code).first()
         if check is None:
             raise Conflict("この項目はまだ完了していないため、取り消せません。", code="check_not_done", field="code")
         check.delete()
         record(report, "check_undone", actor,
-               f"チェック取り消し: {labels[code]}（{check.done_by} が {local(check.done_at):%Y-%m-%d %H:%M} に完了）"
+               f"チェック取り消し: {label}（{check.done_by} が {local(check.done_at):%Y-%m-%d %H:%M} に完了）"
                f"：{reason.strip()}")
 
 

@@ -195,4 +195,4 @@ def gateway_error(code: str, raw: str = "") -> dict:
     """A card-gateway failure in words (``payments.gateway_errors``), its code in small print and
     the gateway's own text on hover (or in small print when the code is not known)."""
     text = gateway_errors.describe(code)
-    return {"text": text, "code": code, "raw": raw, "known": code in gateway_errors.GATEWAY_ERRORS}
+    return {"text": text, "code": code, "raw": raw, "known": gateway_errors.has_own_words(code)}

@@ -109,7 +109,7 @@ class FailedRefundsView(StaffView):
                 (_("金額"), lambda r: r.amount), (_("返金方法"), lambda r: _(r.get_method_display())),
                 (_("試行回数"), lambda r: r.attempts),
                 (_("最後のエラー"), lambda r: str(gateway_errors.describe(r.last_error_code).message)),
-                (_("エラーコード"), lambda r: r.last_error_code or r.last_error)])
+                (_("エラーコード"), lambda r: gateway_errors.quoted(r.last_error_code, r.last_error))])
         return render(request, "staff/failed_refunds.html", {
             "page_obj": selectors.paginate(selectors.failed_refunds(), request.GET.get("page")),
         })
@@ -140,7 +140,8 @@ def _last_failure(refund: Refund) -> list[str]:
     """The last gateway failure in words, with its code, and what to do (``gateway_errors``)."""
     text = gateway_errors.describe(refund.last_error_code)
     return [_("前回の失敗：%(message)s（%(code)s）") % {"message": text.message,
-                                                   "code": refund.last_error_code or refund.last_error},
+                                                   "code": gateway_errors.quoted(refund.last_error_code,
+                                                                                 refund.last_error)},
             str(text.hint)]
 
 

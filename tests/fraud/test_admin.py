@@ -6,12 +6,14 @@ import re
 
 import pytest
 import time_machine
+from django.contrib import admin
 from django.contrib.auth.models import Group, User
+from django.test import RequestFactory
 from django.urls import reverse
 
 from fraud import rules
-from fraud.models import AddressReputation, HeldOrder, Report, RiskRule
-from fraud.services import reports
+from fraud.models import AddressReputation, CustomerAccount, HeldOrder, Report, RiskRule, SessionRevocation
+from fraud.services import accounts, reports
 from tests.factories import ListingFactory, place
 from tests.fraud.helpers import login, only_weights, refuse_cod
 from tests.staff.submit import form_token
@@ -210,3 +212,20 @@ def test_a_report_button_pressed_twice_runs_once(analyst):
     assert report.events.filter(note="電話あり").count() == 1
     refused = analyst.post(url, {"_note": "トークンなし"}, follow=True).content.decode()
     assert "form_token_invalid" in refused and not report.events.filter(note="トークンなし").exists()
+
+
+def test_a_customers_revoked_sessions_are_shown_in_its_admin_page_and_cannot_be_changed_there(client):
+    """The revocations are an audit record (written by ``accounts.revoke_sessions``): the
+    customer's admin page lists them, read-only even for a superuser, like every inline history."""
+    customer = place(ListingFactory()).customer
+    accounts.suspend(customer, reason="調査中", actor="staff:fujii")
+    root = User.objects.create_superuser("root", "root@example.jp", "x-correct-horse")
+    client.force_login(root)
+    html = client.get(reverse("admin:fraud_customeraccount_change", args=[customer.pk])).content.decode()
+    assert "staff:fujii" in html and "利用停止" in html
+    request = RequestFactory().get("/admin/")
+    request.user = root
+    model_admin = admin.site._registry[CustomerAccount]
+    [inline] = [i for i in model_admin.get_inline_instances(request, customer) if i.model is SessionRevocation]
+    assert not inline.has_change_permission(request, customer) and not inline.has_add_permission(request, customer)
+    assert not inline.can_delete

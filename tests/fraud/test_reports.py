@@ -129,3 +129,28 @@ def test_dismiss_needs_a_reason_but_no_checklist():
     assert report.status == ReportStatus.DISMISSED and report.resolution == "お客様のご家族による注文と判明"
     with pytest.raises(Conflict):
         reports.complete_check(report, code="reviewed_logins", actor="staff:a")
+
+
+def test_undoing_a_tick_shares_the_ticks_rules_and_the_report_cannot_be_resolved_without_it():
+    staff = User.objects.create(username="agent2", is_staff=True)
+    report = reports.open_report(type="other", customer=CustomerFactory())
+    reports.start(report, actor=staff)
+    with pytest.raises(InvalidInput) as exc:
+        reports.undo_check(report, code="checked_address", actor=staff, reason="誤り")  # another type's item
+    assert exc.value.code == "unknown_check_item"
+    codes = [code for code, _ in rules.CHECKLISTS["other"]]
+    for code in codes:
+        reports.complete_check(report, code=code, actor=staff)
+    reports.undo_check(report, code=codes[0], actor=staff, reason="確認先を誤った")
+    with pytest.raises(Conflict) as exc:  # a second undo of the same tick (another tab, a stale page)
+        reports.undo_check(report, code=codes[0], actor=staff, reason="確認先を誤った")
+    assert exc.value.code == "check_not_done"
+    with pytest.raises(Conflict) as exc:
+        reports.resolve(report, actor=staff, note="対応済み")
+    assert exc.value.code == "checklist_incomplete" and exc.value.reasons == [codes[0]]
+    reports.complete_check(report, code=codes[0], actor=staff)
+    reports.resolve(report, actor=staff, note="対応済み")
+    with pytest.raises(Conflict) as exc:  # a closed report's checklist stays as it was closed
+        reports.undo_check(report, code=codes[0], actor=staff, reason="後から")
+    assert exc.value.code == "report_closed" and report.checks.count() == len(codes)
+    assert _events(report).count("check_undone") == 1

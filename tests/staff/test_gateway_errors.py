@@ -11,6 +11,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from backoffice.errors import Conflict
 from payments import gateway_errors
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.django_db
 
 REFUSED_WORDS = "カード会社が返金を受け付けませんでした（カードの解約・有効期限切れなど）。"
 RAW = "sandbox: refund refused (permanent)"
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 def _visible(html: str) -> str:
@@ -125,3 +127,43 @@ def test_a_capture_the_gateway_never_answered_shows_its_words_and_code_on_the_or
     assert "決済サービスの応答がありませんでした" in timeline
     assert "カード決済の応答が途中で失われました（一時的なエラー）。（capture_timeout）" in timeline
     assert "sandbox:" not in timeline
+
+
+def test_in_english_the_refusal_of_a_card_retry_is_english_too(finance, django_capture_on_commit_callbacks):
+    """The refusal is the service's message (what the gateway said and what to do, as one
+    sentence): the confirm page translates it whole, so each permanent code's refusal is a msgid."""
+    refund = scenario.failed_card_refund(django_capture_on_commit_callbacks)
+    finance.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = submit(finance, f"/staff/refunds/{refund.pk}/actions/retry/", {})
+    body = response.content.decode()
+    assert response.status_code == 409
+    assert "The card company did not accept the refund" in body and "Retrying to the same card will fail again" in body
+    assert REFUSED_WORDS not in body
+
+
+def test_every_permanent_codes_refusal_has_an_english_translation():
+    catalogue = {}
+    with translation.override("en"):
+        for code, row in gateway_errors.GATEWAY_ERRORS.items():
+            if row.permanent:
+                catalogue[code] = translation.gettext(gateway_errors.refusal_words(code))
+    assert catalogue and not [code for code, text in catalogue.items() if JAPANESE.search(text)], catalogue
+
+
+@pytest.mark.parametrize("code", ["issuer_blocked", "unknown"])
+def test_a_code_the_table_does_not_know_is_shown_with_the_gateways_text_for_the_system_team(
+        finance, django_capture_on_commit_callbacks, code):
+    """The generic words ask support to pass on "the code and the text in small print": both are
+    there when a gateway answers with a code the table has no row for (or with ``unknown``)."""
+    refund = scenario.failed_card_refund(django_capture_on_commit_callbacks)
+    Refund.objects.filter(pk=refund.pk).update(last_error_code=code, last_error="Card blocked by issuer")
+    row = re.search(rf'<tr data-refund="{refund.pk}".*?</tr>', finance.get("/staff/refunds/failed/").content.decode(),
+                    re.S).group(0)
+    text = _visible(row)
+    assert str(gateway_errors.GATEWAY_ERRORS["unknown"].message) in text
+    assert code in text and "Card blocked by issuer" in text
+    confirm = finance.get(f"/staff/refunds/{refund.pk}/actions/retry/").content.decode()
+    assert f"（{code}: Card blocked by issuer）" in confirm
+    response = finance.get("/staff/refunds/failed/?format=csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[1][-1] == f"{code}: Card blocked by issuer"

@@ -157,3 +157,11 @@ def test_a_finance_user_may_not_undo_a_tick(finance, analyst):
                       {"code": "secured_account", "note": "x"})
     assert response.status_code == 403
     assert ReportCheck.objects.filter(report=report, code="secured_account").exists()
+
+
+def test_a_revocation_with_a_cause_the_page_has_no_words_for_is_refused_before_any_session_ends():
+    customer = factories.CustomerFactory()
+    with pytest.raises(ValueError):
+        accounts.revoke_sessions(customer, actor="staff:fujii", cause="suspend")  # not a Cause
+    customer.refresh_from_db()
+    assert customer.session_epoch == 0 and not SessionRevocation.objects.exists()

@@ -13,8 +13,8 @@ from shop.models import CancellationReason, Order
 from shop.services import cancellation
 from tests.factories import ListingFactory, place
 from tests.webhooks.support import subscribe
-from webhooks.emit import emit_many
-from webhooks.models import Event, ResourceSequence
+from webhooks.emit import emit_many, subscribed_types
+from webhooks.models import Endpoint, Event, ResourceSequence
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +71,14 @@ def test_a_rolled_back_change_leaves_no_event(storefront):
         cancellation.cancel_orders([order.pk], reason=CancellationReason.CUSTOMER_REQUEST, actor="system:test")
         raise RuntimeError
     assert not Event.objects.filter(type="order.cancelled").exists()
+
+
+def test_only_the_types_an_active_endpoint_subscribes_to_are_found(storefront):
+    """The plain statement matches whole types of active endpoints: not a disabled endpoint's, not
+    a type that merely contains another's name, not the other types of a matching endpoint."""
+    subscribe(storefront, "https://hooks.example.jp/a", ["order.cancelled", "refund.failed"])
+    subscribe(storefront, "https://hooks.example.jp/b", ["order.paid"])
+    Endpoint.objects.filter(url="https://hooks.example.jp/b").update(active=False)
+    assert subscribed_types(["order.cancelled", "order.paid", "order.cancel", "refund.succeeded"]) == {
+        "order.cancelled"}
+    assert subscribed_types([]) == set()
