@@ -65,9 +65,10 @@ def check_time_window(value: datetime, *, field: str, max_age: timedelta) -> dat
     """``value`` if it lies within [now − max_age, now + MAX_CLOCK_SKEW], else 400 ``time_out_of_range``."""
     current = now()
     if value > current + MAX_CLOCK_SKEW:
-        raise InvalidInput(f"{field} が未来の日時です。", code="time_out_of_range", field=field)
+        raise InvalidInput("%(field)s が未来の日時です。", params={"field": field}, code="time_out_of_range", field=field)
     if value < current - max_age:
-        raise InvalidInput(f"{field} が古すぎます（{max_age.days}日以内の日時を指定してください）。",
+        raise InvalidInput("%(field)s が古すぎます（%(days)s日以内の日時を指定してください）。",
+                           params={"field": field, "days": max_age.days},
                            code="time_out_of_range", field=field)
     return value
 

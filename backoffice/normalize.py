@@ -16,19 +16,20 @@ def nfkc(value: str) -> str:
 
 
 def digits(value: object, *, field: str, length: int | tuple[int, ...] | None = None,
-           code: str = "invalid_number", message: str | None = None) -> str:
-    """Return the digits of ``value`` (full-width accepted, hyphens/spaces dropped) or raise."""
+           code: str = "invalid_number", message: str | None = None, params: dict | None = None) -> str:
+    """Return the digits of ``value`` (full-width accepted, hyphens/spaces dropped) or raise
+    (``message``: a msgid, its ``%(name)s`` placeholders filled from ``params``)."""
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise InvalidInput(message or "番号の形式が正しくありません。", code=code, field=field)
+        raise InvalidInput(message or "番号の形式が正しくありません。", params=params if message else None, code=code,
+                           field=field)
     text = SEPARATORS.sub("", nfkc(str(value)))
     lengths = (length,) if isinstance(length, int) else length
     if not text.isascii() or not text.isdigit() or (lengths and len(text) not in lengths):
         if lengths:
-            want = "・".join(str(n) for n in lengths)
-            default = f"{want}桁の数字で入力してください。"
+            default, values = "%(n)s桁の数字で入力してください。", {"n": "・".join(str(n) for n in lengths)}
         else:
-            default = "数字で入力してください。"
-        raise InvalidInput(message or default, code=code, field=field)
+            default, values = "数字で入力してください。", {}
+        raise InvalidInput(message or default, params=params if message else values, code=code, field=field)
     return text
 
 

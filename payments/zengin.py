@@ -94,7 +94,8 @@ def lookup(bank_code: str, branch_code: str) -> BankBranch:
         raise InvalidInput("この金融機関コードの銀行は見つかりません。", code="bank_not_found", field="bank_code")
     branch = bank.branches.get(branch_code)
     if branch is None:
-        raise InvalidInput(f"{bank.name}に支店コード{branch_code}の支店は見つかりません。",
+        raise InvalidInput("%(bank)sに支店コード%(branch_code)sの支店は見つかりません。",
+                           params={"bank": bank.name, "branch_code": branch_code},
                            code="branch_not_found", field="branch_code")
     return BankBranch(bank.code, bank.name, half_width_kana(bank.kana), branch.code, branch.name,
                       half_width_kana(branch.kana))
@@ -124,7 +125,7 @@ def holder_kana(value: object, *, field: str = "holder_kana", max_length: int = 
         raise InvalidInput("口座名義はカタカナで入力してください（漢字は使えません）。",
                            code="invalid_holder_kana", field=field)
     if len(kana) > max_length:
-        raise InvalidInput(f"口座名義は半角{max_length}文字以内で入力してください。",
+        raise InvalidInput("口座名義は半角%(n)s文字以内で入力してください。", params={"n": max_length},
                            code="invalid_holder_kana", field=field)
     return kana
 

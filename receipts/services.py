@@ -34,9 +34,11 @@ def _clean(value: str | None, *, default: str, field: str, what: str, max_length
     if not text:
         return default
     if len(text) > max_length:
-        raise InvalidInput(f"{what}は{max_length}文字以内で入力してください。", code=f"invalid_{field}", field=field)
+        raise InvalidInput("%(what)sは%(max_length)s文字以内で入力してください。",
+                           params={"what": what, "max_length": max_length}, code=f"invalid_{field}", field=field)
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
-        raise InvalidInput(f"{what}に使えない文字が含まれています。", code=f"invalid_{field}", field=field)
+        raise InvalidInput("%(what)sに使えない文字が含まれています。", params={"what": what}, code=f"invalid_{field}",
+                           field=field)
     return text
 
 

@@ -45,7 +45,7 @@ def add_note(*, obj: models.Model, body: str, user) -> Note:
     if not text:
         raise InvalidInput("メモを入力してください。", code="required", field="body")
     if len(text) > NOTE_MAX:
-        raise InvalidInput(f"メモは{NOTE_MAX}文字以内で入力してください。", code="too_long", field="body")
+        raise InvalidInput("メモは%(n)s文字以内で入力してください。", params={"n": NOTE_MAX}, code="too_long", field="body")
     with transaction.atomic():
         return Note.objects.create(target_kind=target_kind_of(obj), target_id=obj.pk, body=text, author=user,
                                    author_name=user.get_username()[:150], created_at=now())

@@ -31,10 +31,12 @@ def check_event_types(partner: Partner, event_types: list) -> list[str]:
         raise InvalidInput("イベント種別を1つ以上指定してください。", code="invalid_event_type", field="events")
     for value in event_types:
         if not isinstance(value, str) or value not in Event.Type.values or value == Event.Type.PING:
-            raise InvalidInput(f"イベント種別「{str(value)[:40]}」はありません。", code="invalid_event_type",
+            raise InvalidInput("イベント種別「%(type)s」はありません。", params={"type": str(value)[:40]},
+                               code="invalid_event_type",
                                field="events")
         if value not in allowed:
-            raise InvalidInput(f"イベント種別「{value}」はこのパートナーでは購読できません。", code="invalid_event_type",
+            raise InvalidInput("イベント種別「%(type)s」はこのパートナーでは購読できません。", params={"type": value},
+                               code="invalid_event_type",
                                field="events")
     return list(dict.fromkeys(event_types))
 
@@ -54,7 +56,8 @@ def create(*, partner: Partner, url: str, event_types: list, contact_email: str 
     with transaction.atomic():
         Partner.objects.select_for_update().filter(pk=partner.pk).first()  # one count at a time per partner
         if Endpoint.objects.filter(partner=partner, deleted_at__isnull=True).count() >= MAX_ENDPOINTS_PER_PARTNER:
-            raise Conflict(f"エンドポイントは{MAX_ENDPOINTS_PER_PARTNER}件まで登録できます。", code="too_many_endpoints")
+            raise Conflict("エンドポイントは%(n)s件まで登録できます。", params={"n": MAX_ENDPOINTS_PER_PARTNER},
+                           code="too_many_endpoints")
         return Endpoint.objects.create(partner=partner, url=url, event_types=Endpoint.event_types_of(event_types),
                                        contact_email=contact_email or "", secret=new_secret(), created_at=now())
 

@@ -29,7 +29,7 @@ def limit(check, value, field: str | None = None):
     try:
         return check(value, field=field) if field else check(value)
     except InvalidInput as exc:
-        error = serializers.ErrorDetail(exc.message, code=exc.code)
+        error = serializers.ErrorDetail(exc.in_japanese(), code=exc.code)
         raise serializers.ValidationError({field: error} if field else error) from None
 
 

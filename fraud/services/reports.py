@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from backoffice.actors import Actor
-from backoffice.errors import Conflict, InvalidInput
+from backoffice.errors import Conflict, InvalidInput, join_lazy
 from backoffice.timeutil import local, now
 from fraud import rules
 from fraud.models import OPEN_REPORT_STATUSES, Report, ReportCheck, ReportEvent, ReportPriority, ReportStatus, ReportType
@@ -134,7 +134,8 @@ def _locked(report: Report) -> Report:
 def _move(report: Report, to_status: str, actor, note: str = "") -> None:
     if (report.status, to_status) not in TRANSITIONS:
         raise Conflict(
-            f"報告の状態を「{R(report.status).label}」から「{R(to_status).label}」に変更できません。",
+            "報告の状態を「%(from)s」から「%(to)s」に変更できません。",
+            params={"from": R(report.status).label, "to": R(to_status).label},
             code="invalid_transition",
         )
     from_label = R(report.status).label
@@ -258,7 +259,8 @@ def _close(report: Report, to_status: str, *, actor, note: str) -> Report:
             if missing:
                 labels = dict(checklist(report.type))
                 raise Conflict(
-                    "チェックリストが完了していません: " + "、".join(labels[c] for c in missing),
+                    "チェックリストが完了していません: %(items)s",
+                    params={"items": join_lazy([labels[c] for c in missing], "、")},
                     code="checklist_incomplete", reasons=missing,
                 )
         _move(report, to_status, actor, note)

@@ -36,7 +36,7 @@ def status_after_approval(order: Order) -> str:
 def _lock_held(order: Order) -> Order:
     order = Order.objects.select_for_update().select_related("customer").get(pk=order.pk)
     if order.status != S.ON_HOLD:
-        raise Conflict(f"この注文は既に審査済みです（現在の状態：{order.get_status_display()}）。",
+        raise Conflict("この注文は既に審査済みです（現在の状態：%(status)s）。", params={"status": S(order.status).label},
                        code="already_reviewed")
     return order
 

@@ -43,10 +43,12 @@ def new_number(chain: Chain) -> str:
 def parse_number(chain: Chain, raw: object) -> str:
     """What the terminal or clerk typed → the number, or 400 ``invalid_number`` (length, digits,
     check digit). Full-width digits, hyphens and spaces are accepted."""
-    message = f"{chain.number_name}は{chain.digits}桁の数字で入力してください。"
-    number = digits(raw, field="payment_number", length=chain.digits, code="invalid_number", message=message)
+    number = digits(raw, field="payment_number", length=chain.digits, code="invalid_number",
+                    message="%(number_name)sは%(digits)s桁の数字で入力してください。",
+                    params={"number_name": chain.number_name, "digits": chain.digits})
     if not luhn_valid(number):
-        raise InvalidInput(f"{chain.number_name}が正しくありません。番号をお確かめください。",
+        raise InvalidInput("%(number_name)sが正しくありません。番号をお確かめください。",
+                           params={"number_name": chain.number_name},
                            code="invalid_number", field="payment_number")
     return number
 
@@ -78,14 +80,16 @@ def issue(*, order: Order, chain_code: str, actor: str) -> tuple[PaymentCode, Pa
             raise Conflict("このご注文はコンビニ払いではありません。", code="not_konbini_payment")
         if order.status != OrderStatus.PENDING_PAYMENT:
             raise Conflict(
-                f"このご注文は現在お支払いを受け付けていません（{OrderStatus(order.status).label}）。",
+                "このご注文は現在お支払いを受け付けていません（%(status)s）。",
+                params={"status": OrderStatus(order.status).label},
                 code="not_pending_payment",
             )
         payment = Payment.objects.get(order=order)
         if payment.deadline is not None and now() > payment.deadline:
             # Decision: the late-payment grace is for cash already on its way, not for new numbers.
-            raise Gone(f"お支払い期限（{local(payment.deadline):%Y年%-m月%-d日 %H:%M}）を過ぎたため、"
-                       "お支払い番号を発行できません。ご注文は自動的にキャンセルされます。", code="payment_expired")
+            raise Gone("お支払い期限（%(deadline)s）を過ぎたため、"
+                       "お支払い番号を発行できません。ご注文は自動的にキャンセルされます。",
+                       params={"deadline": f"{local(payment.deadline):%Y年%-m月%-d日 %H:%M}"}, code="payment_expired")
         current = PaymentCode.objects.filter(payment=payment, status=PaymentCode.Status.LIVE).first()
         if current is not None and current.chain == chain.code:
             return current, payment

@@ -57,19 +57,22 @@ def check_code(chain: Chain, raw: object) -> None:
         return  # Seven-Eleven, Seicomart, Daily Yamazaki have none; whatever is sent is ignored
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise InvalidInput(
-            f"確認番号が入力されていません。{chain.terminal}ではお支払い番号の入力後に、"
-            f"確認番号「{chain.check_code}」を入力してください。",
+            "確認番号が入力されていません。%(terminal)sではお支払い番号の入力後に、"
+            "確認番号「%(check_code)s」を入力してください。",
+            params={"terminal": chain.terminal, "check_code": chain.check_code},
             code="check_code_required", field="check_code",
         )
-    wrong = f"確認番号が正しくありません。確認番号は「{chain.check_code}」を入力してください。"
-    if digits(raw, field="check_code", code="check_code_invalid", message=wrong) != chain.check_code:
-        raise InvalidInput(wrong, code="check_code_invalid", field="check_code")
+    wrong = "確認番号が正しくありません。確認番号は「%(check_code)s」を入力してください。"
+    values = {"check_code": chain.check_code}
+    if digits(raw, field="check_code", code="check_code_invalid", message=wrong, params=values) != chain.check_code:
+        raise InvalidInput(wrong, params=values, code="check_code_invalid", field="check_code")
 
 
 def _expired(payment: Payment) -> Gone:
     return Gone(
-        f"お支払い期限（{local(payment.deadline):%Y年%-m月%-d日 %H:%M}）を過ぎたため、"
+        "お支払い期限（%(deadline)s）を過ぎたため、"
         "このお支払い番号ではお支払いいただけません。ご注文は自動的にキャンセルされます。",
+        params={"deadline": f"{local(payment.deadline):%Y年%-m月%-d日 %H:%M}"},
         code="payment_expired", field="payment_number",
     )
 
@@ -93,9 +96,10 @@ def _find(chain: Chain, number: str) -> PaymentCode:
         expired = void.payment.order.cancellation_reason == CancellationReason.PAYMENT_EXPIRED
         raise _expired(void.payment) if expired else _cancelled()
     if void is not None:
-        raise NotFound(f"この{chain.number_name}は、お支払い先のコンビニが変更されたため無効です。",
+        raise NotFound("この%(number_name)sは、お支払い先のコンビニが変更されたため無効です。",
+                       params={"number_name": chain.number_name},
                        code="payment_not_found", field="payment_number")
-    raise NotFound(f"{chain.number_name}が見つかりません。番号をお確かめください。",
+    raise NotFound("%(number_name)sが見つかりません。番号をお確かめください。", params={"number_name": chain.number_name},
                    code="payment_not_found", field="payment_number")
 
 
@@ -136,7 +140,8 @@ def _lock_order(chain: Chain, number: str, store_code: str) -> Order:
         row = cursor.fetchone()
     if row is None:
         _find(chain, number)  # raises the right error for a voided or unknown number
-        raise NotFound(f"{chain.number_name}が見つかりません。", code="payment_not_found", field="payment_number")
+        raise NotFound("%(number_name)sが見つかりません。", params={"number_name": chain.number_name},
+                       code="payment_not_found", field="payment_number")
     n, m = len(_ORDER_FIELDS), len(_ORDER_FIELDS) + 1 + len(_PAYMENT_FIELDS)
     order = rawsql.instance(Order, _ORDER_FIELDS, row[:n])
     order.customer = rawsql.instance(Customer, ["id", "name"], [order.customer_id, row[n]])
@@ -151,7 +156,8 @@ def _check_store(chain: Chain, store_code: str, store_chain: str | None) -> None
     at least not another chain's store. 400 ``store_not_found``, nothing written."""
     known = store_chain == chain.code if chain.code in PICKUP_CHAINS else store_chain is None
     if not known:
-        raise InvalidInput(f"店舗コード {store_code} は{chain.name}の店舗ではありません。", code="store_not_found",
+        raise InvalidInput("店舗コード %(store_code)s は%(chain)sの店舗ではありません。",
+                           params={"store_code": store_code, "chain": chain.name}, code="store_not_found",
                            field="store_code")
 
 
@@ -204,7 +210,7 @@ def confirm(*, chain_code: str, payment_number: object, check_code_value: object
         payment = order.payment  # pending (the order awaits payment); amount and deadline never change
         _status_of(payment, order, at)  # 410 past deadline + grace
         if cash.amount != payment.amount:
-            raise Conflict(f"お支払い金額が一致しません。請求額は{payment.amount:,}円です。",
+            raise Conflict("お支払い金額が一致しません。請求額は%(amount)s円です。", params={"amount": f"{payment.amount:,}"},
                            code="amount_mismatch", field="amount")
         receipt = PaymentReceipt(
             payment=payment, code_id=order.code_id, chain=chain.code, receipt_number=cash.receipt_number,
@@ -228,7 +234,8 @@ def record(chain: Chain, order: Order, receipt: PaymentReceipt, to_status: str, 
 
 def _code_voided(chain: Chain) -> NotFound:
     # A code voided by a chain switch after the lock query's snapshot is not paid.
-    return NotFound(f"この{chain.number_name}は無効です。", code="payment_not_found", field="payment_number")
+    return NotFound("この%(number_name)sは無効です。", params={"number_name": chain.number_name},
+                    code="payment_not_found", field="payment_number")
 
 
 def _record_with_services(chain: Chain, order: Order, receipt: PaymentReceipt, to_status: str, *,
@@ -321,6 +328,7 @@ def _settled(chain: Chain, order: Order, cash: CashPayment, at: datetime) -> dic
         raise Conflict("このお支払い番号は既にお支払い済みです（別のレシートで入金済み）。二重のお支払いにご注意ください。",
                        code="already_paid", field="receipt_number")
     if code.status == PaymentCode.Status.VOID and order.status != OrderStatus.CANCELLED:
-        raise NotFound(f"この{chain.number_name}は無効です。", code="payment_not_found", field="payment_number")
+        raise NotFound("この%(number_name)sは無効です。", params={"number_name": chain.number_name},
+                       code="payment_not_found", field="payment_number")
     _status_of(payment, order, at)  # 410 when cancelled or past deadline + grace
     raise Conflict("このご注文は現在お支払いを受け付けていません。", code="not_pending_payment")

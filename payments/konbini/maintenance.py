@@ -76,8 +76,9 @@ def ensure_instructions_available(moment: datetime) -> None:
     if window is None:
         return
     raise DomainError(
-        f"ただいま定期メンテナンス中のため、お支払い方法のページをご利用いただけません"
-        f"（{window.label}）。午前{local(window.end).hour}時以降に再度お試しください。"
+        "ただいま定期メンテナンス中のため、お支払い方法のページをご利用いただけません"
+        "（%(window)s）。午前%(hour)s時以降に再度お試しください。"
         "すでに発行済みのお支払い番号は、メンテナンス中もコンビニでお支払いいただけます。",
+        params={"window": window.label, "hour": local(window.end).hour},
         code="maintenance", status=503, headers={"Retry-After": str(window.seconds_left(moment))},
     )

@@ -76,8 +76,8 @@ class Line:
 
 # --- parsing (the API's JSON items and finance's CSV file give the same lines) -----------------------
 
-def _bad(message: str, field: str) -> InvalidInput:
-    return InvalidInput(message, code="invalid", field=field)
+def _bad(message: str, field: str, params: dict | None = None) -> InvalidInput:
+    return InvalidInput(message, params=params, code="invalid", field=field)
 
 
 def parse_date(raw: object, *, field: str = "settlement_date") -> date:
@@ -100,13 +100,14 @@ def _line(chain: Chain, i: int, payment_number: object, receipt_number: object, 
         payment_number = str(payment_number)
     if not isinstance(payment_number, str) or not payment_number.isascii() or not payment_number.isdigit() \
             or len(payment_number) != chain.digits:
-        raise InvalidInput(f"{chain.number_name}は{chain.digits}桁の数字で指定してください。", code="invalid_number",
+        raise InvalidInput("%(number_name)sは%(digits)s桁の数字で指定してください。",
+                           params={"number_name": chain.number_name, "digits": chain.digits}, code="invalid_number",
                            field=f"{where}.payment_number")
     if not isinstance(receipt_number, str) or not receipt_number.strip() or len(receipt_number) > 64 \
             or limits.TEXT_CONTROL_CHARACTERS.search(receipt_number):
         raise _bad("レシート番号を64文字以内で指定してください。", f"{where}.receipt_number")
     if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_LINE_AMOUNT:
-        raise _bad(f"金額は1〜{MAX_LINE_AMOUNT:,}円の整数で指定してください。", f"{where}.amount")
+        raise _bad("金額は1〜%(max)s円の整数で指定してください。", f"{where}.amount", {"max": f"{MAX_LINE_AMOUNT:,}"})
     if not isinstance(paid_at, str):
         raise _bad("支払日時はタイムゾーン付きのISO 8601形式で指定してください。", f"{where}.paid_at")
     try:
@@ -154,7 +155,8 @@ def parse_csv(chain_code: str, data: bytes) -> list[Line]:
     header = next(reader, None)
     names = [_CSV_ALIASES.get(h.strip(), h.strip()) for h in header or []]
     if set(CSV_COLUMNS) - set(names):
-        raise InvalidInput(f"CSVの見出し行に {', '.join(CSV_COLUMNS)} の列が必要です。", code="invalid_csv",
+        raise InvalidInput("CSVの見出し行に %(columns)s の列が必要です。", params={"columns": ", ".join(CSV_COLUMNS)},
+                           code="invalid_csv",
                            field="file")
     at = [names.index(c) for c in CSV_COLUMNS]
     lines = []
@@ -162,7 +164,7 @@ def parse_csv(chain_code: str, data: bytes) -> list[Line]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < len(names):
-            raise InvalidInput(f"{i + 2}行目の列が足りません。", code="invalid_csv", field="file")
+            raise InvalidInput("%(line)s行目の列が足りません。", params={"line": i + 2}, code="invalid_csv", field="file")
         number, receipt, amount, paid_at = (row[j].strip() for j in at)
         lines.append(_line(chain, i, number, receipt, int(amount) if amount.isascii() and amount.isdigit() else amount,
                            paid_at))
@@ -214,8 +216,9 @@ def import_report(*, scope: scopes.KonbiniScope, settlement_date: date, lines: l
             if current is not None and current.digest == key:
                 return current.result  # the same report again: nothing changes
             if current is not None and not correction:
-                raise Conflict(f"{settlement_date:%Y-%m-%d}の確報は照合済みです。内容を訂正する場合は訂正として送信してください"
-                               "（API: correction: true）。", code="already_reconciled", field="settlement_date")
+                raise Conflict("%(date)sの確報は照合済みです。内容を訂正する場合は訂正として送信してください"
+                               "（API: correction: true）。", params={"date": f"{settlement_date:%Y-%m-%d}"},
+                               code="already_reconciled", field="settlement_date")
             if current is not None:
                 SettlementReport.objects.filter(pk=current.pk).update(current=False)
             report = SettlementReport.objects.create(

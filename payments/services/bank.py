@@ -38,11 +38,11 @@ def validated_account(*, bank_code: object, branch_code: object, account_type: o
                       holder_kana: object) -> dict:
     """Every field checked against the Zengin list → the stored fields (names from the list), or 400."""
     bank_code = digits(bank_code, field="bank_code", length=zengin.BANK_CODE_DIGITS, code="invalid_bank_code",
-                       message=f"金融機関コードは{zengin.BANK_CODE_DIGITS}桁の数字で入力してください。")
+                       message="金融機関コードは%(n)s桁の数字で入力してください。", params={"n": zengin.BANK_CODE_DIGITS})
     if not zengin.bank_exists(bank_code):
         raise InvalidInput("この金融機関コードの銀行は見つかりません。", code="bank_not_found", field="bank_code")
     branch_code = digits(branch_code, field="branch_code", length=zengin.BRANCH_CODE_DIGITS, code="invalid_branch_code",
-                         message=f"支店コードは{zengin.BRANCH_CODE_DIGITS}桁の数字で入力してください。")
+                         message="支店コードは%(n)s桁の数字で入力してください。", params={"n": zengin.BRANCH_CODE_DIGITS})
     found = zengin.lookup(bank_code, branch_code)
     kind = _ACCOUNT_TYPES.get(nfkc(account_type) if isinstance(account_type, str) else "")
     if kind is None:
@@ -50,7 +50,7 @@ def validated_account(*, bank_code: object, branch_code: object, account_type: o
                            code="invalid_account_type", field="account_type")
     number = digits(account_number, field="account_number", length=zengin.ACCOUNT_NUMBER_DIGITS,
                     code="invalid_account_number",
-                    message=f"口座番号は{zengin.ACCOUNT_NUMBER_DIGITS}桁の数字で入力してください。")
+                    message="口座番号は%(n)s桁の数字で入力してください。", params={"n": zengin.ACCOUNT_NUMBER_DIGITS})
     kana = zengin.holder_kana(holder_kana)
     return {"bank_code": bank_code, "bank_name": found.bank_name, "branch_code": branch_code,
             "branch_name": found.branch_name, "account_type": kind, "account_number": number, "holder_kana": kana}

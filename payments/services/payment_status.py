@@ -17,6 +17,7 @@ def move(payments: QuerySet[Payment], *, from_status: str, to_status: str, **fie
     """Move the payments of ``payments`` still in ``from_status`` to ``to_status`` (and set
     ``fields``); returns how many moved."""
     if not states.payment_allowed(from_status, to_status):
-        raise Conflict(f"支払いの状態を「{Payment.Status(from_status).label}」から「{Payment.Status(to_status).label}」"
-                       "に変更できません。", code="invalid_transition")
+        raise Conflict("支払いの状態を「%(from)s」から「%(to)s」に変更できません。",
+                       params={"from": Payment.Status(from_status).label, "to": Payment.Status(to_status).label},
+                       code="invalid_transition")
     return payments.filter(status=from_status).update(status=to_status, **fields)

@@ -101,7 +101,8 @@ def adjust(*, customer: Customer, points: int, reference: str, note: str, actor:
         if existing is not None:
             return existing
         if account.balance + points < 0:
-            raise Conflict(f"ポイント残高（{account.balance:,}）を超えて減らすことはできません。",
+            raise Conflict("ポイント残高（%(balance)s）を超えて減らすことはできません。",
+                           params={"balance": f"{account.balance:,}"},
                            code="points_insufficient", field="points")
         try:
             with transaction.atomic():

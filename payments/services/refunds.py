@@ -63,7 +63,7 @@ def transition(refund: Refund, to: str, *, actor, **details) -> None:
     """Apply one status change to a locked refund (the caller saves it) and put it on the order
     timeline with ``details``; anything the table does not allow is refused."""
     if to not in TRANSITIONS[refund.status]:
-        raise Conflict(f"返金の状態を「{refund.get_status_display()}」から変更できません。",
+        raise Conflict("返金の状態を「%(status)s」から変更できません。", params={"status": Refund.Status(refund.status).label},
                        code="refund_invalid_transition")
     refund.status, refund.updated_at = to, now()
     events.refund(order=refund.order_id, kind=_ARRIVAL_EVENT[to], actor=actor, refund_id=refund.pk, **details)
@@ -219,7 +219,8 @@ def _return_lines(order: Order, lines: list[tuple[str, int]]):
     wanted: dict[str, int] = {}
     for index, (sku, qty) in enumerate(lines):
         if sku not in by_sku:
-            raise InvalidInput(f"この注文に商品「{sku}」はありません。", code="line_not_found", field=f"lines[{index}].sku")
+            raise InvalidInput("この注文に商品「%(sku)s」はありません。", params={"sku": sku}, code="line_not_found",
+                               field=f"lines[{index}].sku")
         if not isinstance(qty, int) or isinstance(qty, bool) or qty < 1:
             raise InvalidInput("数量は1以上の整数で指定してください。", code="invalid_quantity",
                                field=f"lines[{index}].quantity")
@@ -228,7 +229,8 @@ def _return_lines(order: Order, lines: list[tuple[str, int]]):
     for sku, qty in wanted.items():
         line = by_sku[sku]
         if qty > line.quantity - returned.get(line.pk, 0):
-            raise Conflict(f"「{line.title}」の返品数量がご注文数量を超えています。", code="return_quantity_exceeded",
+            raise Conflict("「%(title)s」の返品数量がご注文数量を超えています。", params={"title": line.title},
+                           code="return_quantity_exceeded",
                            field="lines")
         picked.append((line, qty))
     return picked

@@ -71,7 +71,7 @@ def normalize_keys(inquiry_number: object, auth_number: object) -> tuple[str, st
     """12 + 7 digits, full-width and hyphens accepted, the 7DR check digit verified (400 otherwise)."""
     inquiry = shipments.normalize_tracking_number(inquiry_number, field="inquiry_number")
     auth = digits(auth_number, field="auth_number", length=rules.AUTH_NUMBER_DIGITS,
-                  message=f"認証番号は{rules.AUTH_NUMBER_DIGITS}桁の数字で入力してください。")
+                  message="認証番号は%(n)s桁の数字で入力してください。", params={"n": rules.AUTH_NUMBER_DIGITS})
     return inquiry, auth
 
 
@@ -243,7 +243,7 @@ def _record(store: Store, pickup: Pickup | None, inquiry: str, outcome: str, par
 
 def normalize_ticket_number(value: object) -> str:
     return digits(value, field="ticket_number", length=rules.TICKET_NUMBER_DIGITS,
-                  message=f"申し込み券番号は{rules.TICKET_NUMBER_DIGITS}桁の数字で入力してください。")
+                  message="申し込み券番号は%(n)s桁の数字で入力してください。", params={"n": rules.TICKET_NUMBER_DIGITS})
 
 
 def redeem(*, chain: str, ticket_number: object, store_code: object, actor: str) -> Pickup:

@@ -71,7 +71,8 @@ class CancelPlan:
         if self.from_status not in states.NOT_YET_SHIPPED:
             return Conflict("発送済みのご注文はキャンセルできません。", code="not_cancellable")
         return Conflict(
-            f"「{S(self.from_status).label}」の注文は「{CancellationReason(self.reason).label}」でキャンセルできません。",
+            "「%(status)s」の注文は「%(reason)s」でキャンセルできません。",
+            params={"status": S(self.from_status).label, "reason": CancellationReason(self.reason).label},
             code="not_cancellable")
 
 

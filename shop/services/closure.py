@@ -12,7 +12,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.db import transaction
 
-from backoffice.errors import Conflict, InvalidInput
+from backoffice.errors import Conflict, InvalidInput, join_lazy
 from backoffice.timeutil import local, now
 from fraud.models import OPEN_REPORT_STATUSES, Report, SessionRevocation
 from fraud.services import accounts
@@ -129,12 +129,14 @@ def close(customer: Customer, *, confirm_forfeit: bool, actor: str) -> CustomerC
         customer = customers.lock_open(customer)  # orders and charges take this lock too
         plan = check(customer)
         if plan.blockers:
-            raise Conflict("退会できない理由があります：" + " ".join(b.message for b in plan.blockers),
+            raise Conflict("退会できない理由があります：%(reasons)s",
+                           params={"reasons": join_lazy([b.message for b in plan.blockers], " ")},
                            code="closure_blocked", reasons=[b.code for b in plan.blockers])
         if plan.forfeits_anything and confirm_forfeit is not True:
             raise InvalidInput(
-                f"ギフト券残高 {plan.gift_card_balance:,}円 と {plan.points:,}ポイント が失効します。"
+                "ギフト券残高 %(balance)s円 と %(points)sポイント が失効します。"
                 "失効に同意する場合は confirm_forfeit に true を指定してください。",
+                params={"balance": f"{plan.gift_card_balance:,}", "points": f"{plan.points:,}"},
                 code="confirmation_required", field="confirm_forfeit")
         at = now()
         closure = CustomerClosure.objects.create(customer=customer, closed_at=at, actor=str(actor)[:100],

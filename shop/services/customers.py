@@ -99,7 +99,7 @@ def claim_callback(*, request_id: int, staff: str) -> CallbackRequest:
         if cb.status == CallbackRequest.Status.DONE:
             raise Conflict("この依頼は既に対応済みです。", code="callback_closed")
         if cb.status == CallbackRequest.Status.CLAIMED and cb.claimed_by != staff:
-            raise Conflict(f"この依頼は {cb.claimed_by} が対応中です。", code="callback_claimed")
+            raise Conflict("この依頼は %(staff)s が対応中です。", params={"staff": cb.claimed_by}, code="callback_claimed")
         if cb.status == CallbackRequest.Status.WAITING:
             cb.status, cb.claimed_by, cb.claimed_at = CallbackRequest.Status.CLAIMED, staff, now()
             cb.save(update_fields=["status", "claimed_by", "claimed_at"])

@@ -108,7 +108,8 @@ def transition(order: Order, to_status: str, *, actor, note: str = "", cause: st
     from_status = order.status
     if to_status == S.CANCELLED or not states.allowed(from_status, to_status, digital=order.is_digital):
         raise Conflict(
-            f"注文の状態を「{S(from_status).label}」から「{S(to_status).label}」に変更できません。",
+            "注文の状態を「%(from)s」から「%(to)s」に変更できません。",
+            params={"from": S(from_status).label, "to": S(to_status).label},
             code="invalid_transition",
         )
     updates = {"status": to_status, "updated_at": now()}
@@ -135,7 +136,8 @@ def _load_listings(items: list[dict]) -> list[tuple[Listing, int]]:
                 Listing.objects.select_related("seller").filter(sku__in=quantities, visible=True)}
     for sku in quantities:
         if sku not in listings:
-            raise InvalidInput(f"商品 {sku} が見つかりません。", code="listing_not_found", field="items.sku")
+            raise InvalidInput("商品 %(sku)s が見つかりません。", params={"sku": sku}, code="listing_not_found",
+                               field="items.sku")
     return [(listings[sku], qty) for sku, qty in quantities.items()]
 
 

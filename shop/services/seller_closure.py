@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from backoffice.errors import Conflict, InvalidInput
+from backoffice.errors import Conflict, InvalidInput, join_lazy
 from backoffice.models import Partner
 from backoffice.normalize import phone_e164
 from backoffice.timeutil import now
@@ -104,7 +104,8 @@ def _locked(req: SellerClosureRequest) -> SellerClosureRequest:
 
 def _refuse_if_blocked(standing: list[Blocker]) -> None:
     if standing:
-        raise Conflict("閉鎖できない理由があります：" + " ".join(b.message for b in standing),
+        raise Conflict("閉鎖できない理由があります：%(reasons)s",
+                       params={"reasons": join_lazy([b.message for b in standing], " ")},
                        code="closure_blocked", reasons=[b.code for b in standing])
 
 
@@ -131,7 +132,8 @@ def close(req: SellerClosureRequest, *, actor: str) -> SellerClosureRequest:
         done = set(req.checks.values_list("code", flat=True))
         missing = [label for code, label, _ in CHECKLIST if code not in done]
         if missing:
-            raise Conflict("チェックリストが完了していません：" + "、".join(missing), code="checklist_incomplete")
+            raise Conflict("チェックリストが完了していません：%(items)s", params={"items": join_lazy(missing, "、")},
+                           code="checklist_incomplete")
         at = now()
         Partner.objects.filter(seller=seller).update(active=False)
         Listing.objects.filter(seller=seller).update(visible=False)

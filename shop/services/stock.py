@@ -33,7 +33,8 @@ def reserve(lines: list[tuple[Listing, int]]) -> None:
 
 
 def _out_of_stock(listing: Listing) -> Conflict:
-    return Conflict(f"「{listing.title}」の在庫が不足しています。", code="out_of_stock", field="items")
+    return Conflict("「%(title)s」の在庫が不足しています。", params={"title": listing.title}, code="out_of_stock",
+                    field="items")
 
 
 def release(order_ids: list[int]) -> None:

@@ -53,7 +53,7 @@ def plan_words(plan: cancellation.CancelPlan) -> list[str]:
     """What ``cancel_orders`` will do to one order, from the plan it executes (never a
     restatement of the rules)."""
     if not plan.allowed:
-        return [_(plan.refusal().message)]
+        return [str(plan.refusal().message)]
     out = [_("注文の状態を「%(from)s」から「キャンセル」にします（理由：%(reason)s）。")
            % {"from": _(S(plan.from_status).label), "reason": _(CancellationReason(plan.reason).label)}]
     if plan.restock:
@@ -92,7 +92,7 @@ def _receipt_refusal(order: Order) -> str:
     try:
         receipt_service.check_issuable(order)
     except DomainError as exc:
-        return _(exc.message)
+        return str(exc.message)
     return _("現在の状態ではこの操作を行えません。")
 
 
