@@ -20,16 +20,22 @@ def error_body(code: str, message: str, field: str | None = None, reasons: list 
     return {"code": code, "message": str(message), "field": field, "reasons": reasons or []}
 
 
+def _word(value):
+    """A value of ``params``: a word (a status label, a chain's name for its number) is a msgid too
+    and reads translated; other text (a name, a SKU) has no entry and reads as it is."""
+    return translation.gettext(value) if isinstance(value, str) else value
+
+
 def _render(text: str, params: dict | None) -> str:
     words = translation.gettext(text)
-    return words % params if params else words
+    return words % {name: _word(value) for name, value in params.items()} if params else words
 
 
 render_lazy = lazy(_render, str)
 
 
 def _join(items: list, separator: str) -> str:
-    return translation.gettext(separator).join(str(item) for item in items)
+    return translation.gettext(separator).join(str(_word(item)) for item in items)
 
 
 # A list of words as one value of ``params`` (labels, blockers), joined (the separator a msgid too:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
-from shop.models import CancellationReason
+from backoffice.errors import Conflict
+from shop.models import CancellationReason, OrderStatus
 from shop.services import customers, orders
 from tests import factories
 from tests.factories import ListingFactory, order_payload
@@ -140,3 +142,16 @@ def test_the_partner_api_answers_in_japanese_even_when_asked_in_english(storefro
     r = storefront.json("post", "/api/v1/orders", body, HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 409 and r.json()["code"] == "out_of_stock"
     assert r.json()["message"] == "「品薄の品」の在庫が不足しています。"
+
+
+@pytest.mark.django_db
+def test_a_refusals_values_that_are_words_read_in_the_active_language_too():
+    """The order's statuses in a refusal are labels (msgids): translated with the sentence; the
+    API's body (Japanese) is unchanged."""
+    order = factories.place(factories.ListingFactory())
+    with pytest.raises(Conflict) as refused:
+        orders.transition(order, OrderStatus.DELIVERED, actor="test")
+    with translation.override("en"):
+        assert str(refused.value.message) == 'The order\'s status cannot be changed from "Processing" to "Delivered".'
+    assert refused.value.as_body()["message"] == "注文の状態を「発送準備中」から「配達完了」に変更できません。"
+    assert refused.value.code == "invalid_transition"
