@@ -41,7 +41,8 @@ def subscribed_types(wanted: Iterable[str]) -> set[str]:
     table = connection.ops.quote_name(Endpoint._meta.db_table)
     match = " OR ".join(["event_types LIKE %s"] * len(wanted))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT event_types FROM {table} WHERE active AND ({match})", [f"% {t} %" for t in wanted])
+        cursor.execute(f"SELECT event_types FROM {table} WHERE active AND ({match})",
+                       [Endpoint.subscribed_pattern(t) for t in wanted])
         found = {type_ for (text,) in cursor.fetchall() for type_ in text.split()}
     return found & set(wanted)
 
@@ -51,7 +52,7 @@ def subscribed_sql(type_: str) -> tuple[str, dict]:
     can carry (the konbini confirmation's single statement): the check without a round trip."""
     table = connection.ops.quote_name(Endpoint._meta.db_table)
     return (f"(SELECT 1 FROM {table} WHERE active AND event_types LIKE %(webhook_type)s LIMIT 1)",
-            {"webhook_type": f"% {type_} %"})
+            {"webhook_type": Endpoint.subscribed_pattern(type_)})
 
 
 def emit_many(batch: Mapping[str, Iterable[int]]) -> int:

@@ -62,7 +62,14 @@ class Endpoint(models.Model):
 
     @staticmethod
     def event_types_of(types: list[str]) -> str:
+        """The stored form: the types space-separated with a space at each end, so one type is
+        found by ``LIKE subscribed_pattern(type)`` (``_`` in a type matches itself too; callers
+        keep only whole types)."""
         return f" {' '.join(dict.fromkeys(types))} "
+
+    @staticmethod
+    def subscribed_pattern(type_: str) -> str:
+        return f"% {type_} %"
 
     @property
     def failing(self) -> bool:

@@ -82,9 +82,6 @@ class CancelResult:
     refunds: Sequence[Refund] = field(default_factory=list)  # built on access (``bulksql.instances``)
     plans: dict[int, CancelPlan] = field(default_factory=dict)
 
-    def refund_of(self, order_id: int) -> Refund | None:
-        return next((r for r in self.refunds if r.order_id == order_id), None)
-
 
 class _Payment:
     """The few payment fields ``refunds.methods_for`` reads."""
