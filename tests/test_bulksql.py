@@ -159,3 +159,40 @@ def test_instances_of_a_model_with_init_signals_are_built_through_from_db():
         assert made == list(OrderEvent.objects.filter(pk__in=ids).order_by("pk")) and made[1].params == {}
     finally:
         signals.post_init.disconnect(receiver, sender=OrderEvent)
+
+
+@pytest.fixture
+def client_side_binding(db):
+    """PostgreSQL with ``DB_SERVER_SIDE_BINDING=false`` (behind a transaction-pooling proxy): a new
+    connection with client-side cursors, the features read again; put back afterwards."""
+    options = connection.settings_dict["OPTIONS"]
+    before = options.get("server_side_binding")
+
+    def reconnect(value):
+        connection.close()
+        options["server_side_binding"] = value
+        connection.features.__dict__.pop("uses_server_side_binding", None)
+
+    reconnect(False)
+    try:
+        yield
+    finally:
+        reconnect(before)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_bulk_statements_under_client_side_binding(client_side_binding):
+    """The arrays go as text where the cursor cannot bind a binary parameter: same rows written."""
+    assert not connection.features.uses_server_side_binding and bulksql._array_param() == "%s"
+    orders = [place(ListingFactory()) for _ in range(2)]
+    columns = {"order_id": [o.pk for o in orders], "at": now(), "kind": "placed", "actor": "system:x",
+               "note": ['引用符 "と" \\ 空白', ""], "params": [{"a": [1, None]}, {}]}
+    ids = bulksql.insert(OrderEvent, columns, returning=True)
+    read = list(OrderEvent.objects.filter(pk__anyof=ids).order_by("pk"))
+    assert [(e.order_id, e.note, e.params) for e in read] == [
+        (orders[0].pk, '引用符 "と" \\ 空白', {"a": [1, None]}), (orders[1].pk, "", {})]
+    assert list(bulksql.instances(OrderEvent, ids, columns)) == read
+    listing = ListingFactory(stock=4)
+    assert bulksql.add(Listing, "stock", {listing.pk: 3}) == 1
+    assert Listing.objects.get(pk=listing.pk).stock == 7
