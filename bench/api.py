@@ -364,8 +364,7 @@ def drive_paired(floors: dict[str, list[Request]], requests: list[Request], conc
 def start_server(env: dict, workers: int, threads: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "backoffice.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-         "--log-level", "warning", "--keep-alive", "30"],
+         "--workers", str(workers), "--threads", str(threads), "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )
     for _ in range(100):

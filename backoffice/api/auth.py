@@ -5,6 +5,10 @@ from __future__ import annotations
 from rest_framework import authentication, exceptions, permissions
 
 from backoffice.models import Partner
+from backoffice.statements import Select
+
+# Compiled once per connection: the lookup runs on every request (``backoffice.statements``).
+_by_digest = Select(lambda digest: Partner.objects.select_related("seller").filter(key_digest=digest, active=True)[:1])
 
 
 class PartnerKeyAuthentication(authentication.BaseAuthentication):
@@ -19,11 +23,7 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if len(parts) != 2 or parts[0] != self.keyword:
             raise exceptions.AuthenticationFailed("認証ヘッダーの形式が正しくありません。")
-        partner = (
-            Partner.objects.select_related("seller")
-            .filter(key_digest=Partner.digest(parts[1]), active=True)
-            .first()
-        )
+        partner = _by_digest.first(Partner.digest(parts[1]))
         if partner is None:
             raise exceptions.AuthenticationFailed("APIキーが無効です。")
         return (PartnerUser(partner), partner)

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from backoffice import rawsql
 from backoffice.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from backoffice.normalize import phone_e164
+from backoffice.statements import Select
 from shop.models import CallbackRequest, Customer, Order
 
 
@@ -15,6 +16,12 @@ class CustomerClosed(Gone):
 
     code = "customer_closed"
     message = "このアカウントは退会済みです。"
+
+
+# Compiled once per connection (``backoffice.statements``): every placement reads its customer.
+_by_external_id = Select(lambda external_id: Customer.objects.filter(external_id=external_id)[:1])
+_locked_by_external_id = Select(
+    lambda external_id: Customer.objects.select_for_update(no_key=True).filter(external_id=external_id)[:1])
 
 
 def upsert(*, external_id: str, email: str, name: str, phone: str | None = None,
@@ -34,7 +41,7 @@ def upsert(*, external_id: str, email: str, name: str, phone: str | None = None,
     if prime is not None:
         fields["prime"] = prime
     existing = Customer.objects.select_for_update(no_key=True) if lock else Customer.objects
-    customer = existing.filter(external_id=external_id).first()
+    customer = (_locked_by_external_id if lock else _by_external_id).first(external_id)
     if customer is None:
         if lock:
             customer = Customer(external_id=external_id, **fields)

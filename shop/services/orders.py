@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from backoffice import rawsql
 from backoffice.errors import Conflict, DomainError, InvalidInput, NotFound
 from backoffice.normalize import digits, phone_e164
+from backoffice.statements import Select
 from backoffice.timeutil import now
 from fraud.services import screening
 from payments.gateway import (
@@ -126,14 +127,16 @@ def transition(order: Order, to_status: str, *, actor, note: str = "", cause: st
 
 # --- placement ------------------------------------------------------------------------------
 
+_visible_listings = Select(lambda skus: Listing.objects.select_related("seller").filter(sku__in=skus, visible=True))
+
+
 def _load_listings(items: list[dict]) -> list[tuple[Listing, int]]:
     if not items:
         raise InvalidInput("商品を1点以上指定してください。", code="required", field="items")
     quantities: Counter[str] = Counter()
     for item in items:
         quantities[item["sku"]] += item["quantity"]
-    listings = {listing.sku: listing for listing in
-                Listing.objects.select_related("seller").filter(sku__in=quantities, visible=True)}
+    listings = {listing.sku: listing for listing in _visible_listings.all(list(quantities))}
     for sku in quantities:
         if sku not in listings:
             raise InvalidInput("商品 %(sku)s が見つかりません。", params={"sku": sku}, code="listing_not_found",

@@ -6,7 +6,11 @@ from django.db.models import F, Sum
 
 from backoffice import bulksql
 from backoffice.errors import Conflict
+from backoffice.statements import Update
 from shop.models import Listing, OrderLine
+
+# Compiled once per connection (``backoffice.statements``): every placement of one listing runs it.
+_take_units = Update(lambda pk, qty: (Listing.objects.filter(pk=pk, stock__gte=qty), {"stock": F("stock") - qty}))
 
 
 def reserve(lines: list[tuple[Listing, int]]) -> None:
@@ -18,7 +22,7 @@ def reserve(lines: list[tuple[Listing, int]]) -> None:
     ordered = sorted(lines, key=lambda pair: pair[0].pk)
     if len(ordered) == 1:
         [(listing, qty)] = ordered
-        if not Listing.objects.filter(pk=listing.pk, stock__gte=qty).update(stock=F("stock") - qty):
+        if not _take_units.run(listing.pk, qty):
             raise _out_of_stock(listing)
         return
     wanted: dict[int, int] = {}
