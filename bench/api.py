@@ -345,6 +345,60 @@ def drive(requests: list[Request], concurrency: int, processes: int = 2) -> dict
     return _summary(*_run(requests, concurrency, processes))
 
 
+# --- where the CPU goes ------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+SERVER_PGID: int | None = None  # gunicorn's process group, once started
+
+
+def cpu_snapshot() -> dict:
+    """CPU seconds used so far by each process of the server (gunicorn's process group) and of
+    the database (every ``postgres`` process: nothing else uses this machine's server during a
+    run), by the client processes (reaped children of this process) and by the whole machine
+    (busy time, /proc/stat)."""
+    import resource
+
+    processes: dict[int, tuple[str, float]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                head, _, tail = f.read().rpartition(")")
+        except OSError:
+            continue
+        fields = tail.split()
+        group = ("server" if SERVER_PGID is not None and int(fields[2]) == SERVER_PGID
+                 else "database" if head.endswith("(postgres") else None)
+        if group:
+            processes[int(entry.name)] = (group, (int(fields[11]) + int(fields[12])) / _TICK)  # utime + stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open("/proc/stat") as f:
+        cpu = [int(x) for x in f.readline().split()[1:]]
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the WAL the database wrote (full-page images after a checkpoint)
+        cursor.execute("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")
+        wal_bytes, wal_fpi = cursor.fetchone()
+    return {"processes": processes, "clients": children.ru_utime + children.ru_stime,
+            "machine": (sum(cpu) - cpu[3] - cpu[4]) / _TICK,  # all but idle and iowait
+            "wal_kb": float(wal_bytes) / 1024, "wal_fpi": float(wal_fpi)}
+
+
+def cpu_used(start: dict, end: dict) -> dict[str, float]:
+    """Seconds of CPU between two snapshots by group. A process that exited in between (a
+    database connection Django recycles after CONN_MAX_AGE) loses its last seconds: a slight
+    undercount, never a negative."""
+    out = {"server": 0.0, "database": 0.0}
+    for pid, (group, used) in end["processes"].items():
+        before = start["processes"].get(pid)
+        out[group] += used - (before[1] if before and before[0] == group else 0.0)
+    out["clients"] = end["clients"] - start["clients"]  # the server is reaped only at the end
+    for key in ("machine", "wal_kb", "wal_fpi"):
+        out[key] = end[key] - start[key]
+    return out
+
+
 def drive_paired(floors: dict[str, list[Request]], requests: list[Request], concurrency: int,
                  rounds: int) -> tuple[dict[str, dict], dict]:
     """The scenario's requests in ``rounds`` slices, each right after a slice of each floor's: all
@@ -352,13 +406,19 @@ def drive_paired(floors: dict[str, list[Request]], requests: list[Request], conc
     run), and each side's requests/s is its total requests over its total time. Returns each
     floor's summary and the scenario's."""
     sides = {side: ([], 0, 0.0) for side in [*floors, "scenario"]}
+    cpu: dict[str, float] = {}
     for r in range(rounds):
         for side, reqs in [*floors.items(), ("scenario", requests)]:
             chunk = reqs[r::rounds]
+            start = cpu_snapshot() if side == "scenario" else None
             lat, err, elapsed = _run(chunk, concurrency)
+            if start is not None:
+                cpu = {k: cpu.get(k, 0.0) + v for k, v in cpu_used(start, cpu_snapshot()).items()}
             before = sides[side]
             sides[side] = (before[0] + lat, before[1] + err, before[2] + elapsed)
-    return {side: _summary(*sides[side]) for side in floors}, _summary(*sides["scenario"])
+    scenario = _summary(*sides["scenario"])
+    scenario["cpu_ms"] = {k: v / scenario["n"] * (1 if k.startswith("wal") else 1000) for k, v in cpu.items()}
+    return {side: _summary(*sides[side]) for side in floors}, scenario
 
 
 def start_server(env: dict, workers: int, threads: int) -> subprocess.Popen:
@@ -408,6 +468,8 @@ def main() -> None:
 
     env = {**os.environ, "LOG_LEVEL": "WARNING", "BENCH_WRITE_FLOOR": "true"}
     server = start_server(env, args.workers, args.threads)
+    global SERVER_PGID
+    SERVER_PGID = server.pid  # start_new_session: its pid is its process group
     try:
         for name in FLOORS.values():
             drive(prepared[name][: min(200, args.requests)], args.concurrency)  # warm
@@ -418,6 +480,7 @@ def main() -> None:
               f"{'vs read':>7} {'write r/s':>9} {'vs write':>8}  target")
         floors = {side: prepared[name] for side, name in FLOORS.items()}
         failed = []
+        cpu_lines: list[str] = []
         for s in chosen:
             if s.name in FLOORS.values():
                 result = drive(prepared[s.name], args.concurrency)
@@ -441,6 +504,10 @@ def main() -> None:
                      for side, w, v in (("read", 8, 7), ("write", 9, 8))]
             print(f"{s.name:38} {result['rps']:8.1f} {result['p50']:7.1f} {result['p99']:7.1f} "
                   f"{result['errors']:6d} {cells[0]} {cells[1]}  {', '.join(verdicts)}")
+            cpu_lines.append(f"{s.name:38} " + "  ".join(f"{k} {v:5.2f}" for k, v in result.get("cpu_ms", {}).items()))
+        print("CPU ms per request of each scenario (server = gunicorn, database = postgres, clients = the load"
+              " generator, machine = all busy time):")
+        print("\n".join(line for line in cpu_lines if "machine" in line))
         if failed:
             print("below target:", ", ".join(failed))
     finally:
