@@ -185,7 +185,8 @@ class WorkerProcess:
 
 
 class WebServer:
-    """gunicorn (gthread, as ``bin/run``) serving the test database on a free port, with pooled
+    """gunicorn (gthread, as ``bin/run``, with the repository's ``gunicorn.conf.py``) serving the
+    test database on a free port, with pooled
     database connections (``CONN_MAX_AGE``) — the connections PostgreSQL drops in a fault."""
 
     def __init__(self, env: dict, *, workers: int = 2, threads: int = 4) -> None:
@@ -195,7 +196,7 @@ class WebServer:
             self.process = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "backoffice.wsgi:application",
                  "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--worker-class", "gthread",
-                 "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"],
+                 "--threads", str(threads), "--log-level", "warning"],
                 cwd=settings.BASE_DIR, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
         wait_until(lambda: accepts(self.port), timeout=60, what="gunicorn")
 
