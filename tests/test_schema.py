@@ -51,3 +51,25 @@ def test_a_dropped_foreign_key_index_still_serves_its_lookups():
             plan = " ".join(row[0] for row in cursor.fetchall())
             assert "Index" in plan, (sql, plan)
         cursor.execute("RESET enable_seqscan")
+
+
+def test_the_known_address_check_is_one_probe_however_many_orders_share_the_address():
+    """Risk screening's "has this customer ordered to this address" (``screening._facts``) is
+    answered by ``order_address_customer`` alone, not by reading every order at the address."""
+    from shop.models import Order
+    from tests.factories import CustomerFactory, ListingFactory, place
+
+    first = place(ListingFactory())
+    others = [CustomerFactory(external_id=f"neighbour-{i}") for i in range(3)]
+    copies = []
+    for i in range(600):
+        copy = Order.objects.get(pk=first.pk)
+        copy.pk, copy.number, copy.customer = None, f"{first.number[:-6]}{i:06d}", others[i % 3]
+        copies.append(copy)
+    Order.objects.bulk_create(copies)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE shop_order")
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) SELECT EXISTS (SELECT 1 FROM shop_order"
+                       " WHERE customer_id = %s AND address_key = %s)", [first.customer_id, first.address_key])
+        plan = str(cursor.fetchone()[0])
+    assert "order_address_customer" in plan and "BitmapAnd" not in plan and "Seq Scan" not in plan, plan

@@ -66,7 +66,7 @@ def upsert(*, external_id: str, email: str, name: str, phone: str | None = None,
 
 def get(external_id: str) -> Customer:
     """The customer of an external id: 404 unknown, 410 ``customer_closed`` once closed."""
-    customer = Customer.objects.filter(external_id=external_id).first()
+    customer = _by_external_id.first(external_id)
     if customer is None:
         raise NotFound("お客様が見つかりません。", code="customer_not_found")
     if customer.closed_at is not None:
