@@ -113,6 +113,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 30})
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's PostgreSQL backend with a health check that costs no round trip while the
+        # connection's socket is quiet (backoffice/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "backoffice.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     # A pooled connection PostgreSQL dropped (restart, failover, pg_terminate_backend) is checked
     # before a request reuses it and replaced, instead of failing that request (issue 19).
