@@ -7,7 +7,7 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Back-Office"
 
     def ready(self) -> None:
-        from backoffice import bulksql  # noqa: F401 - registers the ``anyof`` lookup
+        from backoffice import bulksql, keyed  # noqa: F401 - register the ``anyof`` and ``still`` lookups
         from backoffice.api import schema  # noqa: F401 - registers the auth scheme
         from backoffice.groups import ensure_groups
 

@@ -167,3 +167,40 @@ def terminate_this_connection() -> None:
     with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
                          dbname=db["NAME"], autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def copies(row, n: int, **vary):
+    """``n`` unsaved copies of a model instance (primary key left to the database); each keyword
+    is a function of the copy's index giving that field's value (``number=lambda i: ...``)."""
+    fields = [f for f in type(row)._meta.concrete_fields if not f.primary_key]
+    return [type(row)(**{f.attname: getattr(row, f.attname) for f in fields}
+                      | {name: value(i) for name, value in vary.items()}) for i in range(n)]
+
+
+@contextmanager
+def plans_of(prefix: str):
+    """How PostgreSQL reads each table for the statements starting with ``prefix``: each is
+    EXPLAIN ANALYZEd inside a savepoint that is rolled back, then run for real. Yields a list with,
+    per statement, the set of (table, index name or "Seq Scan") it scanned."""
+    plans: list[set[tuple[str, str]]] = []
+
+    def explain(execute, sql, params, many, context):
+        if sql.lstrip().startswith(prefix):
+            cursor = context["cursor"]
+            cursor.execute("SAVEPOINT plan")
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+            plans.append(_scans(cursor.fetchone()[0][0]["Plan"]))
+            cursor.execute("ROLLBACK TO SAVEPOINT plan")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explain):
+        yield plans
+
+
+def _scans(node: dict) -> set[tuple[str, str]]:
+    found = set()
+    if "Relation Name" in node and "Scan" in node["Node Type"]:
+        found.add((node["Relation Name"], node.get("Index Name", node["Node Type"])))
+    for child in node.get("Plans", []):
+        found |= _scans(child)
+    return found

@@ -152,7 +152,7 @@ def _read_excerpt(response: httpx.Response) -> str:
 def deliver(delivery_id: int) -> str:
     """One attempt of one delivery. Returns what happened (for logs and tests)."""
     at = now()
-    if not Delivery.objects.filter(pk=delivery_id, status=S.PENDING, next_attempt_at__lte=at).update(
+    if not Delivery.objects.filter(pk=delivery_id, status__still=S.PENDING, next_attempt_at__lte=at).update(
             next_attempt_at=at + CLAIM):
         return "skipped"  # delivered, failed, parked, not due, or another worker has it
     delivery = Delivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
@@ -198,7 +198,7 @@ def _postpone(delivery_id: int, until: datetime) -> None:
     """Wait for the breaker without counting an attempt (spread over a tenth of the wait)."""
     wake = until + (until - now()) * random.random() * 0.1 + timedelta(seconds=random.random())  # noqa: S311
     with transaction.atomic():
-        Delivery.objects.filter(pk=delivery_id, status=S.PENDING).update(next_attempt_at=wake)
+        Delivery.objects.filter(pk=delivery_id, status__still=S.PENDING).update(next_attempt_at=wake)
         outbox.enqueue(DELIVER_TASK, delivery_id, at=wake)
 
 

@@ -49,7 +49,7 @@ def approve(order: Order, *, actor, note: str = "") -> Order:
         order = _lock_held(order)
         target = status_after_approval(order)
         if target == S.PENDING_PAYMENT:
-            Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
+            Payment.objects.filter(order=order, status__still=Payment.Status.PENDING).update(
                 deadline=payment_deadline(now()))
         order_service.transition(order, target, actor=actor, cause="review_approved", note=note)
         if target == S.PENDING_PAYMENT:

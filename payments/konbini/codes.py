@@ -95,7 +95,7 @@ def issue(*, order: Order, chain_code: str, actor: str) -> tuple[PaymentCode, Pa
             return current, payment
         at = now()
         if current is not None:
-            if PaymentCode.objects.filter(pk=current.pk, status=PaymentCode.Status.LIVE).update(
+            if PaymentCode.objects.filter(pk=current.pk, status__still=PaymentCode.Status.LIVE).update(
                     status=PaymentCode.Status.VOID, voided_at=at):
                 emit("payment_code.voided", [current.pk])
         code = _create_code(payment, chain, at)
@@ -140,7 +140,7 @@ def void(code_id: int, *, actor: str) -> bool:
         if code is None:
             return False
         Order.objects.select_for_update().filter(pk=code.payment.order_id).first()
-        if not PaymentCode.objects.filter(pk=code.pk, status=PaymentCode.Status.LIVE).update(
+        if not PaymentCode.objects.filter(pk=code.pk, status__still=PaymentCode.Status.LIVE).update(
                 status=PaymentCode.Status.VOID, voided_at=now()):
             return False
         events.konbini_code_voided(order=code.payment.order, actor=actor, chain=code.chain, number=code.number)

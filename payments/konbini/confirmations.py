@@ -243,7 +243,7 @@ def _record_with_services(chain: Chain, order: Order, receipt: PaymentReceipt, t
     """The payment's writes through the order services, one statement each (SQLite; the services
     take their own clock). ``_record_in_one_statement`` must write exactly the same rows, which
     tests/payments/test_konbini_confirm.py compares on PostgreSQL."""
-    if not PaymentCode.objects.filter(pk=receipt.code_id, status=PaymentCode.Status.LIVE).update(
+    if not PaymentCode.objects.filter(pk=receipt.code_id, status__still=PaymentCode.Status.LIVE).update(
             status=PaymentCode.Status.PAID):
         raise _code_voided(chain)
     receipt.save(force_insert=True)
@@ -254,13 +254,13 @@ def _record_with_services(chain: Chain, order: Order, receipt: PaymentReceipt, t
 
 _RECORD_SQL = """
 WITH code AS (
-    UPDATE {code} SET status = %(paid)s WHERE id = %(code_id)s AND status = %(live)s RETURNING id
+    UPDATE {code} SET status = %(paid)s WHERE id = %(code_id)s AND (status = %(live)s) IS TRUE RETURNING id
 ), payment AS (
     UPDATE {payment} SET status = %(paid)s, captured_amount = %(amount)s, paid_at = %(at)s
-    WHERE id = %(payment_id)s AND status = %(pending)s RETURNING id
+    WHERE id = %(payment_id)s AND (status = %(pending)s) IS TRUE RETURNING id
 ), moved AS (
     UPDATE {order} SET status = %(to_status)s, updated_at = %(at)s
-    WHERE id = %(order_id)s AND status = %(from_status)s RETURNING id
+    WHERE id = %(order_id)s AND (status = %(from_status)s) IS TRUE RETURNING id
 ), receipt AS (
     INSERT INTO {receipt} RETURNING id
 ), event AS (

@@ -63,7 +63,7 @@ def cancel_preliminary(*, scope: scopes.KonbiniScope, payment_number: object, re
         if receipt.status == R.SETTLED:
             raise Conflict("確報で入金が確定したお支払いは速報取消できません。", code="already_settled",
                            field="receipt_number")
-        PaymentReceipt.objects.filter(pk=receipt.pk, status=R.REPORTED).update(status=R.CANCELLED,
+        PaymentReceipt.objects.filter(pk=receipt.pk, status__still=R.REPORTED).update(status=R.CANCELLED,
                                                                               cancelled_at=cancelled_at)
         receipt.status = R.CANCELLED
         before_shipment = (order.status == OrderStatus.PROCESSING and payment.status == Payment.Status.PAID
@@ -86,7 +86,7 @@ def cancel_preliminary(*, scope: scopes.KonbiniScope, payment_number: object, re
 def _await_payment_again(order: Order, payment: Payment, receipt: PaymentReceipt, *, actor: Actor) -> None:
     """Undo the preliminary's writes through the state tables: code payable again, payment
     pending with nothing captured, order awaiting its payment."""
-    if not PaymentCode.objects.filter(pk=receipt.code_id, status=PaymentCode.Status.PAID).update(
+    if not PaymentCode.objects.filter(pk=receipt.code_id, status__still=PaymentCode.Status.PAID).update(
             status=PaymentCode.Status.LIVE):
         raise Conflict("お支払い番号の状態が他の操作で変更されました。", code="invalid_transition")
     payment_status.move(Payment.objects.filter(pk=payment.pk), from_status=Payment.Status.PAID,

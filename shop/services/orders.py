@@ -114,7 +114,7 @@ def transition(order: Order, to_status: str, *, actor, note: str = "", cause: st
             code="invalid_transition",
         )
     updates = {"status": to_status, "updated_at": now()}
-    if not Order.objects.filter(pk=order.pk, status=from_status).update(**updates):
+    if not Order.objects.filter(pk=order.pk, status__still=from_status).update(**updates):
         raise Conflict("注文の状態が他の操作で変更されました。", code="invalid_transition")
     for name, value in updates.items():
         setattr(order, name, value)
@@ -341,7 +341,7 @@ def _capture_recorded(order: Order, reference: str, lines: list[OrderLine]) -> N
     """The pending payment captured and the confirmation written; ``_OrderGone`` when the
     payment is no longer pending."""
     paid_at = now()
-    if not Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
+    if not Payment.objects.filter(order=order, status__still=Payment.Status.PENDING).update(
             status=Payment.Status.PAID, captured_amount=order.total, paid_at=paid_at, gateway_reference=reference):
         raise _OrderGone()
     _paid(order.payment, order.total, paid_at, reference)
@@ -435,7 +435,7 @@ def cancel_abandoned_card_orders(*, limit: int = 500) -> int:
 
 def mark_paid(order: Order, *, amount: int, actor: str, note: str = "") -> Order:
     """Money arrived for a pending payment (konbini cash, COD collected). Caller holds the lock."""
-    updated = Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
+    updated = Payment.objects.filter(order=order, status__still=Payment.Status.PENDING).update(
         status=Payment.Status.PAID, captured_amount=amount, paid_at=now()
     )
     if not updated:

@@ -19,11 +19,11 @@ from shop.services import messages
 _RELEASE_SQL = """
 WITH moved AS (
     UPDATE {order} SET status = %(to_status)s, updated_at = %(at)s
-    WHERE id = %(order_id)s AND status = %(from_status)s RETURNING id
+    WHERE id = %(order_id)s AND (status = %(from_status)s) IS TRUE RETURNING id
 ), paid AS (
     UPDATE {payment} SET status = %(paid)s, captured_amount = %(amount)s, paid_at = %(at)s,
                          gateway_reference = %(reference)s
-    WHERE order_id IN (SELECT id FROM moved) AND status = %(pending)s RETURNING id
+    WHERE order_id = %(order_id)s AND (status = %(pending)s) IS TRUE AND EXISTS (SELECT FROM moved) RETURNING id
 ), event AS (
     INSERT INTO {event}
 ), message AS (
@@ -41,7 +41,11 @@ def release_paid(order: Order, reference: str, lines: list[OrderLine]) -> bool:
     trip costs a placement more than the write itself. The two inserted rows are built by the
     services' own builders (``events.build_status_changed``, ``messages.build``) and written
     column for column by ``rawsql.insert_row``; the payment is only updated when the order moved
-    (the order row is locked first, as ``cancel`` locks it). False when either matched nothing:
+    (the order row is locked first, as ``cancel`` locks it). Both rows are found by their keys: the
+status comparisons are written ``(...) IS TRUE``, which no index can serve, because when the
+statistics say few rows are in that status (a card shop between two ANALYZEs) the planner
+otherwise reads them through a status index — every order awaiting payment, every pending
+payment — on each placement. False when either matched nothing:
     the caller then rolls the transaction back, the inserted rows with it."""
     at = now()
     target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)

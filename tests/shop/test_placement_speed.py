@@ -15,6 +15,7 @@ from shop.models import Customer, Listing, Order, OrderLine
 from shop.services import orders, placement_sql
 from tests.factories import ListingFactory, order_payload, place
 from tests.security.test_deploy_settings import PRODUCTION, manage
+from tests.support import copies, plans_of
 
 FLOOR = "/api/v1/bench/write-floor"
 
@@ -140,3 +141,26 @@ def test_several_lines_one_short_is_out_of_stock_and_reserves_nothing(storefront
     r = storefront.json("post", "/api/v1/orders", order_payload(plenty, more, quantity=2))
     assert r.status_code == 201
     assert sorted(Listing.objects.values_list("stock", flat=True)) == [1, 3, 3]
+
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_transaction_2_finds_its_order_and_payment_by_key_whatever_the_statistics_say():
+    """When the planner's statistics say few orders await payment and few payments are pending
+    (a card shop between two ANALYZEs), a status index — or a scan — looks cheaper than the keys;
+    transaction 2 then read every order awaiting payment and every payment on each placement. It
+    must reach both rows through their keys: ``shop_order_pkey`` and the payment's ``order_id``."""
+    from django.db import connection
+
+    listing = ListingFactory(stock=10**6)
+    first = place(listing)
+    others = Order.objects.bulk_create(copies(first, 400, number=lambda i: f"{first.number[:-6]}{i:06d}"))
+    Payment.objects.bulk_create(copies(Payment.objects.get(order=first), 400, order_id=lambda i: others[i].pk))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE shop_order")
+        cursor.execute("ANALYZE payments_payment")
+    with plans_of("WITH moved") as plans:
+        place(listing)
+    [scans] = plans
+    assert scans == {("shop_order", "shop_order_pkey"), ("payments_payment", "payments_payment_order_id_key")}

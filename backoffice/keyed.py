@@ -1,0 +1,29 @@
+"""Conditional updates of one row found by its key: ``filter(pk=..., status__still=...)``.
+
+A state change is a conditional update — ``UPDATE … WHERE id = %s AND status = %s`` — so that two
+writers cannot both move the same row. PostgreSQL plans it by its statistics, and when they say
+few rows are in that status (a card shop between two ANALYZEs: orders await payment for a second
+each) an index that starts with the status looks cheaper than the primary key: the update then
+reads every row in that status, and the index entries the previous moves left dead, each time.
+
+``field__still=value`` is the same test as ``field=value`` written ``(field = value) IS TRUE``,
+which no index can serve: the key finds the row, the status is checked on that row. It is for
+rows found by a key; a set-based statement that selects rows *by* their status keeps ``exact``.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Field
+from django.db.models.lookups import Exact
+
+
+@Field.register_lookup
+class Still(Exact):
+    lookup_name = "still"
+
+    def get_rhs_op(self, connection, rhs):
+        return connection.operators["exact"] % rhs
+
+    def as_sql(self, compiler, connection):
+        sql, params = super().as_sql(compiler, connection)
+        return f"({sql}) IS TRUE", params
