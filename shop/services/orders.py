@@ -306,21 +306,25 @@ def _pay_by_card(order: Order, card_token: str, lines: list[OrderLine]) -> Order
 def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Order:
     """Transaction 2: the order row first (the lock order of ``cancel``), then the payment."""
     with transaction.atomic():
-        emit("order.paid", [order.pk])  # before the move it causes (rolled back with it if the order is gone)
         if order.status == S.ON_HOLD:  # held for review: it stays held (or was just approved), paid
+            emit("order.paid", [order.pk])  # before the move it causes (rolled back with it if the order is gone)
             locked = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", flat=True)
             if locked.first() == S.CANCELLED:
                 raise _OrderGone()
             _capture_recorded(order, reference, lines)
         elif connection.vendor == "postgresql":
-            if not placement_sql.release_paid(order, reference, lines):
+            released, listened = placement_sql.release_paid(order, reference, lines)
+            if not released:
                 raise _OrderGone()  # cancelled meanwhile: the transaction rolls back what it wrote
+            if listened:  # the statement checked for subscribers: emit asks again only when there are some
+                emit("order.paid", [order.pk])
             # The statement moves the order as ``transition`` would: the same arrival event (a digital
             # order is delivered at once).
             target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
             if target in webhook_types.ARRIVAL:
                 emit(webhook_types.ARRIVAL[target], [order.pk])
         else:
+            emit("order.paid", [order.pk])  # before the move it causes
             _release_paid_with_services(order, reference, lines)
     return order
 

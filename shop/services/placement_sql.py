@@ -15,6 +15,7 @@ from payments.models import Payment
 from shop import events, states
 from shop.models import Order, OrderLine, OrderStatus
 from shop.services import messages
+from webhooks.emit import subscribed_sql
 
 _RELEASE_SQL = """
 WITH moved AS (
@@ -30,11 +31,11 @@ WITH moved AS (
     INSERT INTO {message}
     ON CONFLICT (dedupe_key) DO NOTHING  -- this cause's message exists already: it is sent once
 )
-SELECT (SELECT id FROM moved), (SELECT id FROM paid)
+SELECT (SELECT id FROM moved), (SELECT id FROM paid), {webhook_subscribed}
 """
 
 
-def release_paid(order: Order, reference: str, lines: list[OrderLine]) -> bool:
+def release_paid(order: Order, reference: str, lines: list[OrderLine]) -> tuple[bool, bool]:
     """PostgreSQL, inside transaction 2: what ``orders._release_paid_with_services`` writes —
     the order moved on with its timeline event, the payment captured, the confirmation — in one
     statement (data-modifying CTEs; the konbini confirmation's pattern), because each ORM round
@@ -45,30 +46,34 @@ def release_paid(order: Order, reference: str, lines: list[OrderLine]) -> bool:
 status comparisons are written ``(...) IS TRUE``, which no index can serve, because when the
 statistics say few rows are in that status (a card shop between two ANALYZEs) the planner
 otherwise reads them through a status index — every order awaiting payment, every pending
-payment — on each placement. False when either matched nothing:
-    the caller then rolls the transaction back, the inserted rows with it."""
+payment — on each placement. Returns (released, listened): released is false when either
+    matched nothing (the caller then rolls the transaction back, the inserted rows with it);
+    listened, whether an active endpoint subscribes to ``order.paid`` — the check
+    (``webhooks.emit.subscribed_sql``) rides along, so nobody listening costs no round trip."""
     at = now()
     target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
     if not states.allowed(order.status, target, digital=order.is_digital):
-        return False
+        return False, False
     event = events.build_status_changed(
         order=order, from_status=order.status, to_status=target, actor="system", at=at,
         cause="digital_delivery" if target == OrderStatus.DELIVERED else "card_captured")
     message = messages.build(customer=order.customer, kind="order_confirmed", order=order, context={"lines": lines},
                              at=at)
     inserts = {name: rawsql.insert_row(row, name) for name, row in (("event", event), ("message", message))}
-    sql = _RELEASE_SQL.format(order=Order._meta.db_table, payment=Payment._meta.db_table,
+    subscribed, subscribed_params = subscribed_sql("order.paid")
+    sql = _RELEASE_SQL.format(order=Order._meta.db_table, payment=Payment._meta.db_table, webhook_subscribed=subscribed,
                               **{name: text for name, (text, _) in inserts.items()})
     params = {"order_id": order.pk, "from_status": order.status, "to_status": target, "at": at,
               "paid": Payment.Status.PAID, "pending": Payment.Status.PENDING, "amount": order.total,
-              "reference": reference, **{key: value for _, values in inserts.values() for key, value in values.items()}}
+              "reference": reference, **{key: value for _, values in inserts.values() for key, value in values.items()},
+              **subscribed_params}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        moved, paid = cursor.fetchone()
+        moved, paid, listened = cursor.fetchone()
     if moved is None or paid is None:
-        return False
+        return False, False
     order.status, order.updated_at = target, at
     payment = order.payment
     payment.status, payment.captured_amount, payment.paid_at = Payment.Status.PAID, order.total, at
     payment.gateway_reference = reference
-    return True
+    return True, listened is not None

@@ -10,12 +10,15 @@ from __future__ import annotations
 import pytest
 from django.urls import Resolver404, resolve
 
+from backoffice.models import Partner
+from backoffice.timeutil import now
 from payments.models import Payment, SandboxGatewayCapture
 from shop.models import Customer, Listing, Order, OrderLine
 from shop.services import orders, placement_sql
 from tests.factories import ListingFactory, order_payload, place
 from tests.security.test_deploy_settings import PRODUCTION, manage
 from tests.support import copies, plans_of
+from webhooks.models import Endpoint, Event
 
 FLOOR = "/api/v1/bench/write-floor"
 
@@ -69,18 +72,26 @@ def _written(order: Order) -> dict:
         "payment": (payment.status, payment.captured_amount, payment.paid_at is not None,
                     payment.gateway_reference == capture.reference),
         "event": event, "message": message,
+        "webhooks": list(Event.objects.filter(order=order).order_by("sequence", "id").values_list("type", "sequence")),
     }
 
 
-def _through_services(order, reference, lines) -> bool:
+def _through_services(order, reference, lines) -> tuple[bool, bool]:
     orders._release_paid_with_services(order, reference, lines)
-    return True
+    return True, False
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize("digital", [False, True], ids=["parcel", "digital"])
-def test_transaction_2_in_one_statement_writes_what_the_services_write(monkeypatch, digital):
+@pytest.mark.parametrize("listening", [False, True], ids=["nobody-listens", "subscribed"])
+def test_transaction_2_in_one_statement_writes_what_the_services_write(monkeypatch, digital, listening):
+    if listening:  # the statement's subscriber check says yes: the same webhook events as the services'
+        partner = Partner(kind=Partner.Kind.STOREFRONT, name="listener")
+        partner.issue_key()
+        partner.save()
+        Endpoint.objects.create(partner=partner, url="https://hooks.example.jp/", created_at=now(), secret="s",
+                                event_types=Endpoint.event_types_of(["order.placed", "order.paid", "order.delivered"]))
     written = []
     for through_services in (False, True):
         if through_services:
@@ -88,8 +99,13 @@ def test_transaction_2_in_one_statement_writes_what_the_services_write(monkeypat
         order = place(ListingFactory(title="同じ商品", price=1480, digital=digital, stock=5), external_id="same-customer")
         written.append(_written(order))
     one_statement, services = written
+    services.pop("webhooks")  # (emitted by the caller around the services: tests/webhooks cover that path)
+    webhooks = one_statement.pop("webhooks")
     assert one_statement == services
     assert one_statement["order"][0] == ("delivered" if digital else "processing")
+    # The statement's subscriber check: the order's events when someone listens, none otherwise.
+    expected = [("order.placed", 1), ("order.paid", 2)] + ([("order.delivered", 3)] if digital else [])
+    assert webhooks == (expected if listening else [])
 
 
 @pytest.mark.postgres
@@ -163,4 +179,5 @@ def test_transaction_2_finds_its_order_and_payment_by_key_whatever_the_statistic
     with plans_of("WITH moved") as plans:
         place(listing)
     [scans] = plans
-    assert scans == {("shop_order", "shop_order_pkey"), ("payments_payment", "payments_payment_order_id_key")}
+    assert {scan for scan in scans if scan[0] != "webhooks_endpoint"} == {
+        ("shop_order", "shop_order_pkey"), ("payments_payment", "payments_payment_order_id_key")}
