@@ -9,12 +9,19 @@ reads every row in that status, and the index entries the previous moves left de
 ``field__still=value`` is the same test as ``field=value`` written ``(field = value) IS TRUE``,
 which no index can serve: the key finds the row, the status is checked on that row. It is for
 rows found by a key; a set-based statement that selects rows *by* their status keeps ``exact``.
+Hand-written statements (placement's transaction 2, the konbini confirmation) write the same
+condition with ``still("status = %(from_status)s")``.
 """
 
 from __future__ import annotations
 
 from django.db.models import Field
 from django.db.models.lookups import Exact
+
+
+def still(condition: str) -> str:
+    """A comparison in the form no index can serve: the row is found by its key, then checked."""
+    return f"({condition}) IS TRUE"
 
 
 @Field.register_lookup
@@ -26,4 +33,4 @@ class Still(Exact):
 
     def as_sql(self, compiler, connection):
         sql, params = super().as_sql(compiler, connection)
-        return f"({sql}) IS TRUE", params
+        return still(sql), params

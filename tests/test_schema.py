@@ -58,15 +58,12 @@ def test_the_known_address_check_is_one_probe_however_many_orders_share_the_addr
     answered by ``order_address_customer`` alone, not by reading every order at the address."""
     from shop.models import Order
     from tests.factories import CustomerFactory, ListingFactory, place
+    from tests.support import copies
 
     first = place(ListingFactory())
     others = [CustomerFactory(external_id=f"neighbour-{i}") for i in range(3)]
-    copies = []
-    for i in range(600):
-        copy = Order.objects.get(pk=first.pk)
-        copy.pk, copy.number, copy.customer = None, f"{first.number[:-6]}{i:06d}", others[i % 3]
-        copies.append(copy)
-    Order.objects.bulk_create(copies)
+    Order.objects.bulk_create(copies(first, 600, number=lambda i: f"{first.number[:-6]}{i:06d}",
+                                     customer_id=lambda i: others[i % 3].pk))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE shop_order")
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) SELECT EXISTS (SELECT 1 FROM shop_order"

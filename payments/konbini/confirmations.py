@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from backoffice import limits, rawsql
 from backoffice.errors import Conflict, Gone, InvalidInput, NotFound
+from backoffice.keyed import still
 from backoffice.normalize import digits
 from backoffice.timeutil import local, now
 from payments.konbini.chains import Chain
@@ -252,25 +253,25 @@ def _record_with_services(chain: Chain, order: Order, receipt: PaymentReceipt, t
     messages.notify(customer=order.customer, kind=Message.Kind.PAYMENT_RECEIVED, order=order)
 
 
-_RECORD_SQL = """
+_RECORD_SQL = f"""
 WITH code AS (
-    UPDATE {code} SET status = %(paid)s WHERE id = %(code_id)s AND (status = %(live)s) IS TRUE RETURNING id
+    UPDATE {{code}} SET status = %(paid)s WHERE id = %(code_id)s AND {still("status = %(live)s")} RETURNING id
 ), payment AS (
-    UPDATE {payment} SET status = %(paid)s, captured_amount = %(amount)s, paid_at = %(at)s
-    WHERE id = %(payment_id)s AND (status = %(pending)s) IS TRUE RETURNING id
+    UPDATE {{payment}} SET status = %(paid)s, captured_amount = %(amount)s, paid_at = %(at)s
+    WHERE id = %(payment_id)s AND {still("status = %(pending)s")} RETURNING id
 ), moved AS (
-    UPDATE {order} SET status = %(to_status)s, updated_at = %(at)s
-    WHERE id = %(order_id)s AND (status = %(from_status)s) IS TRUE RETURNING id
+    UPDATE {{order}} SET status = %(to_status)s, updated_at = %(at)s
+    WHERE id = %(order_id)s AND {still("status = %(from_status)s")} RETURNING id
 ), receipt AS (
-    INSERT INTO {receipt} RETURNING id
+    INSERT INTO {{receipt}} RETURNING id
 ), event AS (
-    INSERT INTO {event}
+    INSERT INTO {{event}}
 ), message AS (
-    INSERT INTO {message}
+    INSERT INTO {{message}}
     ON CONFLICT (dedupe_key) DO NOTHING  -- this cause's message exists already: it is sent once
 )
 SELECT (SELECT id FROM code), (SELECT id FROM payment), (SELECT id FROM moved), (SELECT id FROM receipt),
-       {webhook_subscribed}
+       {{webhook_subscribed}}
 """
 
 

@@ -306,13 +306,15 @@ def _pay_by_card(order: Order, card_token: str, lines: list[OrderLine]) -> Order
 def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Order:
     """Transaction 2: the order row first (the lock order of ``cancel``), then the payment."""
     with transaction.atomic():
-        if order.status == S.ON_HOLD:  # held for review: it stays held (or was just approved), paid
+        one_statement = connection.vendor == "postgresql" and order.status != S.ON_HOLD
+        if not one_statement:  # (the one statement checks for subscribers itself)
             emit("order.paid", [order.pk])  # before the move it causes (rolled back with it if the order is gone)
+        if order.status == S.ON_HOLD:  # held for review: it stays held (or was just approved), paid
             locked = Order.objects.select_for_update().filter(pk=order.pk).values_list("status", flat=True)
             if locked.first() == S.CANCELLED:
                 raise _OrderGone()
             _capture_recorded(order, reference, lines)
-        elif connection.vendor == "postgresql":
+        elif one_statement:
             released, listened = placement_sql.release_paid(order, reference, lines)
             if not released:
                 raise _OrderGone()  # cancelled meanwhile: the transaction rolls back what it wrote
@@ -324,7 +326,6 @@ def _record_capture(order: Order, reference: str, lines: list[OrderLine]) -> Ord
             if target in webhook_types.ARRIVAL:
                 emit(webhook_types.ARRIVAL[target], [order.pk])
         else:
-            emit("order.paid", [order.pk])  # before the move it causes
             _release_paid_with_services(order, reference, lines)
     return order
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import connection
 
 from backoffice import rawsql
+from backoffice.keyed import still
 from backoffice.timeutil import now
 from payments.models import Payment
 from shop import events, states
@@ -17,21 +18,21 @@ from shop.models import Order, OrderLine, OrderStatus
 from shop.services import messages
 from webhooks.emit import subscribed_sql
 
-_RELEASE_SQL = """
+_RELEASE_SQL = f"""
 WITH moved AS (
-    UPDATE {order} SET status = %(to_status)s, updated_at = %(at)s
-    WHERE id = %(order_id)s AND (status = %(from_status)s) IS TRUE RETURNING id
+    UPDATE {{order}} SET status = %(to_status)s, updated_at = %(at)s
+    WHERE id = %(order_id)s AND {still("status = %(from_status)s")} RETURNING id
 ), paid AS (
-    UPDATE {payment} SET status = %(paid)s, captured_amount = %(amount)s, paid_at = %(at)s,
+    UPDATE {{payment}} SET status = %(paid)s, captured_amount = %(amount)s, paid_at = %(at)s,
                          gateway_reference = %(reference)s
-    WHERE order_id = %(order_id)s AND (status = %(pending)s) IS TRUE AND EXISTS (SELECT FROM moved) RETURNING id
+    WHERE order_id = %(order_id)s AND {still("status = %(pending)s")} AND EXISTS (SELECT FROM moved) RETURNING id
 ), event AS (
-    INSERT INTO {event}
+    INSERT INTO {{event}}
 ), message AS (
-    INSERT INTO {message}
+    INSERT INTO {{message}}
     ON CONFLICT (dedupe_key) DO NOTHING  -- this cause's message exists already: it is sent once
 )
-SELECT (SELECT id FROM moved), (SELECT id FROM paid), {webhook_subscribed}
+SELECT (SELECT id FROM moved), (SELECT id FROM paid), {{webhook_subscribed}}
 """
 
 
@@ -42,14 +43,13 @@ def release_paid(order: Order, reference: str, lines: list[OrderLine]) -> tuple[
     trip costs a placement more than the write itself. The two inserted rows are built by the
     services' own builders (``events.build_status_changed``, ``messages.build``) and written
     column for column by ``rawsql.insert_row``; the payment is only updated when the order moved
-    (the order row is locked first, as ``cancel`` locks it). Both rows are found by their keys: the
-status comparisons are written ``(...) IS TRUE``, which no index can serve, because when the
-statistics say few rows are in that status (a card shop between two ANALYZEs) the planner
-otherwise reads them through a status index — every order awaiting payment, every pending
-payment — on each placement. Returns (released, listened): released is false when either
-    matched nothing (the caller then rolls the transaction back, the inserted rows with it);
-    listened, whether an active endpoint subscribes to ``order.paid`` — the check
-    (``webhooks.emit.subscribed_sql``) rides along, so nobody listening costs no round trip."""
+    (the order row is locked first, as ``cancel`` locks it). Both rows are found by their keys
+    (``backoffice.keyed.still``: with statistics saying few rows are in that status, the planner
+    would otherwise read every order awaiting payment and every payment on each placement).
+    Returns (released, listened): released is false when either matched nothing (the caller then
+    rolls the transaction back, the inserted rows with it); listened, whether an active endpoint
+    subscribes to ``order.paid`` — the check (``webhooks.emit.subscribed_sql``) rides along, so
+    nobody listening costs no round trip."""
     at = now()
     target = states.released_status(method=order.payment_method, digital=order.is_digital, paid=True)
     if not states.allowed(order.status, target, digital=order.is_digital):
